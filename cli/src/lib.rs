@@ -1,0 +1,3 @@
+//! The `webhooks` command: `serve` runs the whole service in one process.
+
+pub mod serve;

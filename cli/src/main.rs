@@ -1,0 +1,79 @@
+//! `webhooks`: run the service (`serve`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use webhooks::retry::parse_schedule;
+use webhooks_cli::serve::{ServeConfig, start};
+
+#[derive(Parser)]
+#[command(name = "webhooks", version, about = "Signed, retried, observable outgoing webhooks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API, the dispatcher and the sender in one process on an embedded SQLite file.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Directory holding the database (created if missing).
+        #[arg(long = "data", default_value = "data")]
+        data_dir: PathBuf,
+        /// Allow http:// and https:// endpoint URLs on localhost/127.0.0.1 (development).
+        #[arg(long)]
+        allow_insecure_urls: bool,
+        /// Delay before each retry, e.g. `5s,5m,30m,2h,5h` (the default).
+        #[arg(long, value_parser = parse_schedule)]
+        retry_schedule: Option<std::vec::Vec<std::time::Duration>>,
+        /// Consecutive failed attempts that disable an endpoint.
+        #[arg(long, default_value_t = 10)]
+        disable_after: u32,
+        /// Use this admin API key instead of minting one on first start.
+        #[arg(long, env = "WEBHOOKS_ADMIN_KEY", hide_env_values = true)]
+        admin_key: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let Command::Serve { listen, data_dir, allow_insecure_urls, retry_schedule, disable_after, admin_key } =
+        Cli::parse().command;
+    let mut config = ServeConfig::new(listen, data_dir);
+    config.allow_insecure_urls = allow_insecure_urls;
+    config.admin_key = admin_key;
+    config.policy.disable_after = disable_after.max(1);
+    if let Some(schedule) = retry_schedule {
+        config.policy.schedule = schedule;
+    }
+    let running = match start(config).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("webhooks serve: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Some(key) = &running.minted_admin_key {
+        println!("admin API key (shown once, keep it): {key}");
+    }
+    println!("listening on http://{}", running.addr);
+    wait_for_signal().await;
+    println!("shutting down: finishing work in flight");
+    running.stop().await;
+}
+
+async fn wait_for_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,219 @@
+//! `webhooks serve`: the API, the dispatcher and the sender in one process over one SQLite
+//! file. The pollers behave like Lambda's SQS event source mapping.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use webhooks::adapters::http::ReqwestSender;
+use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
+use webhooks::api_keys::{hash_key, mint};
+use webhooks::event_source::{EventSourceSettings, run_event_source};
+use webhooks::model::Scope;
+use webhooks::ports::{Store, SystemClock};
+use webhooks::retry::DeliveryPolicy;
+use webhooks_api::{ApiSettings, App, Ports, router};
+use webhooks_dispatcher::Dispatcher;
+use webhooks_sender::Sender;
+
+/// The tenant of the first admin key.
+pub const DEFAULT_TENANT: &str = "default";
+pub const EVENTS_QUEUE: &str = "events";
+pub const DELIVERIES_QUEUE: &str = "deliveries";
+/// Retries of a dispatch (a store or queue failure) before the event goes to its DLQ.
+pub const EVENTS_MAX_RECEIVES: u32 = 5;
+
+/// The embedded backends.
+pub struct Embedded;
+
+impl Ports for Embedded {
+    type Store = SqliteStore;
+    type Queue = SqliteQueue;
+    type Http = ReqwestSender;
+    type Clock = SystemClock;
+}
+
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub allow_insecure_urls: bool,
+    pub policy: DeliveryPolicy,
+    /// A known admin key (scripts); otherwise one is minted on first start.
+    pub admin_key: Option<String>,
+    /// Batches the sender handles at once.
+    pub sender_concurrency: usize,
+}
+
+impl ServeConfig {
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            allow_insecure_urls: false,
+            policy: DeliveryPolicy::default(),
+            admin_key: None,
+            sender_concurrency: 16,
+        }
+    }
+}
+
+/// A running service.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The admin key minted on first start (shown once), if this start minted one.
+    pub minted_admin_key: Option<String>,
+    /// The dead-letter queue of deliveries, for inspection.
+    pub deliveries_dlq: SqliteQueue,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    _lock: File,
+}
+
+impl Running {
+    /// Stops taking work, lets in-flight work finish, and returns when everything stopped.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+pub fn queue_settings(policy: &DeliveryPolicy) -> [QueueSettings; 4] {
+    [
+        QueueSettings {
+            name: EVENTS_QUEUE.into(),
+            visibility_timeout: Duration::from_secs(30),
+            max_receive_count: Some(EVENTS_MAX_RECEIVES),
+            dead_letter_queue: Some(format!("{EVENTS_QUEUE}-dlq")),
+        },
+        QueueSettings {
+            name: DELIVERIES_QUEUE.into(),
+            // Several times the longest attempt, as Lambda advises.
+            visibility_timeout: policy.timeout * 6,
+            max_receive_count: Some(policy.max_attempts()),
+            dead_letter_queue: Some(format!("{DELIVERIES_QUEUE}-dlq")),
+        },
+        QueueSettings {
+            name: format!("{EVENTS_QUEUE}-dlq"),
+            visibility_timeout: Duration::from_secs(30),
+            max_receive_count: None,
+            dead_letter_queue: None,
+        },
+        QueueSettings {
+            name: format!("{DELIVERIES_QUEUE}-dlq"),
+            visibility_timeout: Duration::from_secs(30),
+            max_receive_count: None,
+            dead_letter_queue: None,
+        },
+    ]
+}
+
+fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let lock = File::create(dir.join("serve.lock")).map_err(|e| format!("creating the lock file: {e}"))?;
+    lock.try_lock().map_err(|_| format!("another `webhooks serve` is using {}", dir.display()))?;
+    Ok(lock)
+}
+
+/// Makes sure an admin key exists: the operator's, or a new one on first start.
+async fn ensure_admin_key(store: &SqliteStore, chosen: Option<String>) -> Result<Option<String>, String> {
+    let now = webhooks::time::Timestamp::now();
+    if let Some(key) = chosen {
+        if store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?.is_some() {
+            return Ok(None);
+        }
+        let minted = mint(DEFAULT_TENANT.into(), "admin (--admin-key)".into(), vec![Scope::Admin], now, Some(key));
+        store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
+        return Ok(None);
+    }
+    if !store.list_api_keys(None).await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(None);
+    }
+    let minted = mint(DEFAULT_TENANT.into(), "admin (first start)".into(), vec![Scope::Admin], now, None);
+    store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
+    Ok(Some(minted.key))
+}
+
+/// Starts everything and returns once the API listens.
+pub async fn start(config: ServeConfig) -> Result<Running, String> {
+    let lock = lock_data_dir(&config.data_dir)?;
+    let db = SqliteDatabase::open(&config.data_dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
+    let store = db.store();
+    let [events_settings, deliveries_settings, _, deliveries_dlq_settings] = queue_settings(&config.policy);
+    let events = db.queue(events_settings);
+    let deliveries = db.queue(deliveries_settings);
+    // This process holds the lock: whatever a previous one had in hand is ours to redo.
+    for queue in [&events, &deliveries] {
+        let recovered = queue.recover_in_flight().await.map_err(|e| e.to_string())?;
+        if recovered > 0 {
+            tracing::info!(queue = queue.name(), recovered, "resuming messages left in flight");
+        }
+    }
+    let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
+    let http = ReqwestSender::new();
+
+    let app = Arc::new(App::<Embedded> {
+        store: store.clone(),
+        events: events.clone(),
+        deliveries: deliveries.clone(),
+        http: http.clone(),
+        clock: SystemClock,
+        settings: ApiSettings { allow_insecure_urls: config.allow_insecure_urls, policy: config.policy.clone() },
+    });
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (shutdown, watching) = watch::channel(false);
+
+    let mut tasks = Vec::new();
+    let mut api_shutdown = watching.clone();
+    tasks.push(tokio::spawn(async move {
+        let serving = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+            let _ = api_shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(error) = serving.await {
+            tracing::error!(%error, "the API server stopped");
+        }
+    }));
+
+    let dispatcher = Arc::new(Dispatcher { store: store.clone(), deliveries: deliveries.clone() });
+    let dispatch_settings = EventSourceSettings { batch_size: 10, concurrency: 4, wait: Duration::from_secs(1) };
+    tasks.push(tokio::spawn(run_event_source(
+        Arc::new(events),
+        dispatch_settings,
+        move |batch| {
+            let dispatcher = dispatcher.clone();
+            async move { dispatcher.handle_batch(batch).await }
+        },
+        watching.clone(),
+    )));
+
+    let sender = Arc::new(Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone()));
+    let send_settings =
+        EventSourceSettings { batch_size: 10, concurrency: config.sender_concurrency, wait: Duration::from_secs(1) };
+    tasks.push(tokio::spawn(run_event_source(
+        Arc::new(deliveries),
+        send_settings,
+        move |batch| {
+            let sender = sender.clone();
+            async move { sender.handle_batch(batch).await }
+        },
+        watching,
+    )));
+
+    Ok(Running {
+        addr,
+        minted_admin_key,
+        deliveries_dlq: db.queue(deliveries_dlq_settings),
+        shutdown,
+        tasks,
+        _lock: lock,
+    })
+}

@@ -1,0 +1,93 @@
+//! `/v1/api-keys`: admins mint, list and revoke keys, for their tenant or another.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use webhooks::api_keys::mint;
+use webhooks::ids::ApiKeyId;
+use webhooks::model::Scope;
+use webhooks::ports::{Clock, Store};
+use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN};
+
+use crate::error::ApiError;
+use crate::request::{ApiJson, ApiQuery, Caller};
+use crate::{App, Ports};
+
+/// Tenant names: 1..=64 characters of A-Z a-z 0-9 - _.
+pub const MAX_TENANT_LEN: usize = 64;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    tenant: Option<String>,
+    scopes: Vec<Scope>,
+}
+
+#[derive(Deserialize)]
+pub struct KeyFilter {
+    tenant: Option<String>,
+}
+
+pub fn is_valid_tenant(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= MAX_TENANT_LEN
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub async fn create<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiJson(input): ApiJson<NewKey>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let mut errors = Vec::new();
+    if input.name.trim().is_empty() || input.name.chars().count() > MAX_KEY_NAME_LEN {
+        errors.push(FieldError::new("name", format!("must be 1..={MAX_KEY_NAME_LEN} characters")));
+    }
+    if input.scopes.is_empty() {
+        errors.push(FieldError::new("scopes", "must list at least one scope"));
+    }
+    let tenant = input.tenant.unwrap_or_else(|| caller.tenant().to_owned());
+    if !is_valid_tenant(&tenant) {
+        errors.push(FieldError::new("tenant", format!("must be 1..={MAX_TENANT_LEN} characters of A-Z a-z 0-9 - _")));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut scopes = input.scopes;
+    scopes.sort();
+    scopes.dedup();
+    let minted = mint(tenant, input.name, scopes, app.clock.now(), None);
+    app.store.create_api_key(&minted.record, &minted.key_hash).await?;
+    let mut body = serde_json::to_value(&minted.record).expect("keys serialize");
+    body["key"] = json!(minted.key);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn list<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiQuery(filter): ApiQuery<KeyFilter>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let tenant = filter.tenant.unwrap_or_else(|| caller.tenant().to_owned());
+    let keys = app.store.list_api_keys(Some(&tenant)).await?;
+    Ok(Json(json!({ "data": keys })).into_response())
+}
+
+pub async fn delete<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let id = ApiKeyId::parse(&id).ok_or(ApiError::NotFound)?;
+    app.store.delete_api_key(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

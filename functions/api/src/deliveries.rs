@@ -1,0 +1,213 @@
+//! Delivery history, manual retry, and the test route.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
+use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
+use webhooks::catalog::TEST_EVENT_TYPE;
+use webhooks::ids::{DeliveryId, GeneratedEventId};
+use webhooks::messages::DeliveryMessage;
+use webhooks::model::{Attempt, Delivery, DeliveryStatus, Event, Scope};
+use webhooks::ports::{Clock, DeliveryQuery, Queue, Store};
+use webhooks::signing::EndpointKeys;
+
+use crate::endpoints::parse_endpoint_id;
+use crate::error::ApiError;
+use crate::request::{ApiQuery, Caller, PageParams};
+use crate::views::PageView;
+use crate::{App, Ports};
+
+#[derive(Deserialize)]
+pub struct DeliveryFilter {
+    status: Option<String>,
+    event_type: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+impl DeliveryFilter {
+    fn query(self) -> Result<DeliveryQuery, ApiError> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(
+                DeliveryStatus::parse(text)
+                    .ok_or_else(|| ApiError::invalid("status", "must be pending, delivered or failed"))?,
+            ),
+        };
+        Ok(DeliveryQuery {
+            endpoint_id: None,
+            status,
+            event_type: self.event_type,
+            before: self.page.cursor_id(DeliveryId::parse)?,
+            limit: self.page.limit()?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct DeliveryDetailView<'a> {
+    #[serde(flatten)]
+    delivery: &'a Delivery,
+    payload: Option<&'a RawValue>,
+    attempt_log: &'a [Attempt],
+}
+
+pub async fn list_for_endpoint<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(filter): ApiQuery<DeliveryFilter>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let mut query = filter.query()?;
+    query.endpoint_id = Some(endpoint.id);
+    let page = app.store.list_deliveries(caller.tenant(), &query).await?;
+    Ok(Json(PageView { data: page.items, next_cursor: page.next_cursor }).into_response())
+}
+
+pub async fn list_for_tenant<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiQuery(filter): ApiQuery<DeliveryFilter>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let page = app.store.list_deliveries(caller.tenant(), &filter.query()?).await?;
+    Ok(Json(PageView { data: page.items, next_cursor: page.next_cursor }).into_response())
+}
+
+/// The delivery `delivery_id` of endpoint `id`, or 404 (also for another tenant's or another
+/// endpoint's delivery).
+async fn find_delivery<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id: &str,
+    delivery_id: &str,
+) -> Result<webhooks::model::DeliveryDetail, ApiError> {
+    let endpoint_id = parse_endpoint_id(id)?;
+    let delivery_id = DeliveryId::parse(delivery_id).ok_or(ApiError::NotFound)?;
+    let detail = app.store.get_delivery(caller.tenant(), &delivery_id).await?;
+    if detail.delivery.endpoint_id != endpoint_id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(detail)
+}
+
+pub async fn show<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let detail = find_delivery(&app, &caller, &id, &delivery_id).await?;
+    let view = DeliveryDetailView {
+        delivery: &detail.delivery,
+        payload: detail.payload.as_deref(),
+        attempt_log: &detail.attempts,
+    };
+    Ok(Json(view).into_response())
+}
+
+pub async fn retry<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let detail = find_delivery(&app, &caller, &id, &delivery_id).await?;
+    if detail.delivery.status != DeliveryStatus::Failed {
+        return Err(ApiError::Conflict(format!(
+            "only failed deliveries can be retried; this one is {}",
+            detail.delivery.status.as_str()
+        )));
+    }
+    let payload =
+        detail.payload.ok_or_else(|| ApiError::Conflict("the event's payload is no longer retained".into()))?;
+    let mut delivery = detail.delivery;
+    delivery.status = DeliveryStatus::Pending;
+    delivery.next_retry_at = Some(app.clock.now());
+    app.store.save_delivery(&delivery, None).await?;
+    let message = DeliveryMessage {
+        id: delivery.id.clone(),
+        tenant: delivery.tenant.clone(),
+        endpoint_id: delivery.endpoint_id.clone(),
+        event_id: delivery.event_id.clone(),
+        event_type: delivery.event_type.clone(),
+        created_at: delivery.created_at,
+        payload: &payload,
+    };
+    let body = serde_json::to_string(&message).expect("delivery messages serialize");
+    app.deliveries.send_batch(vec![body]).await?;
+    Ok((StatusCode::ACCEPTED, Json(&delivery)).into_response())
+}
+
+/// Sends a signed `webhook.test` event at once and answers how it went; the attempt is in
+/// the history like any other. A failed test does not count towards auto-disable.
+pub async fn test<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let now = app.clock.now();
+    let event_id = GeneratedEventId::generate(now).to_string();
+    let payload = json!({
+        "id": event_id,
+        "event": TEST_EVENT_TYPE,
+        "timestamp": now,
+        "tenant_id": endpoint.tenant,
+        "data": {"message": "Test webhook", "endpoint_id": endpoint.id},
+    });
+    let payload = RawValue::from_string(payload.to_string()).expect("serialized JSON is valid");
+    let event = Event {
+        tenant: endpoint.tenant.clone(),
+        id: event_id.clone(),
+        event_type: TEST_EVENT_TYPE.to_owned(),
+        entity_id: None,
+        payload,
+        created_at: now,
+    };
+    app.store.record_event(&event, &event_id).await?;
+    let delivery_id = DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, now);
+    let delivering = Delivering {
+        delivery_id: &delivery_id,
+        event_type: TEST_EVENT_TYPE,
+        payload: Bytes::copy_from_slice(event.payload.get().as_bytes()),
+    };
+    let keys = EndpointKeys::for_endpoint(&endpoint, now);
+    let attempt = attempt_delivery(&app.http, &endpoint, &keys, &delivering, now, app.settings.policy.timeout).await;
+    let delivered = attempt.succeeded();
+    let delivery = Delivery {
+        id: delivery_id.clone(),
+        tenant: endpoint.tenant.clone(),
+        endpoint_id: endpoint.id.clone(),
+        event_id,
+        event_type: TEST_EVENT_TYPE.to_owned(),
+        status: if delivered { DeliveryStatus::Delivered } else { DeliveryStatus::Failed },
+        http_status: attempt.http_status,
+        attempts: 0,
+        created_at: now,
+        delivered_at: delivered.then(|| now.plus(std::time::Duration::from_millis(attempt.duration_ms))),
+        next_retry_at: None,
+        last_error: (!delivered).then(|| failure_summary(&attempt)),
+    };
+    app.store.save_delivery(&delivery, Some(&attempt)).await?;
+    let mut body = json!({
+        "delivered": delivered,
+        "http_status": attempt.http_status,
+        "response_time_ms": attempt.duration_ms,
+        "delivery_id": delivery_id,
+    });
+    if !delivered {
+        body["error"] = json!(failure_summary(&attempt));
+    }
+    Ok(Json(body).into_response())
+}

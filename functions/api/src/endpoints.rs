@@ -1,0 +1,257 @@
+//! `/v1/webhooks`: create, list, show, update, delete; the secret and its rotation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer};
+use webhooks::ids::EndpointId;
+use webhooks::model::{Endpoint, EntityId, PreviousSecret, Scope, Secret};
+use webhooks::ports::{Clock, EndpointQuery, Store, StoreError};
+use webhooks::signing::generate_secret;
+use webhooks::validation::{EndpointFields, check_endpoint, check_secret};
+
+use crate::error::ApiError;
+use crate::request::{ApiJson, ApiQuery, Caller, PageParams, body_bytes, parse_json};
+use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView};
+use crate::{App, DEFAULT_ROTATION_OVERLAP, MAX_ROTATION_OVERLAP, Ports};
+
+/// Attempts at a read-modify-write before answering 409.
+const UPDATE_ATTEMPTS: usize = 5;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    url: String,
+    events: Vec<String>,
+    #[serde(default)]
+    event_filters: BTreeMap<String, Vec<EntityId>>,
+    description: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    secret: Option<String>,
+    #[serde(alias = "active", alias = "is_active")]
+    enabled: Option<bool>,
+}
+
+/// Absent fields stay as they are; `description: null` clears it.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatch {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    event_filters: Option<BTreeMap<String, Vec<EntityId>>>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    headers: Option<BTreeMap<String, String>>,
+    secret: Option<String>,
+    #[serde(alias = "active", alias = "is_active")]
+    enabled: Option<bool>,
+}
+
+/// Tells `"field": null` (Some(None)) from an absent field (None, via `default`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    /// The new secret; generated when absent.
+    secret: Option<String>,
+    /// How long the old secret keeps signing; 24 h when absent, 0 ends it at once.
+    overlap_seconds: Option<u64>,
+}
+
+pub(crate) fn parse_endpoint_id(text: &str) -> Result<EndpointId, ApiError> {
+    EndpointId::parse(text).ok_or(ApiError::NotFound)
+}
+
+fn validate(endpoint: &Endpoint, new_secret: Option<&str>, allow_insecure_urls: bool) -> Result<(), ApiError> {
+    let fields = EndpointFields {
+        url: &endpoint.url,
+        events: &endpoint.events,
+        event_filters: &endpoint.event_filters,
+        description: endpoint.description.as_deref(),
+        headers: &endpoint.headers,
+    };
+    let mut errors = check_endpoint(&fields, allow_insecure_urls);
+    if let Some(secret) = new_secret {
+        check_secret(secret, &mut errors);
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+pub async fn create<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiJson(input): ApiJson<NewEndpoint>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let now = app.clock.now();
+    let endpoint = Endpoint {
+        id: EndpointId::generate(now),
+        tenant: caller.tenant().to_owned(),
+        url: input.url,
+        events: input.events,
+        event_filters: input.event_filters,
+        description: input.description,
+        headers: input.headers,
+        enabled: input.enabled.unwrap_or(true),
+        failure_count: 0,
+        disabled_reason: None,
+        secret: input.secret.clone().map(Secret::new).unwrap_or_else(generate_secret),
+        previous_secret: None,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    validate(&endpoint, input.secret.as_deref(), app.settings.allow_insecure_urls)?;
+    app.store.create_endpoint(&endpoint).await?;
+    let body = CreatedEndpoint { endpoint: EndpointView::from(&endpoint), secret: SecretView::of(&endpoint, now) };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn list<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let query = EndpointQuery { after: page.cursor_id(EndpointId::parse)?, limit: page.limit()? };
+    let found = app.store.list_endpoints(caller.tenant(), &query).await?;
+    let body = PageView { data: found.items.iter().map(EndpointView::from).collect(), next_cursor: found.next_cursor };
+    Ok(Json(body).into_response())
+}
+
+pub async fn show<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    Ok(Json(EndpointView::from(&endpoint)).into_response())
+}
+
+/// Reads the endpoint, applies `change`, and writes it back if nobody wrote in between;
+/// otherwise starts over.
+async fn modify<P: Ports>(
+    app: &App<P>,
+    tenant: &str,
+    id: &EndpointId,
+    change: impl Fn(&mut Endpoint) -> Result<(), ApiError>,
+) -> Result<Endpoint, ApiError> {
+    for _ in 0..UPDATE_ATTEMPTS {
+        let mut endpoint = app.store.get_endpoint(tenant, id).await?;
+        change(&mut endpoint)?;
+        endpoint.updated_at = app.clock.now();
+        match app.store.update_endpoint(&endpoint).await {
+            Err(StoreError::Conflict(_)) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(ApiError::Conflict("the endpoint is being changed by another request; try again".into()))
+}
+
+pub async fn update<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<EndpointPatch>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let allow_insecure = app.settings.allow_insecure_urls;
+    let updated = modify(&app, caller.tenant(), &parse_endpoint_id(&id)?, |endpoint| {
+        let patch = patch.clone();
+        if let Some(url) = patch.url {
+            endpoint.url = url;
+        }
+        if let Some(events) = patch.events {
+            endpoint.events = events;
+        }
+        if let Some(filters) = patch.event_filters {
+            endpoint.event_filters = filters;
+        }
+        if let Some(description) = patch.description {
+            endpoint.description = description;
+        }
+        if let Some(headers) = patch.headers {
+            endpoint.headers = headers;
+        }
+        if let Some(secret) = &patch.secret {
+            endpoint.secret = Secret::new(secret.clone());
+            endpoint.previous_secret = None;
+        }
+        match patch.enabled {
+            Some(true) if !endpoint.enabled => {
+                // Re-enabling starts the failure count afresh.
+                endpoint.enabled = true;
+                endpoint.failure_count = 0;
+                endpoint.disabled_reason = None;
+            }
+            Some(false) => endpoint.enabled = false,
+            _ => {}
+        }
+        validate(endpoint, patch.secret.as_deref(), allow_insecure)
+    })
+    .await?;
+    Ok(Json(EndpointView::from(&updated)).into_response())
+}
+
+pub async fn delete<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksDelete)?;
+    app.store.delete_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn secret<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    Ok(Json(SecretView::of(&endpoint, app.clock.now())).into_response())
+}
+
+pub async fn rotate_secret<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let body = body_bytes(request, &()).await?;
+    let rotation: Rotation =
+        if body.iter().all(u8::is_ascii_whitespace) { Rotation::default() } else { parse_json(&body)? };
+    let overlap = rotation.overlap_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_ROTATION_OVERLAP);
+    if overlap > MAX_ROTATION_OVERLAP {
+        return Err(ApiError::invalid("overlap_seconds", format!("at most {}", MAX_ROTATION_OVERLAP.as_secs())));
+    }
+    let mut errors = Vec::new();
+    if let Some(secret) = &rotation.secret {
+        check_secret(secret, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let new_secret = rotation.secret.map(Secret::new).unwrap_or_else(generate_secret);
+    let now = app.clock.now();
+    let rotated = modify(&app, caller.tenant(), &parse_endpoint_id(&id)?, |endpoint| {
+        let old = std::mem::replace(&mut endpoint.secret, new_secret.clone());
+        endpoint.previous_secret =
+            (!overlap.is_zero()).then(|| PreviousSecret { secret: old, expires_at: now.plus(overlap) });
+        Ok(())
+    })
+    .await?;
+    Ok(Json(SecretView::of(&rotated, now)).into_response())
+}

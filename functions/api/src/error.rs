@@ -1,0 +1,91 @@
+//! The one place where errors become HTTP statuses and the JSON error shape:
+//! `{"error": {"code", "message", "details"}}`. Internal details never reach a response.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use webhooks::model::Scope;
+use webhooks::ports::{QueueError, StoreError};
+use webhooks::validation::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request is invalid")]
+    Validation(Vec<FieldError>),
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    #[error("this API key lacks the {0:?} scope")]
+    Forbidden(Scope),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Logged in full, answered as a bare 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::Backend(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(error: QueueError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+fn scope_name(scope: Scope) -> String {
+    serde_json::to_value(scope).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, details) = match &self {
+            ApiError::Validation(details) => (
+                StatusCode::BAD_REQUEST,
+                "validation_error",
+                details.first().map(|d| format!("{}: {}", d.field, d.message)).unwrap_or_else(|| self.to_string()),
+                serde_json::to_value(details).unwrap_or_default(),
+            ),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string(), json!([])),
+            ApiError::Forbidden(scope) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this API key lacks the {} scope", scope_name(*scope)),
+                json!([]),
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string(), json!([])),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message.clone(), json!([])),
+            ApiError::PayloadTooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), json!([]))
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "something went wrong on our side; the request may be retried".to_owned(),
+                    json!([]),
+                )
+            }
+        };
+        let body = json!({"error": {"code": code, "message": message, "details": details}});
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,102 @@
+//! `POST /v1/events` (one event or a batch) and the event type catalog.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+use webhooks::catalog::event_types as catalog;
+use webhooks::ids::GeneratedEventId;
+use webhooks::messages::EventEnvelope;
+use webhooks::model::Scope;
+use webhooks::ports::{Clock, Queue};
+use webhooks::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
+
+use crate::error::ApiError;
+use crate::request::{Caller, body_bytes, parse_json};
+use crate::{App, Ports};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    events: Vec<IncomingEvent>,
+}
+
+/// `{...event}`, `{"events": [...]}` or `[...]`; answers the events and whether it was a batch.
+fn parse_events(body: &[u8]) -> Result<(Vec<IncomingEvent>, bool), ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'[') => Ok((parse_json(body)?, true)),
+        Some(b'{') => {
+            let fields: BTreeMap<String, &RawValue> =
+                serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+            if fields.contains_key("events") {
+                Ok((parse_json::<Batch>(body)?.events, true))
+            } else {
+                Ok((vec![parse_json(body)?], false))
+            }
+        }
+        _ => Err(ApiError::invalid("body", "expected an event object, {\"events\": [...]} or an array of events")),
+    }
+}
+
+pub async fn ingest<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::EventsWrite)?;
+    let body = body_bytes(request, &()).await?;
+    let (events, batch) = parse_events(&body)?;
+    let field_of = |i: usize| if batch { format!("events[{i}].") } else { String::new() };
+    if events.is_empty() {
+        return Err(ApiError::invalid("events", "must hold at least one event"));
+    }
+    if events.len() > MAX_EVENTS_PER_BATCH {
+        return Err(ApiError::invalid("events", format!("at most {MAX_EVENTS_PER_BATCH} events per request")));
+    }
+    if let Some(i) = events.iter().position(IncomingEvent::payload_too_large) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{}payload is larger than {} KiB",
+            field_of(i),
+            MAX_PAYLOAD_BYTES / 1024
+        )));
+    }
+    let mut errors = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        check_event(event, &field_of(i), &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = app.clock.now();
+    let mut ids = Vec::with_capacity(events.len());
+    let mut bodies = Vec::with_capacity(events.len());
+    for event in events {
+        let id = event.id.unwrap_or_else(|| GeneratedEventId::generate(now).to_string());
+        let envelope = EventEnvelope {
+            tenant: caller.tenant().to_owned(),
+            id: id.clone(),
+            event_type: event.event_type,
+            entity_id: event.entity_id,
+            payload: event.payload,
+            received_at: Some(now),
+        };
+        bodies.push(serde_json::to_string(&envelope).expect("envelopes serialize"));
+        ids.push(id);
+    }
+    // Answered only once the queue holds them durably: a 202 loses nothing.
+    app.events.send_batch(bodies).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "ids": ids }))).into_response())
+}
+
+/// The state is only named so that `Caller` authenticates against this deployment's store.
+pub async fn event_types<P: Ports>(_: State<Arc<App<P>>>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    Ok(Json(json!({ "data": catalog() })).into_response())
+}

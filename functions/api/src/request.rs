@@ -1,0 +1,123 @@
+//! Request extractors: the caller's API key and JSON bodies, with their failures in the
+//! API's error shape.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use webhooks::api_keys::hash_key;
+use webhooks::model::{ApiKey, Scope};
+use webhooks::ports::Store;
+
+use crate::error::ApiError;
+use crate::{App, Ports};
+
+/// The authenticated caller: the API key from `Authorization: Bearer`.
+pub struct Caller(pub ApiKey);
+
+impl Caller {
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.allows(scope) { Ok(()) } else { Err(ApiError::Forbidden(scope)) }
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.0.tenant
+    }
+}
+
+impl<P: Ports> FromRequestParts<Arc<App<P>>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<P>>) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let key = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        // Looked up by SHA-256: the key itself is never compared, so no timing reveals it.
+        let found = app.store.find_api_key(&hash_key(key)).await?;
+        found.map(Caller).ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// A JSON body of any content type, whose errors are `validation_error` (400) or
+/// `payload_too_large` (413).
+pub struct ApiJson<T>(pub T);
+
+/// The raw body, with the same 413 mapping as [`ApiJson`].
+pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("the request body is too large: {}", rejection.body_text()))
+        } else {
+            ApiError::invalid("body", rejection.body_text())
+        }
+    })
+}
+
+/// Parses JSON, naming the offending field in the error when serde can.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = body_bytes(request, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A query string, whose errors are `validation_error`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|query| ApiQuery(query.0))
+            .map_err(|rejection| ApiError::invalid("query", rejection.body_text()))
+    }
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(serde::Deserialize, Default)]
+pub struct PageParams {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        use webhooks::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+        match &self.limit {
+            None => Ok(DEFAULT_PAGE_SIZE),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
+                .ok_or_else(|| ApiError::invalid("limit", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))),
+        }
+    }
+
+    /// The id inside the cursor, parsed as the kind of id this list pages by.
+    pub fn cursor_id<T>(&self, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+        let Some(cursor) = &self.cursor else { return Ok(None) };
+        webhooks::pagination::decode_cursor(cursor)
+            .and_then(|id| parse(&id))
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this list"))
+    }
+}

@@ -1,0 +1,202 @@
+//! The sender: signs and POSTs one pending delivery, records the attempt, and schedules the
+//! retry through the queue's visibility timeout (the message is the retry timer).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream;
+use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
+use webhooks::ids::EndpointId;
+use webhooks::messages::DeliveryMessage;
+use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
+use webhooks::ports::{Clock, HttpSender, Queue, QueueError, ReceivedMessage, Store, StoreError};
+use webhooks::retry::{DeliveryPolicy, random_jitter};
+use webhooks::signing::EndpointKeys;
+use webhooks::time::Timestamp;
+
+/// Deliveries sent at once within one batch.
+const BATCH_CONCURRENCY: usize = 10;
+/// Prepared signing keys kept; the cache is cleared when it grows past this.
+const KEY_CACHE_LIMIT: usize = 10_000;
+
+/// What the sender works with; built once per process.
+pub struct Sender<S, Q, H, C> {
+    pub store: S,
+    /// The deliveries queue, whose visibility timeout schedules retries.
+    pub deliveries: Q,
+    pub http: H,
+    pub clock: C,
+    pub policy: DeliveryPolicy,
+    keys: KeyCache,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    Delivered,
+    /// Failed; retried when the message becomes visible again.
+    RetryScheduled,
+    /// Failed for the last time; the message goes on to the DLQ.
+    GaveUp,
+    /// Nothing to send: already delivered, endpoint deleted or disabled.
+    Skipped,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("malformed delivery message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Signing keys prepared once per endpoint secret, not once per delivery.
+#[derive(Default)]
+struct KeyCache {
+    entries: Mutex<HashMap<EndpointId, CachedKeys>>,
+}
+
+struct CachedKeys {
+    updated_at: Timestamp,
+    /// When the previous secret stops signing (the keys change then).
+    valid_until: Option<Timestamp>,
+    keys: EndpointKeys,
+}
+
+impl KeyCache {
+    fn keys_for(&self, endpoint: &Endpoint, now: Timestamp) -> EndpointKeys {
+        let mut entries = self.entries.lock().expect("key cache");
+        if let Some(cached) = entries.get(&endpoint.id)
+            && cached.updated_at == endpoint.updated_at
+            && cached.valid_until.is_none_or(|until| now < until)
+        {
+            return cached.keys.clone();
+        }
+        if entries.len() >= KEY_CACHE_LIMIT {
+            entries.clear();
+        }
+        let keys = EndpointKeys::for_endpoint(endpoint, now);
+        let valid_until =
+            endpoint.previous_secret.as_ref().map(|previous| previous.expires_at).filter(|expires| *expires > now);
+        entries.insert(
+            endpoint.id.clone(),
+            CachedKeys { updated_at: endpoint.updated_at, valid_until, keys: keys.clone() },
+        );
+        keys
+    }
+}
+
+impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
+    pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
+        Self { store, deliveries, http, clock, policy, keys: KeyCache::default() }
+    }
+
+    pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
+        let pending: DeliveryMessage<'_> =
+            serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
+        let endpoint = match self.store.get_endpoint(&pending.tenant, &pending.endpoint_id).await {
+            Ok(endpoint) => endpoint,
+            Err(StoreError::NotFound) => return Ok(SendOutcome::Skipped),
+            Err(error) => return Err(error.into()),
+        };
+        if self.store.delivery_status(&pending.tenant, &pending.id).await? == Some(DeliveryStatus::Delivered) {
+            return Ok(SendOutcome::Skipped);
+        }
+        let mut delivery = Delivery {
+            id: pending.id.clone(),
+            tenant: pending.tenant.clone(),
+            endpoint_id: pending.endpoint_id.clone(),
+            event_id: pending.event_id.clone(),
+            event_type: pending.event_type.clone(),
+            status: DeliveryStatus::Pending,
+            http_status: None,
+            attempts: 0,
+            created_at: pending.created_at,
+            delivered_at: None,
+            next_retry_at: None,
+            last_error: None,
+        };
+        if !endpoint.enabled {
+            // Re-enabling does not replay; the history shows why, and a manual retry can.
+            delivery.status = DeliveryStatus::Failed;
+            delivery.last_error = Some(match &endpoint.disabled_reason {
+                Some(reason) => format!("endpoint disabled: {reason}"),
+                None => "endpoint disabled".to_owned(),
+            });
+            self.store.save_delivery(&delivery, None).await?;
+            return Ok(SendOutcome::Skipped);
+        }
+
+        let now = self.clock.now();
+        let keys = self.keys.keys_for(&endpoint, now);
+        let delivering = Delivering {
+            delivery_id: &pending.id,
+            event_type: &pending.event_type,
+            payload: Bytes::copy_from_slice(pending.payload.get().as_bytes()),
+        };
+        let attempt = attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout).await;
+        delivery.http_status = attempt.http_status;
+
+        if attempt.succeeded() {
+            delivery.status = DeliveryStatus::Delivered;
+            delivery.delivered_at = Some(now.plus(std::time::Duration::from_millis(attempt.duration_ms)));
+            self.store.save_delivery(&delivery, Some(&attempt)).await?;
+            if endpoint.failure_count > 0 {
+                self.store.reset_failures(&endpoint.tenant, &endpoint.id).await?;
+            }
+            return Ok(SendOutcome::Delivered);
+        }
+
+        delivery.last_error = Some(failure_summary(&attempt));
+        let reason = format!("{} consecutive failed deliveries", self.policy.disable_after);
+        let failures =
+            self.store.record_failure(&endpoint.tenant, &endpoint.id, self.policy.disable_after, &reason).await?;
+        if failures.disabled_now {
+            tracing::warn!(endpoint_id = %endpoint.id, failures = failures.failure_count, "endpoint disabled");
+        }
+        match self.policy.retry_delay(message.receive_count, random_jitter()) {
+            Some(delay) if !failures.disabled_now => {
+                delivery.next_retry_at = Some(now.plus(delay));
+                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                self.deliveries.change_visibility(&message.receipt, delay).await?;
+                Ok(SendOutcome::RetryScheduled)
+            }
+            Some(_) => {
+                // Disabled by this failure: stop retrying; the history keeps the delivery.
+                delivery.status = DeliveryStatus::Failed;
+                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                Ok(SendOutcome::Skipped)
+            }
+            None => {
+                delivery.status = DeliveryStatus::Failed;
+                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                // Visible at once, so the next receive moves it to the DLQ.
+                self.deliveries.change_visibility(&message.receipt, std::time::Duration::ZERO).await?;
+                Ok(SendOutcome::GaveUp)
+            }
+        }
+    }
+
+    /// Handles a batch concurrently; answers the ids of the messages that must stay on the
+    /// queue (retries, final failures bound for the DLQ, and errors).
+    pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
+        stream::iter(messages)
+            .map(|message| async move {
+                match self.handle_message(&message).await {
+                    Ok(SendOutcome::Delivered | SendOutcome::Skipped) => None,
+                    Ok(SendOutcome::RetryScheduled | SendOutcome::GaveUp) => Some(message.message_id),
+                    Err(error) => {
+                        tracing::warn!(message_id = %message.message_id, %error, "delivery not processed");
+                        Some(message.message_id)
+                    }
+                }
+            })
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .filter_map(std::future::ready)
+            .collect()
+            .await
+    }
+}

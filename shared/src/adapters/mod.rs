@@ -1,0 +1,4 @@
+//! Backends implementing the ports. Each module is one backend.
+
+pub mod http;
+pub mod sqlite;

@@ -1,0 +1,198 @@
+//! The embedded backend: store and queues in one SQLite file (WAL mode, fsync on commit).
+//!
+//! Writes go through one writer thread that commits concurrent requests together
+//! ([`writer`]); reads use a small pool of read connections, which WAL lets run beside it.
+
+mod queue;
+mod store;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Notify;
+
+pub use queue::{QueueSettings, SqliteQueue};
+pub use store::SqliteStore;
+
+use crate::ports::StoreError;
+use writer::Writer;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS endpoints (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    event_filters TEXT NOT NULL,
+    description TEXT,
+    headers TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    failure_count INTEGER NOT NULL,
+    disabled_reason TEXT,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_secret_expires_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriptions (
+    tenant TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, pattern, endpoint_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    entity_id TEXT,
+    payload TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    http_status INTEGER,
+    attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    next_retry_at INTEGER,
+    last_error TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries (tenant, endpoint_id, id);
+CREATE INDEX IF NOT EXISTS deliveries_by_tenant ON deliveries (tenant, id);
+CREATE TABLE IF NOT EXISTS attempts (
+    delivery_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    http_status INTEGER,
+    response_body TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    in_flight INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue, visible_at, id);
+"#;
+
+/// Read connections kept open between reads.
+const READ_POOL: usize = 8;
+
+/// One SQLite file holding the store and every queue.
+#[derive(Clone)]
+pub struct SqliteDatabase {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+    /// Per queue, woken when a message is sent, so receivers need not poll.
+    wake: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteDatabase {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(backend)?;
+        connection.execute_batch(SCHEMA).map_err(backend)?;
+        connection.set_prepared_statement_cache_capacity(64);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Writer::spawn(connection),
+                readers: Mutex::new(Vec::new()),
+                wake: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> SqliteStore {
+        SqliteStore::new(self.clone())
+    }
+
+    pub fn queue(&self, settings: QueueSettings) -> SqliteQueue {
+        SqliteQueue::new(self.clone(), settings)
+    }
+
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.inner.writer.write(work).await
+    }
+
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().expect("reader pool").pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_reader(&inner.path)?,
+            };
+            let result = work(&connection);
+            let mut readers = inner.readers.lock().expect("reader pool");
+            if readers.len() < READ_POOL {
+                readers.push(connection);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("a read task failed: {e}")))?
+    }
+
+    pub(crate) fn wake_handle(&self, queue: &str) -> Arc<Notify> {
+        self.inner.wake.lock().expect("wake map").entry(queue.to_owned()).or_default().clone()
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let connection =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(backend)?;
+    connection.execute_batch("PRAGMA busy_timeout = 5000;").map_err(backend)?;
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(connection)
+}

@@ -1,0 +1,260 @@
+//! The [`Queue`] port on SQLite, with SQS semantics: per-message visibility timeout, receive
+//! count, redrive to a dead-letter queue at the receive after `max_receive_count`, and long
+//! polling that a send wakes at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::{SqliteDatabase, backend};
+use crate::ports::{Queue, QueueError, ReceivedMessage, StoreError};
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug)]
+pub struct QueueSettings {
+    pub name: String,
+    /// How long a received message stays hidden unless deleted or changed.
+    pub visibility_timeout: Duration,
+    /// The redrive policy: after this many receives a message moves to `dead_letter_queue`.
+    pub max_receive_count: Option<u32>,
+    pub dead_letter_queue: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct SqliteQueue {
+    db: SqliteDatabase,
+    settings: Arc<QueueSettings>,
+    wake: Arc<Notify>,
+}
+
+fn queue_error(e: StoreError) -> QueueError {
+    QueueError::Backend(e.to_string())
+}
+
+/// `"{message id}.{receive count}"`: a receipt is valid for one receive only.
+fn parse_receipt(receipt: &str) -> Option<(i64, u32)> {
+    let (id, count) = receipt.split_once('.')?;
+    Some((id.parse().ok()?, count.parse().ok()?))
+}
+
+impl SqliteQueue {
+    pub(super) fn new(db: SqliteDatabase, settings: QueueSettings) -> Self {
+        let wake = db.wake_handle(&settings.name);
+        Self { db, settings: Arc::new(settings), wake }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Messages in the queue, visible or not.
+    pub async fn depth(&self) -> Result<u64, QueueError> {
+        let name = self.settings.name.clone();
+        self.db
+            .read(move |connection| {
+                connection
+                    .query_row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", params![name], |row| row.get(0))
+                    .map_err(backend)
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    /// Makes the messages that a previous process had received, and never finished, visible
+    /// again at once. Only safe while this process is the file's only consumer (`serve`
+    /// holds a lock on its data directory); SQS would wait out the visibility timeout.
+    pub async fn recover_in_flight(&self) -> Result<u64, QueueError> {
+        let name = self.settings.name.clone();
+        let now = Timestamp::now().as_millis();
+        let recovered = self
+            .db
+            .write(move |connection| {
+                connection
+                    .execute(
+                        "UPDATE queue_messages SET visible_at = ?2, in_flight = 0 WHERE queue = ?1 AND in_flight = 1",
+                        params![name, now],
+                    )
+                    .map_err(backend)
+            })
+            .await
+            .map_err(queue_error)?;
+        if recovered > 0 {
+            self.wake.notify_waiters();
+        }
+        Ok(recovered as u64)
+    }
+}
+
+/// Receives up to `max` visible messages in one transaction; also answers when the next
+/// hidden message becomes visible, so an empty receive knows how long it may sleep.
+fn receive_now(
+    connection: &Connection,
+    settings: &QueueSettings,
+    max: usize,
+) -> Result<(Vec<ReceivedMessage>, Option<i64>), StoreError> {
+    let now = Timestamp::now().as_millis();
+    let hidden_until = now + settings.visibility_timeout.as_millis() as i64;
+    let mut received = Vec::new();
+    let redrive = settings.max_receive_count.zip(settings.dead_letter_queue.as_deref());
+    loop {
+        let candidates: Vec<(i64, String, u32, i64)> = connection
+            .prepare_cached(
+                "SELECT id, body, receive_count, sent_at FROM queue_messages \
+                 WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
+            )
+            .map_err(backend)?
+            .query_map(params![settings.name, now, (max - received.len()) as i64], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        if candidates.is_empty() {
+            break;
+        }
+        let mut moved_any = false;
+        for (id, body, receive_count, sent_at) in candidates {
+            if let Some((max_receives, dead_letter_queue)) = redrive
+                && receive_count >= max_receives
+            {
+                connection
+                    .prepare_cached(
+                        "UPDATE queue_messages SET queue = ?2, receive_count = 0, visible_at = ?3, in_flight = 0 WHERE id = ?1",
+                    )
+                    .map_err(backend)?
+                    .execute(params![id, dead_letter_queue, now])
+                    .map_err(backend)?;
+                moved_any = true;
+                continue;
+            }
+            connection
+                .prepare_cached(
+                    "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at = ?2, in_flight = 1 WHERE id = ?1",
+                )
+                .map_err(backend)?
+                .execute(params![id, hidden_until])
+                .map_err(backend)?;
+            received.push(ReceivedMessage {
+                message_id: id.to_string(),
+                receipt: format!("{id}.{}", receive_count + 1),
+                body,
+                receive_count: receive_count + 1,
+                sent_at: Timestamp::from_millis(sent_at),
+            });
+        }
+        if !moved_any || received.len() >= max {
+            break;
+        }
+    }
+    let next_visible = if received.is_empty() {
+        connection
+            .prepare_cached("SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1")
+            .map_err(backend)?
+            .query_row(params![settings.name], |row| row.get::<_, Option<i64>>(0))
+            .optional()
+            .map_err(backend)?
+            .flatten()
+    } else {
+        None
+    };
+    Ok((received, next_visible))
+}
+
+impl Queue for SqliteQueue {
+    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+        if bodies.is_empty() {
+            return Ok(());
+        }
+        let name = self.settings.name.clone();
+        self.db
+            .write(move |connection| {
+                let now = Timestamp::now().as_millis();
+                let mut insert = connection
+                    .prepare_cached(
+                        "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?3)",
+                    )
+                    .map_err(backend)?;
+                for body in bodies {
+                    insert.execute(params![name, body, now]).map_err(backend)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(queue_error)?;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            // Registered before looking, so a send between the look and the sleep still wakes us.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let settings = self.settings.clone();
+            let (messages, next_visible) = self
+                .db
+                .write(move |connection| receive_now(connection, &settings, max.max(1)))
+                .await
+                .map_err(queue_error)?;
+            let now = Instant::now();
+            if !messages.is_empty() || now >= deadline {
+                return Ok(messages);
+            }
+            let mut wake_at = deadline;
+            if let Some(visible_at) = next_visible {
+                let in_ms = (visible_at - Timestamp::now().as_millis()).max(1) as u64;
+                wake_at = wake_at.min(now + Duration::from_millis(in_ms));
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(wake_at) => {}
+            }
+        }
+    }
+
+    async fn delete_batch(&self, receipts: Vec<String>) -> Result<(), QueueError> {
+        let handles: Vec<(i64, u32)> = receipts.iter().filter_map(|r| parse_receipt(r)).collect();
+        if handles.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .write(move |connection| {
+                let mut delete = connection
+                    .prepare_cached("DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2")
+                    .map_err(backend)?;
+                for (id, count) in handles {
+                    delete.execute(params![id, count]).map_err(backend)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    async fn change_visibility(&self, receipt: &str, hidden_for: Duration) -> Result<(), QueueError> {
+        let Some((id, count)) = parse_receipt(receipt) else {
+            return Ok(());
+        };
+        let visible_at = Timestamp::now().plus(hidden_for).as_millis();
+        self.db
+            .write(move |connection| {
+                connection
+                    .prepare_cached(
+                        "UPDATE queue_messages SET visible_at = ?3, in_flight = 0 WHERE id = ?1 AND receive_count = ?2",
+                    )
+                    .map_err(backend)?
+                    .execute(params![id, count, visible_at])
+                    .map_err(backend)?;
+                Ok(())
+            })
+            .await
+            .map_err(queue_error)?;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+}

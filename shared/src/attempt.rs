@@ -1,0 +1,73 @@
+//! One delivery attempt: the signed request a receiver gets (the delivery contract's headers)
+//! and the attempt record made from its outcome. Shared by the sender and the test route.
+
+use bytes::Bytes;
+
+use crate::ids::DeliveryId;
+use crate::model::{Attempt, Endpoint};
+use crate::ports::{HttpSender, OutboundRequest};
+use crate::signing::EndpointKeys;
+use crate::time::Timestamp;
+
+/// What is being delivered.
+pub struct Delivering<'a> {
+    pub delivery_id: &'a DeliveryId,
+    pub event_type: &'a str,
+    /// The payload exactly as the producer sent it.
+    pub payload: Bytes,
+}
+
+/// The POST for `delivering` to `endpoint` at `now`, signed with `keys`.
+pub fn build_request(
+    endpoint: &Endpoint,
+    keys: &EndpointKeys,
+    delivering: &Delivering<'_>,
+    now: Timestamp,
+    timeout: std::time::Duration,
+) -> OutboundRequest {
+    let id = delivering.delivery_id.as_str();
+    let unix_seconds = now.unix_seconds();
+    let mut headers: Vec<(String, String)> =
+        endpoint.headers.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
+    headers.extend([
+        ("Content-Type".to_owned(), "application/json".to_owned()),
+        ("X-Webhook-Event".to_owned(), delivering.event_type.to_owned()),
+        ("X-Webhook-Delivery".to_owned(), id.to_owned()),
+        ("X-Webhook-ID".to_owned(), id.to_owned()),
+        ("X-Webhook-Timestamp".to_owned(), now.to_rfc3339()),
+        ("webhook-id".to_owned(), id.to_owned()),
+        ("webhook-timestamp".to_owned(), unix_seconds.to_string()),
+    ]);
+    for (name, value) in keys.headers(id, unix_seconds, &delivering.payload) {
+        headers.push((name.to_owned(), value));
+    }
+    OutboundRequest { url: endpoint.url.clone(), headers, body: delivering.payload.clone(), timeout }
+}
+
+/// Sends one attempt and records what happened.
+pub async fn attempt_delivery<H: HttpSender>(
+    http: &H,
+    endpoint: &Endpoint,
+    keys: &EndpointKeys,
+    delivering: &Delivering<'_>,
+    now: Timestamp,
+    timeout: std::time::Duration,
+) -> Attempt {
+    let outcome = http.post(build_request(endpoint, keys, delivering, now, timeout)).await;
+    Attempt {
+        at: now,
+        duration_ms: outcome.duration.as_millis() as u64,
+        http_status: outcome.status,
+        response_body: outcome.body,
+        error: outcome.error,
+    }
+}
+
+/// A short account of a failed attempt, for the delivery's `last_error`.
+pub fn failure_summary(attempt: &Attempt) -> String {
+    match (&attempt.error, attempt.http_status) {
+        (Some(error), _) => error.clone(),
+        (None, Some(status)) => format!("receiver answered HTTP {status}"),
+        (None, None) => "no response".to_owned(),
+    }
+}

@@ -1,0 +1,202 @@
+//! The domain: endpoints, events, deliveries and their attempts, API keys and scopes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
+use crate::time::Timestamp;
+
+/// A tenant's name. Every stored item belongs to exactly one tenant; another tenant's ids
+/// behave as if they did not exist.
+pub type Tenant = String;
+
+/// An endpoint's signing secret. `Debug` never shows it, so it cannot leak through logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The HMAC key material: the UTF-8 bytes of the secret string.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The secret that keeps signing beside the current one until `expires_at` (a rotation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    pub expires_at: Timestamp,
+}
+
+/// An entity id as producers send it: an integer or a string. Filters match on the canonical
+/// text, so `42` and `"42"` are the same entity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EntityId {
+    Number(i64),
+    Text(String),
+}
+
+impl EntityId {
+    pub fn canonical(&self) -> String {
+        match self {
+            EntityId::Number(n) => n.to_string(),
+            EntityId::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// A registered receiver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: EndpointId,
+    pub tenant: Tenant,
+    pub url: String,
+    /// Event types and wildcards (`*`, `family.*`) this endpoint subscribes to.
+    pub events: Vec<String>,
+    /// Event type -> entity ids; an absent or empty list means every entity.
+    pub event_filters: BTreeMap<String, Vec<EntityId>>,
+    pub description: Option<String>,
+    /// Custom headers sent with every delivery.
+    pub headers: BTreeMap<String, String>,
+    pub enabled: bool,
+    pub failure_count: u32,
+    pub disabled_reason: Option<String>,
+    pub secret: Secret,
+    pub previous_secret: Option<PreviousSecret>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Bumped by every write; updates are conditional on it (optimistic concurrency).
+    pub version: u64,
+}
+
+/// An event as accepted for fan-out. `payload` is kept byte for byte as the producer sent it.
+#[derive(Debug)]
+pub struct Event {
+    pub tenant: Tenant,
+    pub id: String,
+    pub event_type: String,
+    pub entity_id: Option<EntityId>,
+    pub payload: Box<RawValue>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Not yet delivered; a retry is scheduled (`next_retry_at`).
+    Pending,
+    Delivered,
+    /// Every attempt failed (or the endpoint was disabled); a manual retry may revive it.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One event's delivery to one endpoint, as the history shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    #[serde(skip)]
+    pub tenant: Tenant,
+    pub endpoint_id: EndpointId,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub http_status: Option<u16>,
+    /// How many attempts were made.
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub next_retry_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub at: Timestamp,
+    pub duration_ms: u64,
+    pub http_status: Option<u16>,
+    /// The first 4 KiB of the response body.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        matches!(self.http_status, Some(status) if (200..300).contains(&status))
+    }
+}
+
+/// A delivery with its payload and every attempt.
+#[derive(Debug)]
+pub struct DeliveryDetail {
+    pub delivery: Delivery,
+    pub payload: Option<Box<RawValue>>,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Scope {
+    #[serde(rename = "webhooks:read")]
+    WebhooksRead,
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
+    #[serde(rename = "webhooks:delete")]
+    WebhooksDelete,
+    #[serde(rename = "events:write")]
+    EventsWrite,
+    /// Everything, plus managing API keys (for any tenant).
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+/// An API key's record. The key itself is never stored, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub tenant: Tenant,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// The key's first characters, enough to recognise it in a list.
+    pub prefix: String,
+    pub created_at: Timestamp,
+}
+
+impl ApiKey {
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&Scope::Admin) || self.scopes.contains(&scope)
+    }
+}

@@ -1,0 +1,241 @@
+//! The ports: what the handlers need from the outside world. Each backend implements them in
+//! one module under `adapters/`; the conformance suite holds every adapter to these contracts.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
+use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed; the text is for logs, never for a response body.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue backend: {0}")]
+    Backend(String),
+}
+
+/// A page of results and the opaque cursor of the next page, if any.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Endpoints are listed oldest first; `after` is the last id of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointQuery {
+    pub after: Option<EndpointId>,
+    pub limit: usize,
+}
+
+/// Deliveries are listed newest first; `before` is the last id of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    pub endpoint_id: Option<EndpointId>,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    pub before: Option<DeliveryId>,
+    pub limit: usize,
+}
+
+/// What recording an event found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventRecord {
+    /// First time this event id was seen: fan it out.
+    New,
+    /// Seen before, from this same queue message: a redelivery after a crash, fan out again
+    /// (delivery ids are deterministic, so nothing is sent twice that was delivered).
+    SameMessage,
+    /// Seen before from another message: a producer's duplicate, do not fan out.
+    Duplicate,
+}
+
+/// The counter after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    pub failure_count: u32,
+    /// True when this failure reached the threshold and disabled the endpoint.
+    pub disabled_now: bool,
+}
+
+/// Endpoints, events, deliveries and API keys.
+pub trait Store: Send + Sync + 'static {
+    /// MUST return `Conflict` if an endpoint with this id exists.
+    fn create_endpoint(&self, endpoint: &Endpoint) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// MUST return `NotFound` for an unknown id or another tenant's endpoint.
+    fn get_endpoint(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<Endpoint, StoreError>> + Send;
+
+    fn list_endpoints(
+        &self,
+        tenant: &str,
+        query: &EndpointQuery,
+    ) -> impl Future<Output = Result<Page<Endpoint>, StoreError>> + Send;
+
+    /// Replaces the endpoint and bumps its version. MUST return `Conflict` unless the stored
+    /// version equals `endpoint.version` (someone else wrote first), `NotFound` if it is gone.
+    fn update_endpoint(&self, endpoint: &Endpoint) -> impl Future<Output = Result<Endpoint, StoreError>> + Send;
+
+    /// Deletes the endpoint and its delivery history. MUST return `NotFound` if absent.
+    fn delete_endpoint(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The enabled endpoints of `tenant` subscribed to `event_type` exactly or by a wildcard.
+    /// Entity filters are the caller's to apply.
+    fn subscribed_endpoints(
+        &self,
+        tenant: &str,
+        event_type: &str,
+    ) -> impl Future<Output = Result<Vec<Endpoint>, StoreError>> + Send;
+
+    /// Atomically adds one failure; at `disable_after` it MUST also disable the endpoint with
+    /// `reason`, in the same write. `NotFound` if the endpoint is gone.
+    fn record_failure(
+        &self,
+        tenant: &str,
+        id: &EndpointId,
+        disable_after: u32,
+        reason: &str,
+    ) -> impl Future<Output = Result<FailureCount, StoreError>> + Send;
+
+    /// Sets the failure count back to zero (after a success).
+    fn reset_failures(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records the event once per (tenant, id); see [`EventRecord`]. `message_id` is the queue
+    /// message that carried it.
+    fn record_event(
+        &self,
+        event: &Event,
+        message_id: &str,
+    ) -> impl Future<Output = Result<EventRecord, StoreError>> + Send;
+
+    /// Writes the delivery's current state and, if given, appends an attempt to its history,
+    /// in one write. Creates the delivery on first use.
+    fn save_delivery(
+        &self,
+        delivery: &Delivery,
+        attempt: Option<&Attempt>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// MUST return `NotFound` for an unknown id or another tenant's delivery.
+    fn get_delivery(
+        &self,
+        tenant: &str,
+        id: &DeliveryId,
+    ) -> impl Future<Output = Result<DeliveryDetail, StoreError>> + Send;
+
+    /// The status of a delivery, `None` if it was never saved. Cheaper than `get_delivery`.
+    fn delivery_status(
+        &self,
+        tenant: &str,
+        id: &DeliveryId,
+    ) -> impl Future<Output = Result<Option<DeliveryStatus>, StoreError>> + Send;
+
+    fn list_deliveries(
+        &self,
+        tenant: &str,
+        query: &DeliveryQuery,
+    ) -> impl Future<Output = Result<Page<Delivery>, StoreError>> + Send;
+
+    /// MUST return `Conflict` if a key with this hash exists.
+    fn create_api_key(&self, key: &ApiKey, key_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The key whose SHA-256 (hex) is `key_hash`, if any.
+    fn find_api_key(&self, key_hash: &str) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
+    /// Keys of one tenant, or of every tenant when `tenant` is `None`.
+    fn list_api_keys(&self, tenant: Option<&str>) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
+
+    /// MUST return `NotFound` if absent.
+    fn delete_api_key(&self, id: &ApiKeyId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A message as received: its id is stable across receives, its receipt is valid for this
+/// receive only.
+#[derive(Debug, Clone)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt: String,
+    pub body: String,
+    /// 1 on the first receive.
+    pub receive_count: u32,
+    pub sent_at: Timestamp,
+}
+
+/// One queue with SQS semantics, as Lambda's event source mapping uses it.
+pub trait Queue: Send + Sync + 'static {
+    /// Enqueues every body, durably, before returning Ok. On Err some may have been sent.
+    fn send_batch(&self, bodies: Vec<String>) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Up to `max` visible messages, waiting up to `wait` for one to arrive (long polling).
+    /// Each returned message MUST stay hidden for the queue's visibility timeout. A message
+    /// whose receive count already reached the queue's max receive count MUST be moved to
+    /// its dead-letter queue instead of being returned.
+    fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> impl Future<Output = Result<Vec<ReceivedMessage>, QueueError>> + Send;
+
+    /// Deletes received messages; unknown or stale receipts are ignored.
+    fn delete_batch(&self, receipts: Vec<String>) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Hides a received message for `hidden_for` from now (0 makes it visible at once).
+    fn change_visibility(
+        &self,
+        receipt: &str,
+        hidden_for: Duration,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// One signed POST to a receiver.
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub timeout: Duration,
+}
+
+/// What came back: a status and the start of the body, or an error (network, timeout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOutcome {
+    pub status: Option<u16>,
+    /// At most [`RESPONSE_BODY_LIMIT`] bytes of the response body, lossily decoded.
+    pub body: Option<String>,
+    pub error: Option<String>,
+    pub duration: Duration,
+}
+
+/// How much of a receiver's response body is kept.
+pub const RESPONSE_BODY_LIMIT: usize = 4096;
+
+/// Sends deliveries. MUST NOT follow redirects and MUST give up after `timeout`.
+pub trait HttpSender: Send + Sync + 'static {
+    fn post(&self, request: OutboundRequest) -> impl Future<Output = HttpOutcome> + Send;
+}

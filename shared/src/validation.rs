@@ -1,0 +1,231 @@
+//! Request validation: every size and count limit of the API, with field-level errors.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::catalog::{is_known_type, is_valid_subscription};
+use crate::filter::pattern_matches;
+use crate::model::EntityId;
+use crate::url_guard::check_url;
+
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+pub const MAX_EVENTS_PER_BATCH: usize = 100;
+pub const MAX_EVENT_ID_LEN: usize = 128;
+pub const MAX_ENTITY_ID_LEN: usize = 128;
+pub const MAX_DESCRIPTION_LEN: usize = 255;
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+pub const MAX_FILTERED_TYPES: usize = 100;
+pub const MAX_IDS_PER_FILTER: usize = 100;
+pub const MAX_CUSTOM_HEADERS: usize = 20;
+pub const MAX_HEADER_NAME_LEN: usize = 64;
+pub const MAX_HEADER_VALUE_LEN: usize = 1024;
+pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=255;
+pub const MAX_KEY_NAME_LEN: usize = 100;
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// An event as producers submit it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncomingEvent {
+    pub id: Option<String>,
+    #[serde(rename = "type", alias = "event_type")]
+    pub event_type: String,
+    pub entity_id: Option<EntityId>,
+    pub payload: Box<RawValue>,
+}
+
+impl IncomingEvent {
+    pub fn payload_too_large(&self) -> bool {
+        self.payload.get().len() > MAX_PAYLOAD_BYTES
+    }
+}
+
+/// Checks one event; `field` prefixes the field names (`events[3]`).
+pub fn check_event(event: &IncomingEvent, field: &str, errors: &mut Vec<FieldError>) {
+    if let Some(id) = &event.id {
+        let valid = !id.is_empty()
+            && id.len() <= MAX_EVENT_ID_LEN
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        if !valid {
+            errors.push(FieldError::new(
+                format!("{field}id"),
+                format!("must be 1..={MAX_EVENT_ID_LEN} characters of A-Z a-z 0-9 - _ . :"),
+            ));
+        }
+    }
+    if !is_known_type(&event.event_type) {
+        errors.push(FieldError::new(
+            format!("{field}type"),
+            format!("unknown event type {:?} (see GET /v1/event-types)", event.event_type),
+        ));
+    }
+    if let Some(entity) = &event.entity_id {
+        check_entity_id(entity, &format!("{field}entity_id"), errors);
+    }
+    if !event.payload.get().trim_start().starts_with('{') {
+        errors.push(FieldError::new(format!("{field}payload"), "must be a JSON object"));
+    }
+}
+
+fn check_entity_id(entity: &EntityId, field: &str, errors: &mut Vec<FieldError>) {
+    if let EntityId::Text(text) = entity
+        && (text.is_empty() || text.len() > MAX_ENTITY_ID_LEN)
+    {
+        errors.push(FieldError::new(field, format!("must be 1..={MAX_ENTITY_ID_LEN} characters")));
+    }
+}
+
+/// The configurable part of an endpoint, as it will be stored.
+pub struct EndpointFields<'a> {
+    pub url: &'a str,
+    pub events: &'a [String],
+    pub event_filters: &'a BTreeMap<String, Vec<EntityId>>,
+    pub description: Option<&'a str>,
+    pub headers: &'a BTreeMap<String, String>,
+}
+
+/// Checks an endpoint's fields; `allow_insecure_urls` is the deployment's switch.
+pub fn check_endpoint(fields: &EndpointFields<'_>, allow_insecure_urls: bool) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Err(rejection) = check_url(fields.url, allow_insecure_urls) {
+        errors.push(FieldError::new("url", rejection.to_string()));
+    }
+    if fields.events.is_empty() {
+        errors.push(FieldError::new("events", "must list at least one event type"));
+    }
+    if fields.events.len() > MAX_SUBSCRIPTIONS {
+        errors.push(FieldError::new("events", format!("at most {MAX_SUBSCRIPTIONS} entries")));
+    }
+    for (i, pattern) in fields.events.iter().enumerate() {
+        if !is_valid_subscription(pattern) {
+            errors.push(FieldError::new(
+                format!("events[{i}]"),
+                format!("{pattern:?} is neither a known event type nor a wildcard matching one"),
+            ));
+        }
+    }
+    if fields.event_filters.len() > MAX_FILTERED_TYPES {
+        errors.push(FieldError::new("event_filters", format!("at most {MAX_FILTERED_TYPES} event types")));
+    }
+    for (event_type, ids) in fields.event_filters {
+        let field = format!("event_filters.{event_type}");
+        if !fields.events.iter().any(|p| pattern_matches(p, event_type)) || !is_known_type(event_type) {
+            errors.push(FieldError::new(&field, "must be a known event type the endpoint subscribes to"));
+        }
+        if ids.len() > MAX_IDS_PER_FILTER {
+            errors.push(FieldError::new(&field, format!("at most {MAX_IDS_PER_FILTER} entity ids")));
+        }
+        for entity in ids {
+            check_entity_id(entity, &field, &mut errors);
+        }
+    }
+    if let Some(description) = fields.description
+        && description.chars().count() > MAX_DESCRIPTION_LEN
+    {
+        errors.push(FieldError::new("description", format!("at most {MAX_DESCRIPTION_LEN} characters")));
+    }
+    check_headers(fields.headers, &mut errors);
+    errors
+}
+
+/// Headers the service sets itself; a custom header may not replace them.
+fn is_reserved_header(lower: &str) -> bool {
+    matches!(lower, "content-type" | "content-length" | "host" | "user-agent" | "transfer-encoding" | "connection")
+        || lower.starts_with("x-webhook-")
+        || lower.starts_with("webhook-")
+}
+
+fn check_headers(headers: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
+    if headers.len() > MAX_CUSTOM_HEADERS {
+        errors.push(FieldError::new("headers", format!("at most {MAX_CUSTOM_HEADERS} headers")));
+    }
+    for (name, value) in headers {
+        let field = format!("headers.{name}");
+        let token = !name.is_empty()
+            && name.len() <= MAX_HEADER_NAME_LEN
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            errors.push(FieldError::new(
+                &field,
+                format!("name must be an HTTP token of at most {MAX_HEADER_NAME_LEN} characters"),
+            ));
+        } else if is_reserved_header(&name.to_ascii_lowercase()) {
+            errors.push(FieldError::new(&field, "is set by the service and cannot be overridden"));
+        }
+        if value.len() > MAX_HEADER_VALUE_LEN || !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+            errors.push(FieldError::new(
+                &field,
+                format!("value must be printable ASCII, at most {MAX_HEADER_VALUE_LEN} characters"),
+            ));
+        }
+    }
+}
+
+/// Checks a caller-supplied secret.
+pub fn check_secret(secret: &str, errors: &mut Vec<FieldError>) {
+    if !SECRET_LEN.contains(&secret.len()) {
+        errors.push(FieldError::new(
+            "secret",
+            format!("must be {}..={} characters", SECRET_LEN.start(), SECRET_LEN.end()),
+        ));
+    } else if secret.chars().any(char::is_control) {
+        errors.push(FieldError::new("secret", "must not contain control characters"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields_with<'a>(
+        url: &'a str,
+        events: &'a [String],
+        filters: &'a BTreeMap<String, Vec<EntityId>>,
+        headers: &'a BTreeMap<String, String>,
+    ) -> EndpointFields<'a> {
+        EndpointFields { url, events, event_filters: filters, description: None, headers }
+    }
+
+    #[test]
+    fn reserved_and_malformed_headers_are_refused() {
+        let events = vec!["*".to_owned()];
+        let filters = BTreeMap::new();
+        for (name, value) in [
+            ("X-Webhook-Signature", "x"),
+            ("webhook-id", "x"),
+            ("Content-Type", "text/plain"),
+            ("bad name", "x"),
+            ("X-Ok", "line\nbreak"),
+        ] {
+            let headers = BTreeMap::from([(name.to_owned(), value.to_owned())]);
+            let errors = check_endpoint(&fields_with("https://example.com", &events, &filters, &headers), false);
+            assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        }
+        let fine = BTreeMap::from([("X-Tenant".to_owned(), "acme".to_owned())]);
+        assert!(check_endpoint(&fields_with("https://example.com", &events, &filters, &fine), false).is_empty());
+    }
+
+    #[test]
+    fn filters_must_name_subscribed_types() {
+        let events = vec!["playground.*".to_owned()];
+        let headers = BTreeMap::new();
+        let ok = BTreeMap::from([("playground.created".to_owned(), vec![EntityId::Number(1)])]);
+        assert!(check_endpoint(&fields_with("https://e.com", &events, &ok, &headers), false).is_empty());
+        let other = BTreeMap::from([("run.failed".to_owned(), vec![])]);
+        assert_eq!(check_endpoint(&fields_with("https://e.com", &events, &other, &headers), false).len(), 1);
+    }
+}

@@ -1,0 +1,313 @@
+//! Test harness: a real HTTP receiver on 127.0.0.1 and the service started in-process (or as
+//! the real binary), with a small API client.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use webhooks::retry::DeliveryPolicy;
+use webhooks_cli::serve::{Running, ServeConfig, start};
+
+pub const ADMIN_KEY: &str = "whk_test_admin_key_0123456789";
+
+/// One request as the receiver saw it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("the receiver got JSON")
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    received: Vec<Received>,
+    /// Statuses to answer with, in order; 200 once empty (or `fallback`).
+    script: VecDeque<u16>,
+    fallback: Option<u16>,
+    /// Extra time before answering.
+    delay: Option<Duration>,
+    response_body: String,
+}
+
+/// A real HTTP server on 127.0.0.1 that records every request.
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<ReceiverState>>,
+    arrived: Arc<tokio::sync::Notify>,
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let (status, delay, text) = {
+        let mut state = receiver.state.lock().unwrap();
+        state.received.push(Received { path: uri.path().to_owned(), headers, body, at: Instant::now() });
+        let status = state.script.pop_front().or(state.fallback).unwrap_or(200);
+        (status, state.delay, state.response_body.clone())
+    };
+    receiver.arrived.notify_waiters();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    (StatusCode::from_u16(status).unwrap(), text)
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver =
+            Receiver { addr: listener.local_addr().unwrap(), state: Arc::default(), arrived: Arc::default() };
+        let app = Router::new().fallback(receive).with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        receiver
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Answer the next requests with these statuses, then 200.
+    pub fn script(&self, statuses: &[u16]) {
+        self.state.lock().unwrap().script.extend(statuses);
+    }
+
+    /// Answer every request without a scripted status with `status`.
+    pub fn always(&self, status: u16) {
+        self.state.lock().unwrap().fallback = Some(status);
+    }
+
+    pub fn delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = Some(delay);
+    }
+
+    pub fn respond_with_body(&self, body: String) {
+        self.state.lock().unwrap().response_body = body;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Waits until at least `count` requests arrived; panics after `timeout`.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.arrived.notified();
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!("expected {count} requests within {timeout:?}, got {}", received.len());
+            }
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), notified).await;
+        }
+    }
+
+    /// Asserts that no more than `count` requests arrive within `window`.
+    pub async fn assert_stays_at(&self, count: usize, window: Duration) {
+        tokio::time::sleep(window).await;
+        assert_eq!(self.received().len(), count, "unexpected extra deliveries");
+    }
+}
+
+/// The seeds' recipe: `"sha256=" + hex(HMAC_SHA256(secret, raw_body))`.
+pub fn seed_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A temporary data directory.
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("webhooks-test").tempdir().unwrap()
+}
+
+/// A fast policy for tests: one-second retries.
+pub fn fast_policy(retries: usize) -> DeliveryPolicy {
+    DeliveryPolicy {
+        schedule: vec![Duration::from_secs(1); retries],
+        disable_after: 10,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+/// The service running in this process, on a data directory it owns.
+pub struct Service {
+    pub running: Option<Running>,
+    pub api: Api,
+    pub data: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Service {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let dir = data_dir();
+        let mut service = Self::start_in(dir.path(), adjust).await;
+        service._dir = Some(dir);
+        service
+    }
+
+    pub async fn start_in(data: &Path, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), data.to_owned());
+        config.allow_insecure_urls = true;
+        config.admin_key = Some(ADMIN_KEY.to_owned());
+        config.policy = fast_policy(5);
+        adjust(&mut config);
+        let running = start(config).await.expect("the service starts");
+        let api = Api::new(format!("http://{}", running.addr), ADMIN_KEY);
+        Self { running: Some(running), api, data: data.to_owned(), _dir: None }
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().unwrap()
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
+
+/// A small client of the service's API.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub key: String,
+    client: reqwest::Client,
+}
+
+/// A response: status and JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl Api {
+    pub fn new(base: String, key: &str) -> Self {
+        Self { base, key: key.to_owned(), client: reqwest::Client::new() }
+    }
+
+    pub fn with_key(&self, key: &str) -> Self {
+        Self { key: key.to_owned(), ..self.clone() }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let mut request =
+            self.client.request(method.parse().unwrap(), format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    pub async fn raw(&self, method: &str, path: &str, body: Vec<u8>) -> Reply {
+        let request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/json")
+            .body(body);
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call("PATCH", path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call("DELETE", path, None).await
+    }
+
+    /// Creates an endpoint; panics unless 201. Answers the whole create response.
+    pub async fn create_endpoint(&self, url: &str, events: &[&str]) -> Value {
+        self.create_endpoint_with(json!({"url": url, "events": events})).await
+    }
+
+    pub async fn create_endpoint_with(&self, body: Value) -> Value {
+        let reply = self.post("/v1/webhooks", body).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body
+    }
+
+    /// Sends events; panics unless 202. Answers their ids.
+    pub async fn send_events(&self, body: Value) -> Vec<String> {
+        let reply = self.post("/v1/events", body).await;
+        assert_eq!(reply.status, 202, "{:?}", reply.body);
+        reply.body["ids"].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Polls `path` until `done` holds for its body; panics after `timeout`.
+    pub async fn wait_until(&self, path: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let reply = self.get(path).await;
+            if reply.status == 200 && done(&reply.body) {
+                return reply.body;
+            }
+            assert!(Instant::now() < deadline, "gave up waiting on {path}: {:?}", reply.body);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Mints a key for `tenant` with `scopes`; answers the key.
+    pub async fn mint_key(&self, tenant: &str, scopes: &[&str]) -> String {
+        let reply = self.post("/v1/api-keys", json!({"name": "test", "tenant": tenant, "scopes": scopes})).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["key"].as_str().unwrap().to_owned()
+    }
+}
