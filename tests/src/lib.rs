@@ -1,6 +1,8 @@
 //! Test harness: a real HTTP receiver on 127.0.0.1 and the service started in-process (or as
 //! the real binary), with a small API client.
 
+pub mod conformance;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,8 +102,9 @@ impl Receiver {
         self.state.lock().unwrap().fallback = Some(status);
     }
 
+    /// Hold every answer for `delay` (zero: answer at once).
     pub fn delay(&self, delay: Duration) {
-        self.state.lock().unwrap().delay = Some(delay);
+        self.state.lock().unwrap().delay = Some(delay).filter(|d| !d.is_zero());
     }
 
     pub fn respond_with_body(&self, body: String) {
@@ -309,5 +312,87 @@ impl Api {
         let reply = self.post("/v1/api-keys", json!({"name": "test", "tenant": tenant, "scopes": scopes})).await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         reply.body["key"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The real `webhooks` binary, started as a child process.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub api: Api,
+    /// Every line it printed to stdout up to "listening on".
+    pub banner: Vec<String>,
+    rest: std::sync::mpsc::Receiver<String>,
+}
+
+/// The `webhooks` binary built beside this test (`cargo build --bins` puts it there).
+pub fn binary_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join("webhooks");
+    assert!(path.exists(), "{} is missing: run `cargo build --bins` first (scripts/test does)", path.display());
+    path
+}
+
+impl Binary {
+    /// Starts `webhooks serve` on `data` with `args`, waits until it listens.
+    pub fn serve(data: &Path, args: &[&str], admin_key: Option<&str>) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(binary_path());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(["--allow-insecure-urls", "--retry-schedule", "1s,1s,1s,1s,1s"])
+            .args(args)
+            .env_remove("WEBHOOKS_ADMIN_KEY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Some(key) = admin_key {
+            command.env("WEBHOOKS_ADMIN_KEY", key);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, rest) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = Vec::new();
+        let address = loop {
+            let line = rest.recv_timeout(Duration::from_secs(20)).expect("the binary prints its address");
+            banner.push(line.clone());
+            if let Some(address) = line.strip_prefix("listening on ") {
+                break address.to_owned();
+            }
+        };
+        let key = admin_key.map(str::to_owned).unwrap_or_else(|| {
+            banner.iter().find_map(|line| line.split("keep it): ").nth(1).map(str::to_owned)).unwrap_or_default()
+        });
+        Binary { child, api: Api::new(address, &key), banner, rest }
+    }
+
+    /// Sends SIGTERM and waits for the exit; answers the exit status and what it printed.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let printed = self.rest.try_iter().collect();
+        (exit, printed)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

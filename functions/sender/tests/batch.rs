@@ -1,0 +1,104 @@
+//! The sender's batch handling over a real SQLite store and queue, with a scripted HTTP port.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
+use webhooks::ids::{DeliveryId, EndpointId};
+use webhooks::messages::DeliveryMessage;
+use webhooks::model::{DeliveryStatus, Endpoint, Secret};
+use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, Queue, Store, SystemClock};
+use webhooks::retry::DeliveryPolicy;
+use webhooks::time::Timestamp;
+use webhooks_sender::Sender;
+
+/// Answers 200 unless the body contains "fail"; remembers what it was asked to send.
+#[derive(Default)]
+struct ScriptedHttp {
+    sent: Mutex<Vec<OutboundRequest>>,
+}
+
+impl HttpSender for ScriptedHttp {
+    async fn post(&self, request: OutboundRequest) -> HttpOutcome {
+        let fail = String::from_utf8_lossy(&request.body).contains("fail");
+        self.sent.lock().unwrap().push(request);
+        HttpOutcome {
+            status: Some(if fail { 500 } else { 200 }),
+            body: Some(String::new()),
+            error: None,
+            duration: Duration::from_millis(1),
+        }
+    }
+}
+
+#[tokio::test]
+async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let store = db.store();
+    let now = Timestamp::now();
+    let endpoint = Endpoint {
+        id: EndpointId::generate(now),
+        tenant: "acme".into(),
+        url: "https://example.com/hook".into(),
+        events: vec!["*".into()],
+        event_filters: BTreeMap::new(),
+        description: None,
+        headers: BTreeMap::new(),
+        enabled: true,
+        failure_count: 0,
+        disabled_reason: None,
+        secret: Secret::new("k".repeat(24)),
+        previous_secret: None,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    store.create_endpoint(&endpoint).await.unwrap();
+    let queue = db.queue(QueueSettings {
+        name: "deliveries".into(),
+        visibility_timeout: Duration::from_secs(60),
+        max_receive_count: Some(3),
+        dead_letter_queue: Some("deliveries-dlq".into()),
+    });
+    let bodies: Vec<String> = ["ok-1", "fail-2", "ok-3"]
+        .iter()
+        .map(|name| {
+            let payload = RawValue::from_string(format!(r#"{{"name":"{name}"}}"#)).unwrap();
+            serde_json::to_string(&DeliveryMessage {
+                id: DeliveryId::for_event("acme", name, &endpoint.id, now),
+                tenant: "acme".into(),
+                endpoint_id: endpoint.id.clone(),
+                event_id: (*name).into(),
+                event_type: "run.failed".into(),
+                created_at: now,
+                payload: &payload,
+            })
+            .unwrap()
+        })
+        .collect();
+    queue.send_batch(bodies).await.unwrap();
+    let batch = queue.receive(10, Duration::ZERO).await.unwrap();
+    let failing_id = batch.iter().find(|m| m.body.contains("fail-2")).unwrap().message_id.clone();
+
+    let policy =
+        DeliveryPolicy { schedule: vec![Duration::from_secs(2)], disable_after: 10, timeout: Duration::from_secs(1) };
+    let sender = Sender::new(store.clone(), queue.clone(), ScriptedHttp::default(), SystemClock, policy);
+    assert_eq!(sender.handle_batch(batch).await, [failing_id]);
+    assert_eq!(sender.http.sent.lock().unwrap().len(), 3);
+
+    // The failed one is hidden for its backoff (about 2 s), not the 60 s visibility timeout.
+    assert!(queue.receive(10, Duration::from_millis(500)).await.unwrap().is_empty());
+    let retry = queue.receive(10, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].receive_count, 2);
+    let pending = DeliveryId::for_event("acme", "fail-2", &endpoint.id, now);
+    assert_eq!(store.delivery_status("acme", &pending).await.unwrap(), Some(DeliveryStatus::Pending));
+    assert_eq!(store.get_endpoint("acme", &endpoint.id).await.unwrap().failure_count, 1);
+
+    // The last attempt fails too: marked failed and left visible for the DLQ move.
+    assert_eq!(sender.handle_batch(retry).await.len(), 1);
+    assert_eq!(store.delivery_status("acme", &pending).await.unwrap(), Some(DeliveryStatus::Failed));
+}

@@ -1,0 +1,245 @@
+//! The port contracts, written once as generic checks. Every adapter runs the same suite, so
+//! the embedded backend cannot drift from the AWS one.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::value::RawValue;
+use webhooks::ids::{DeliveryId, EndpointId};
+use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Secret};
+use webhooks::pagination::decode_cursor;
+use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, Store, StoreError};
+use webhooks::time::Timestamp;
+
+fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
+    let now = Timestamp::now();
+    Endpoint {
+        id: EndpointId::generate(now),
+        tenant: tenant.to_owned(),
+        url: "https://example.com/hook".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        event_filters: BTreeMap::from([("run.failed".to_owned(), vec![EntityId::Number(7)])]),
+        description: Some("conformance".into()),
+        headers: BTreeMap::from([("X-Team".to_owned(), "core".to_owned())]),
+        enabled: true,
+        failure_count: 0,
+        disabled_reason: None,
+        secret: Secret::new("s".repeat(32)),
+        previous_secret: None,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    }
+}
+
+/// Endpoints: conditional create, tenant scoping, versioned update, subscriptions, delete.
+pub async fn endpoints<S: Store>(store: &S) {
+    let tenant = format!("t{}", Timestamp::now().as_millis());
+    let mut first = endpoint(&tenant, &["run.*"]);
+    store.create_endpoint(&first).await.unwrap();
+    assert!(matches!(store.create_endpoint(&first).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_endpoint(&tenant, &first.id).await.unwrap(), first);
+    assert_eq!(store.get_endpoint("someone-else", &first.id).await, Err(StoreError::NotFound));
+
+    let subscribed = store.subscribed_endpoints(&tenant, "run.failed").await.unwrap();
+    assert_eq!(subscribed.iter().map(|e| &e.id).collect::<Vec<_>>(), [&first.id]);
+    assert!(store.subscribed_endpoints(&tenant, "agent.created").await.unwrap().is_empty());
+    assert!(store.subscribed_endpoints("someone-else", "run.failed").await.unwrap().is_empty());
+
+    first.events = vec!["agent.created".into(), "*".into()];
+    let updated = store.update_endpoint(&first).await.unwrap();
+    assert_eq!(updated.version, first.version + 1);
+    let stale = store.update_endpoint(&first).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "a stale version is refused");
+    assert_eq!(store.subscribed_endpoints(&tenant, "playground.created").await.unwrap().len(), 1, "via *");
+    let once = store.subscribed_endpoints(&tenant, "agent.created").await.unwrap();
+    assert_eq!(once.len(), 1, "an endpoint matching twice is listed once");
+
+    let mut disabled = updated.clone();
+    disabled.enabled = false;
+    store.update_endpoint(&disabled).await.unwrap();
+    assert!(store.subscribed_endpoints(&tenant, "agent.created").await.unwrap().is_empty());
+
+    store.delete_endpoint(&tenant, &first.id).await.unwrap();
+    assert_eq!(store.delete_endpoint(&tenant, &first.id).await, Err(StoreError::NotFound));
+    assert_eq!(store.get_endpoint(&tenant, &first.id).await, Err(StoreError::NotFound));
+}
+
+/// Pagination: every item once, in order, cursors opaque.
+pub async fn endpoint_pages<S: Store>(store: &S) {
+    let tenant = format!("p{}", Timestamp::now().as_millis());
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        let e = endpoint(&tenant, &["run.failed"]);
+        store.create_endpoint(&e).await.unwrap();
+        made.push(e.id);
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_endpoints(&tenant, &EndpointQuery { after: after.clone(), limit: 2 }).await.unwrap();
+        seen.extend(page.items.into_iter().map(|e| e.id));
+        match page.next_cursor {
+            Some(cursor) => after = Some(EndpointId::parse(&decode_cursor(&cursor).unwrap()).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, made);
+}
+
+/// The failure counter: atomic, disables exactly once at the threshold, resets.
+pub async fn failure_counter<S: Store>(store: &S) {
+    let tenant = format!("f{}", Timestamp::now().as_millis());
+    let e = endpoint(&tenant, &["run.failed"]);
+    store.create_endpoint(&e).await.unwrap();
+    let results = join_all((0..3).map(|_| store.record_failure(&tenant, &e.id, 10, "r"))).await;
+    let mut counts: Vec<u32> = results.into_iter().map(|r| r.unwrap().failure_count).collect();
+    counts.sort();
+    assert_eq!(counts, [1, 2, 3], "concurrent failures each count");
+    store.reset_failures(&tenant, &e.id).await.unwrap();
+    assert_eq!(store.get_endpoint(&tenant, &e.id).await.unwrap().failure_count, 0);
+    for n in 1..=4 {
+        let count = store.record_failure(&tenant, &e.id, 3, "three in a row").await.unwrap();
+        assert_eq!(count.failure_count, n);
+        assert_eq!(count.disabled_now, n == 3, "disabled by the third failure only");
+    }
+    let stored = store.get_endpoint(&tenant, &e.id).await.unwrap();
+    assert!(!stored.enabled);
+    assert_eq!(stored.disabled_reason.as_deref(), Some("three in a row"));
+    assert_eq!(
+        store.record_failure(&tenant, &EndpointId::generate(Timestamp::now()), 3, "r").await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// Events: the first write wins; a redelivery of the same message is told apart from a
+/// producer's duplicate.
+pub async fn events<S: Store>(store: &S) {
+    let tenant = format!("e{}", Timestamp::now().as_millis());
+    let event = Event {
+        tenant: tenant.clone(),
+        id: "evt-1".into(),
+        event_type: "run.failed".into(),
+        entity_id: Some(EntityId::Text("r1".into())),
+        payload: RawValue::from_string(r#"{"a": 1}"#.into()).unwrap(),
+        created_at: Timestamp::now(),
+    };
+    assert_eq!(store.record_event(&event, "m1").await.unwrap(), EventRecord::New);
+    assert_eq!(store.record_event(&event, "m1").await.unwrap(), EventRecord::SameMessage);
+    assert_eq!(store.record_event(&event, "m2").await.unwrap(), EventRecord::Duplicate);
+    let other_tenant = Event { tenant: format!("{tenant}x"), ..event };
+    assert_eq!(store.record_event(&other_tenant, "m2").await.unwrap(), EventRecord::New);
+}
+
+/// Deliveries: created on first save, attempts appended and counted, filters and pages.
+pub async fn deliveries<S: Store>(store: &S) {
+    let tenant = format!("d{}", Timestamp::now().as_millis());
+    let e = endpoint(&tenant, &["run.*"]);
+    store.create_endpoint(&e).await.unwrap();
+    let now = Timestamp::now();
+    let event = Event {
+        tenant: tenant.clone(),
+        id: "evt-d".into(),
+        event_type: "run.failed".into(),
+        entity_id: None,
+        payload: RawValue::from_string(r#"{"k":"v"}"#.into()).unwrap(),
+        created_at: now,
+    };
+    store.record_event(&event, "m").await.unwrap();
+    let mut delivery = Delivery {
+        id: DeliveryId::for_event(&tenant, "evt-d", &e.id, now),
+        tenant: tenant.clone(),
+        endpoint_id: e.id.clone(),
+        event_id: "evt-d".into(),
+        event_type: "run.failed".into(),
+        status: DeliveryStatus::Pending,
+        http_status: Some(500),
+        attempts: 0,
+        created_at: now,
+        delivered_at: None,
+        next_retry_at: Some(now.plus(Duration::from_secs(5))),
+        last_error: Some("receiver answered HTTP 500".into()),
+    };
+    assert_eq!(store.delivery_status(&tenant, &delivery.id).await.unwrap(), None);
+    let attempt = |status| Attempt {
+        at: now,
+        duration_ms: 3,
+        http_status: Some(status),
+        response_body: Some("b".into()),
+        error: None,
+    };
+    store.save_delivery(&delivery, Some(&attempt(500))).await.unwrap();
+    delivery.status = DeliveryStatus::Delivered;
+    delivery.http_status = Some(200);
+    delivery.next_retry_at = None;
+    store.save_delivery(&delivery, Some(&attempt(200))).await.unwrap();
+    let detail = store.get_delivery(&tenant, &delivery.id).await.unwrap();
+    assert_eq!(detail.delivery.attempts, 2);
+    assert_eq!(detail.delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(detail.attempts.iter().map(|a| a.http_status).collect::<Vec<_>>(), [Some(500), Some(200)]);
+    assert_eq!(detail.payload.unwrap().get(), r#"{"k":"v"}"#);
+    assert_eq!(store.delivery_status(&tenant, &delivery.id).await.unwrap(), Some(DeliveryStatus::Delivered));
+    assert!(matches!(store.get_delivery("other", &delivery.id).await, Err(StoreError::NotFound)));
+
+    let query = |status| DeliveryQuery { status, limit: 10, ..DeliveryQuery::default() };
+    assert_eq!(store.list_deliveries(&tenant, &query(Some(DeliveryStatus::Delivered))).await.unwrap().items.len(), 1);
+    assert!(store.list_deliveries(&tenant, &query(Some(DeliveryStatus::Failed))).await.unwrap().items.is_empty());
+    assert!(store.list_deliveries("other", &query(None)).await.unwrap().items.is_empty());
+
+    store.delete_endpoint(&tenant, &e.id).await.unwrap();
+    assert!(
+        store.list_deliveries(&tenant, &query(None)).await.unwrap().items.is_empty(),
+        "history goes with the endpoint"
+    );
+}
+
+/// A queue with visibility timeout `visibility` and a redrive policy of `max_receives` into
+/// `dead_letters`: hides received messages, counts receives, moves to the DLQ at the receive
+/// after the last, honours deletes and visibility changes.
+pub async fn queue<Q: Queue>(queue: &Q, dead_letters: &Q, visibility: Duration, max_receives: u32) {
+    queue.send_batch(vec!["one".into(), "two".into()]).await.unwrap();
+    let first = queue.receive(10, Duration::from_secs(2)).await.unwrap();
+    let mut bodies: Vec<&str> = first.iter().map(|m| m.body.as_str()).collect();
+    bodies.sort();
+    assert_eq!(bodies, ["one", "two"]);
+    assert!(first.iter().all(|m| m.receive_count == 1));
+    assert!(queue.receive(10, Duration::ZERO).await.unwrap().is_empty(), "received messages are hidden");
+
+    let (one, two) = if first[0].body == "one" { (&first[0], &first[1]) } else { (&first[1], &first[0]) };
+    queue.delete_batch(vec![one.receipt.clone()]).await.unwrap();
+    queue.change_visibility(&two.receipt, Duration::ZERO).await.unwrap();
+    let again = queue.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(again.len(), 1, "the deleted message is gone");
+    assert_eq!((again[0].body.as_str(), again[0].receive_count), ("two", 2));
+    assert_eq!(again[0].message_id, two.message_id);
+
+    // Left alone, it comes back after the visibility timeout.
+    let started = Instant::now();
+    let later = queue.receive(10, visibility + Duration::from_secs(5)).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert!(started.elapsed() >= visibility - Duration::from_millis(200), "came back after {:?}", started.elapsed());
+    let mut last = later.into_iter().next().unwrap();
+    while last.receive_count < max_receives {
+        queue.change_visibility(&last.receipt, Duration::ZERO).await.unwrap();
+        last = queue.receive(1, Duration::from_secs(2)).await.unwrap().remove(0);
+    }
+    queue.change_visibility(&last.receipt, Duration::ZERO).await.unwrap();
+    assert!(queue.receive(10, Duration::from_secs(1)).await.unwrap().is_empty(), "moved to the DLQ instead");
+    let parked = dead_letters.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body, "two");
+}
+
+/// A send wakes a long poll at once.
+pub async fn long_poll_wakes_on_send<Q: Queue + Clone>(queue: &Q) {
+    let receiver = queue.clone();
+    let started = Instant::now();
+    let waiting = tokio::spawn(async move { receiver.receive(1, Duration::from_secs(10)).await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    queue.send_batch(vec!["wake".into()]).await.unwrap();
+    let got = waiting.await.unwrap();
+    assert_eq!(got[0].body, "wake");
+    assert!(started.elapsed() < Duration::from_secs(5), "the send woke the poll");
+    queue.delete_batch(vec![got[0].receipt.clone()]).await.unwrap();
+}

@@ -1,0 +1,43 @@
+//! The port conformance suite against the embedded backend (SQLite).
+
+use std::time::Duration;
+
+use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
+use webhooks_tests::{conformance, data_dir};
+
+fn database() -> (tempfile::TempDir, SqliteDatabase) {
+    let dir = data_dir();
+    let db = SqliteDatabase::open(&dir.path().join("db.sqlite3")).unwrap();
+    (dir, db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_contract() {
+    let (_dir, db) = database();
+    let store = db.store();
+    conformance::endpoints(&store).await;
+    conformance::endpoint_pages(&store).await;
+    conformance::failure_counter(&store).await;
+    conformance::events(&store).await;
+    conformance::deliveries(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_contract() {
+    let (_dir, db) = database();
+    let visibility = Duration::from_secs(1);
+    let queue = db.queue(QueueSettings {
+        name: "q".into(),
+        visibility_timeout: visibility,
+        max_receive_count: Some(3),
+        dead_letter_queue: Some("q-dlq".into()),
+    });
+    let dead_letters = db.queue(QueueSettings {
+        name: "q-dlq".into(),
+        visibility_timeout: visibility,
+        max_receive_count: None,
+        dead_letter_queue: None,
+    });
+    conformance::queue(&queue, &dead_letters, visibility, 3).await;
+    conformance::long_poll_wakes_on_send(&queue).await;
+}

@@ -1,0 +1,101 @@
+//! The real `webhooks serve` binary: first start, restarts, SIGTERM and SIGKILL.
+
+use std::time::Duration;
+
+use serde_json::json;
+use webhooks_tests::{Binary, Receiver, data_dir};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_prints_an_admin_key_once_and_data_survives_a_restart() {
+    let dir = data_dir();
+    let receiver = Receiver::start().await;
+    let first = Binary::serve(dir.path(), &[], None);
+    let key = first.api.key.clone();
+    assert!(key.starts_with("whk_"), "first start prints a key: {:?}", first.banner);
+    let endpoint = first.api.create_endpoint(&receiver.url("/"), &["run.completed"]).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    first.api.send_events(json!({"type": "run.completed", "payload": {"n": 1}})).await;
+    receiver.wait_for(1, WAIT).await;
+    first
+        .api
+        .wait_until(&format!("/v1/webhooks/{id}/deliveries"), WAIT, |b| b["data"][0]["status"] == "delivered")
+        .await;
+    let (exit, printed) = first.terminate();
+    assert!(exit.success(), "SIGTERM exits cleanly: {exit:?}");
+    assert!(printed.iter().any(|line| line.contains("shutting down")), "{printed:?}");
+
+    let second = Binary::serve(dir.path(), &[], None);
+    assert!(!second.banner.iter().any(|line| line.contains("whk_")), "the key is shown once: {:?}", second.banner);
+    let api = second.api.with_key(&key);
+    let shown = api.get(&format!("/v1/webhooks/{id}")).await;
+    assert_eq!(shown.status, 200, "the endpoint and the key survived: {:?}", shown.body);
+    let history = api.get(&format!("/v1/webhooks/{id}/deliveries")).await;
+    assert_eq!(history.body["data"][0]["status"], "delivered");
+    api.send_events(json!({"type": "run.completed", "payload": {"n": 2}})).await;
+    let got = receiver.wait_for(2, WAIT).await;
+    assert_eq!(got[1].json()["n"], 2);
+    receiver.assert_stays_at(2, Duration::from_millis(500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_in_flight_at_sigkill_is_delivered_after_restart() {
+    let dir = data_dir();
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_secs(30));
+    let key = "whk_process_test_key_0000000001";
+    let first = Binary::serve(dir.path(), &[], Some(key));
+    let endpoint = first.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    first.api.send_events(json!({"type": "run.failed", "payload": {"k": 9}})).await;
+    let in_flight = receiver.wait_for(1, WAIT).await.remove(0);
+    first.kill();
+
+    receiver.delay(Duration::ZERO);
+    let second = Binary::serve(dir.path(), &[], Some(key));
+    let got = receiver.wait_for(2, WAIT).await;
+    assert_eq!(got[1].header("x-webhook-delivery"), in_flight.header("x-webhook-delivery"));
+    assert_eq!(got[1].body, in_flight.body);
+    second
+        .api
+        .wait_until(&format!("/v1/webhooks/{id}/deliveries"), WAIT, |b| b["data"][0]["status"] == "delivered")
+        .await;
+    receiver.assert_stays_at(2, Duration::from_millis(500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_delivery_in_flight_before_exiting() {
+    let dir = data_dir();
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_millis(1500));
+    let key = "whk_process_test_key_0000000002";
+    let first = Binary::serve(dir.path(), &[], Some(key));
+    let endpoint = first.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    first.api.send_events(json!({"type": "run.failed", "payload": {}})).await;
+    receiver.wait_for(1, WAIT).await;
+    let (exit, _) = first.terminate();
+    assert!(exit.success(), "{exit:?}");
+
+    // The attempt finished and was recorded before exit: nothing is sent again.
+    receiver.delay(Duration::ZERO);
+    let second = Binary::serve(dir.path(), &[], Some(key));
+    let history = second.api.get(&format!("/v1/webhooks/{id}/deliveries")).await;
+    assert_eq!(history.body["data"][0]["status"], "delivered", "{:?}", history.body);
+    assert_eq!(history.body["data"][0]["attempts"], 1);
+    receiver.assert_stays_at(1, Duration::from_millis(1500)).await;
+}
+
+#[test]
+fn a_second_serve_on_the_same_data_directory_is_refused() {
+    let dir = data_dir();
+    let _first = Binary::serve(dir.path(), &[], Some("whk_process_test_key_0000000003"));
+    let output = std::process::Command::new(webhooks_tests::binary_path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("another `webhooks serve`"));
+}
