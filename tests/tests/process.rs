@@ -99,3 +99,19 @@ fn a_second_serve_on_the_same_data_directory_is_refused() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("another `webhooks serve`"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disable_threshold_is_a_flag() {
+    let dir = data_dir();
+    let receiver = Receiver::start().await;
+    receiver.always(500);
+    let serve = Binary::serve(dir.path(), &["--disable-after", "2"], Some("whk_process_test_key_0000000004"));
+    let endpoint = serve.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
+    let id = endpoint["id"].as_str().unwrap();
+    serve
+        .api
+        .send_events(json!({"events": [{"type": "run.failed", "payload": {}}, {"type": "run.failed", "payload": {}}]}))
+        .await;
+    let disabled = serve.api.wait_until(&format!("/v1/webhooks/{id}"), WAIT, |b| b["enabled"] == false).await;
+    assert_eq!(disabled["disabled_reason"], "2 consecutive failed deliveries");
+}
