@@ -28,21 +28,28 @@ fn encode(at: Timestamp, entropy: [u8; 10]) -> String {
     String::from_utf8(out.to_vec()).expect("alphabet is ASCII")
 }
 
-/// Random bits for a new id; within one millisecond each call returns the previous value
-/// plus one, so ids made by one process sort in the order they were made.
+/// Random bits for a new id. Within the newest millisecond seen, each call returns the
+/// previous value plus one, so ids made by one process sort in the order they were made.
+/// An id for an older millisecond (a thread that read the clock earlier) takes fresh bits
+/// and leaves that state alone: its time part already sorts it first.
 fn monotonic_entropy(at: Timestamp) -> [u8; 10] {
-    static LAST: std::sync::Mutex<(i64, u128)> = std::sync::Mutex::new((i64::MIN, 0));
-    let mut last = LAST.lock().expect("id state");
     const MAX_80_BITS: u128 = (1 << 80) - 1;
-    let next = if last.0 == at.as_millis() && last.1 < MAX_80_BITS {
-        last.1 + 1
-    } else {
-        let mut fresh = [0u8; 16];
-        fresh[6..].copy_from_slice(&random_bytes::<10>());
-        // The top bit is left clear so that a millisecond's increments cannot overflow.
-        u128::from_be_bytes(fresh) & (MAX_80_BITS >> 1)
+    static LAST: std::sync::Mutex<(i64, u128)> = std::sync::Mutex::new((i64::MIN, 0));
+    let fresh = || {
+        let mut bytes = [0u8; 16];
+        bytes[6..].copy_from_slice(&random_bytes::<10>());
+        // The top bit stays clear so that a millisecond's increments cannot overflow.
+        u128::from_be_bytes(bytes) & (MAX_80_BITS >> 1)
     };
-    *last = (at.as_millis(), next);
+    let millis = at.as_millis();
+    let mut last = LAST.lock().expect("id state");
+    let next = if millis < last.0 {
+        fresh()
+    } else {
+        let next = if millis == last.0 && last.1 < MAX_80_BITS { last.1 + 1 } else { fresh() };
+        *last = (millis, next);
+        next
+    };
     let mut entropy = [0u8; 10];
     entropy.copy_from_slice(&next.to_be_bytes()[6..]);
     entropy
@@ -146,7 +153,8 @@ mod tests {
 
     #[test]
     fn ids_made_in_one_millisecond_keep_their_order() {
-        let at = Timestamp::from_millis(5_000);
+        // The latest millisecond ids can hold, so no other test's ids interleave.
+        let at = Timestamp::from_millis((1 << 48) - 1);
         let ids: Vec<EndpointId> = (0..1000).map(|_| EndpointId::generate(at)).collect();
         let mut sorted = ids.clone();
         sorted.sort();
