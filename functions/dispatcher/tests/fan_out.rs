@@ -84,7 +84,9 @@ async fn one_pending_delivery_per_matching_endpoint_with_stable_ids() {
     let first = drain(&dispatcher.deliveries).await;
     let mut expected = vec![matching.id.to_string(), filtered_in.id.to_string()];
     expected.sort();
-    assert_eq!(first.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(), expected);
+    let mut endpoints: Vec<String> = first.iter().map(|(_, e)| e.clone()).collect();
+    endpoints.sort();
+    assert_eq!(endpoints, expected);
 
     // The same message again (a redelivery after a crash): the same delivery ids.
     assert_eq!(dispatcher.handle_message(&message("m1", body)).await.unwrap(), 2);
