@@ -202,7 +202,11 @@ async fn event_ingestion_limits() {
     );
 
     assert_error(&api.post("/v1/events", json!({"type": "run.failed", "payload": [1]})).await, 400, "validation_error");
-    assert_error(&api.post("/v1/events", json!({"type": "run.failed"})).await, 400, "validation_error");
+    let missing = api.post("/v1/events", json!({"type": "run.failed"})).await;
+    assert_error(&missing, 400, "validation_error");
+    assert_eq!(missing.body["error"]["details"][0]["field"], "payload");
+    let mixed = api.post("/v1/events", json!({"events": [event("run.failed")], "type": "run.failed"})).await;
+    assert_error(&mixed, 400, "validation_error");
     assert_error(
         &api.post("/v1/events", json!({"id": "has space", "type": "run.failed", "payload": {}})).await,
         400,

@@ -1,6 +1,5 @@
 //! `POST /v1/events` (one event or a batch) and the event type catalog.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -13,7 +12,7 @@ use serde_json::value::RawValue;
 use webhooks::catalog::event_types as catalog;
 use webhooks::ids::GeneratedEventId;
 use webhooks::messages::EventEnvelope;
-use webhooks::model::Scope;
+use webhooks::model::{EntityId, Scope};
 use webhooks::ports::{Clock, Queue};
 use webhooks::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
 
@@ -21,10 +20,16 @@ use crate::error::ApiError;
 use crate::request::{Caller, body_bytes, parse_json};
 use crate::{App, Ports};
 
+/// A request body object: either `{"events": [...]}` or one event's fields, read in one pass.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Batch {
-    events: Vec<IncomingEvent>,
+struct EventsObject {
+    events: Option<Vec<IncomingEvent>>,
+    id: Option<String>,
+    #[serde(rename = "type", alias = "event_type")]
+    event_type: Option<String>,
+    entity_id: Option<EntityId>,
+    payload: Option<Box<RawValue>>,
 }
 
 /// `{...event}`, `{"events": [...]}` or `[...]`; answers the events and whether it was a batch.
@@ -33,12 +38,24 @@ fn parse_events(body: &[u8]) -> Result<(Vec<IncomingEvent>, bool), ApiError> {
     match first {
         Some(b'[') => Ok((parse_json(body)?, true)),
         Some(b'{') => {
-            let fields: BTreeMap<String, &RawValue> =
-                serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
-            if fields.contains_key("events") {
-                Ok((parse_json::<Batch>(body)?.events, true))
-            } else {
-                Ok((vec![parse_json(body)?], false))
+            let object: EventsObject = parse_json(body)?;
+            let single_fields = object.id.is_some()
+                || object.event_type.is_some()
+                || object.entity_id.is_some()
+                || object.payload.is_some();
+            match (object.events, single_fields) {
+                (Some(_), true) => Err(ApiError::invalid("events", "a batch holds only the `events` field")),
+                (Some(events), false) => Ok((events, true)),
+                (None, _) => {
+                    let missing = |field: &str| ApiError::invalid(field, "is required");
+                    let event = IncomingEvent {
+                        id: object.id,
+                        event_type: object.event_type.ok_or_else(|| missing("type"))?,
+                        entity_id: object.entity_id,
+                        payload: object.payload.ok_or_else(|| missing("payload"))?,
+                    };
+                    Ok((vec![event], false))
+                }
             }
         }
         _ => Err(ApiError::invalid("body", "expected an event object, {\"events\": [...]} or an array of events")),
