@@ -84,6 +84,30 @@ pub struct Endpoint {
     pub version: u64,
 }
 
+impl Endpoint {
+    /// A new endpoint as it starts out: enabled, no failures, no filters, headers or
+    /// description, its id and both timestamps taken from `now`.
+    pub fn new(tenant: Tenant, url: String, events: Vec<String>, secret: Secret, now: Timestamp) -> Self {
+        Self {
+            id: EndpointId::generate(now),
+            tenant,
+            url,
+            events,
+            event_filters: BTreeMap::new(),
+            description: None,
+            headers: BTreeMap::new(),
+            enabled: true,
+            failure_count: 0,
+            disabled_reason: None,
+            secret,
+            previous_secret: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+}
+
 /// An event as accepted for fan-out. `payload` is kept byte for byte as the producer sent it.
 #[derive(Debug)]
 pub struct Event {

@@ -13,23 +13,17 @@ use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, Store, S
 use webhooks::time::Timestamp;
 
 fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
-    let now = Timestamp::now();
     Endpoint {
-        id: EndpointId::generate(now),
-        tenant: tenant.to_owned(),
-        url: "https://example.com/hook".into(),
-        events: events.iter().map(|e| e.to_string()).collect(),
         event_filters: BTreeMap::from([("run.failed".to_owned(), vec![EntityId::Number(7)])]),
         description: Some("conformance".into()),
         headers: BTreeMap::from([("X-Team".to_owned(), "core".to_owned())]),
-        enabled: true,
-        failure_count: 0,
-        disabled_reason: None,
-        secret: Secret::new("s".repeat(32)),
-        previous_secret: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
+        ..Endpoint::new(
+            tenant.to_owned(),
+            "https://example.com/hook".into(),
+            events.iter().map(|e| e.to_string()).collect(),
+            Secret::new("s".repeat(32)),
+            Timestamp::now(),
+        )
     }
 }
 

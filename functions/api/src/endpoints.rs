@@ -93,22 +93,13 @@ pub async fn create<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let now = app.clock.now();
+    let secret = input.secret.clone().map(Secret::new).unwrap_or_else(generate_secret);
     let endpoint = Endpoint {
-        id: EndpointId::generate(now),
-        tenant: caller.tenant().to_owned(),
-        url: input.url,
-        events: input.events,
         event_filters: input.event_filters,
         description: input.description,
         headers: input.headers,
         enabled: input.enabled.unwrap_or(true),
-        failure_count: 0,
-        disabled_reason: None,
-        secret: input.secret.clone().map(Secret::new).unwrap_or_else(generate_secret),
-        previous_secret: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
+        ..Endpoint::new(caller.tenant().to_owned(), input.url, input.events, secret, now)
     };
     validate(&endpoint, input.secret.as_deref(), app.settings.allow_insecure_urls)?;
     app.store.create_endpoint(&endpoint).await?;

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
-use webhooks::ids::EndpointId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, EntityId, Secret};
 use webhooks::ports::{Queue, ReceivedMessage, Store};
@@ -21,23 +20,15 @@ fn settings(name: &str) -> QueueSettings {
 }
 
 fn endpoint(events: &[&str], filters: BTreeMap<String, Vec<EntityId>>) -> Endpoint {
-    let now = Timestamp::now();
     Endpoint {
-        id: EndpointId::generate(now),
-        tenant: "acme".into(),
-        url: "https://example.com".into(),
-        events: events.iter().map(|e| e.to_string()).collect(),
         event_filters: filters,
-        description: None,
-        headers: BTreeMap::new(),
-        enabled: true,
-        failure_count: 0,
-        disabled_reason: None,
-        secret: Secret::new("x".repeat(20)),
-        previous_secret: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
+        ..Endpoint::new(
+            "acme".into(),
+            "https://example.com".into(),
+            events.iter().map(|e| e.to_string()).collect(),
+            Secret::new("x".repeat(20)),
+            Timestamp::now(),
+        )
     }
 }
 
@@ -105,9 +96,8 @@ async fn a_batch_reports_only_its_bad_messages() {
     let good = r#"{"tenant":"acme","id":"evt-2","type":"run.failed","payload":{}}"#;
     let unknown_type = r#"{"tenant":"acme","id":"evt-3","type":"no.such","payload":{}}"#;
     assert!(matches!(dispatcher.handle_message(&message("u", unknown_type)).await, Err(DispatchError::Malformed(_))));
-    let failed =
+    let mut failed =
         dispatcher.handle_batch(vec![message("a", good), message("b", "not json"), message("c", unknown_type)]).await;
-    let mut failed = failed;
     failed.sort();
     assert_eq!(failed, ["b", "c"]);
 }

@@ -1,12 +1,11 @@
 //! The sender's batch handling over a real SQLite store and queue, with a scripted HTTP port.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
-use webhooks::ids::{DeliveryId, EndpointId};
+use webhooks::ids::DeliveryId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{DeliveryStatus, Endpoint, Secret};
 use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, Queue, Store, SystemClock};
@@ -39,23 +38,13 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     let store = db.store();
     let now = Timestamp::now();
-    let endpoint = Endpoint {
-        id: EndpointId::generate(now),
-        tenant: "acme".into(),
-        url: "https://example.com/hook".into(),
-        events: vec!["*".into()],
-        event_filters: BTreeMap::new(),
-        description: None,
-        headers: BTreeMap::new(),
-        enabled: true,
-        failure_count: 0,
-        disabled_reason: None,
-        secret: Secret::new("k".repeat(24)),
-        previous_secret: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
-    };
+    let endpoint = Endpoint::new(
+        "acme".into(),
+        "https://example.com/hook".into(),
+        vec!["*".into()],
+        Secret::new("k".repeat(24)),
+        now,
+    );
     store.create_endpoint(&endpoint).await.unwrap();
     let queue = db.queue(QueueSettings {
         name: "deliveries".into(),
