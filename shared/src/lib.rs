@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod api_keys;
 pub mod attempt;
 pub mod catalog;
+pub mod deployment;
 pub mod event_source;
 pub mod filter;
 pub mod ids;

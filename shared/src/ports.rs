@@ -129,10 +129,11 @@ pub trait Store: Send + Sync + 'static {
         attempt: Option<&Attempt>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// MUST return `NotFound` for an unknown id or another tenant's delivery.
+    /// MUST return `NotFound` for an unknown id, or another tenant's or endpoint's delivery.
     fn get_delivery(
         &self,
         tenant: &str,
+        endpoint_id: &EndpointId,
         id: &DeliveryId,
     ) -> impl Future<Output = Result<DeliveryDetail, StoreError>> + Send;
 
@@ -140,6 +141,7 @@ pub trait Store: Send + Sync + 'static {
     fn delivery_status(
         &self,
         tenant: &str,
+        endpoint_id: &EndpointId,
         id: &DeliveryId,
     ) -> impl Future<Output = Result<Option<DeliveryStatus>, StoreError>> + Send;
 

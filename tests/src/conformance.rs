@@ -11,6 +11,7 @@ use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Eve
 use webhooks::pagination::decode_cursor;
 use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, Store, StoreError};
 use webhooks::time::Timestamp;
+use webhooks::validation::MAX_SUBSCRIPTIONS;
 
 fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
     Endpoint {
@@ -58,6 +59,21 @@ pub async fn endpoints<S: Store>(store: &S) {
     store.delete_endpoint(&tenant, &first.id).await.unwrap();
     assert_eq!(store.delete_endpoint(&tenant, &first.id).await, Err(StoreError::NotFound));
     assert_eq!(store.get_endpoint(&tenant, &first.id).await, Err(StoreError::NotFound));
+}
+
+/// An endpoint at the subscription limit can be created and have every subscription replaced.
+pub async fn subscription_limit<S: Store>(store: &S) {
+    let tenant = format!("s{}", Timestamp::now().as_millis());
+    let patterns = |family: &str| (0..MAX_SUBSCRIPTIONS).map(|n| format!("{family}{n}.done")).collect::<Vec<_>>();
+    let mut e = endpoint(&tenant, &[]);
+    e.events = patterns("old");
+    store.create_endpoint(&e).await.unwrap();
+    e.events = patterns("new");
+    store.update_endpoint(&e).await.unwrap();
+    assert_eq!(store.subscribed_endpoints(&tenant, "new48.done").await.unwrap().len(), 1);
+    assert!(store.subscribed_endpoints(&tenant, "old0.done").await.unwrap().is_empty());
+    store.delete_endpoint(&tenant, &e.id).await.unwrap();
+    assert!(store.subscribed_endpoints(&tenant, "new0.done").await.unwrap().is_empty());
 }
 
 /// Pagination: every item once, in order, cursors opaque.
@@ -155,7 +171,7 @@ pub async fn deliveries<S: Store>(store: &S) {
         next_retry_at: Some(now.plus(Duration::from_secs(5))),
         last_error: Some("receiver answered HTTP 500".into()),
     };
-    assert_eq!(store.delivery_status(&tenant, &delivery.id).await.unwrap(), None);
+    assert_eq!(store.delivery_status(&tenant, &e.id, &delivery.id).await.unwrap(), None);
     let attempt = |status| Attempt {
         at: now,
         duration_ms: 3,
@@ -168,13 +184,13 @@ pub async fn deliveries<S: Store>(store: &S) {
     delivery.http_status = Some(200);
     delivery.next_retry_at = None;
     store.save_delivery(&delivery, Some(&attempt(200))).await.unwrap();
-    let detail = store.get_delivery(&tenant, &delivery.id).await.unwrap();
+    let detail = store.get_delivery(&tenant, &e.id, &delivery.id).await.unwrap();
     assert_eq!(detail.delivery.attempts, 2);
     assert_eq!(detail.delivery.status, DeliveryStatus::Delivered);
     assert_eq!(detail.attempts.iter().map(|a| a.http_status).collect::<Vec<_>>(), [Some(500), Some(200)]);
     assert_eq!(detail.payload.unwrap().get(), r#"{"k":"v"}"#);
-    assert_eq!(store.delivery_status(&tenant, &delivery.id).await.unwrap(), Some(DeliveryStatus::Delivered));
-    assert!(matches!(store.get_delivery("other", &delivery.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.delivery_status(&tenant, &e.id, &delivery.id).await.unwrap(), Some(DeliveryStatus::Delivered));
+    assert!(matches!(store.get_delivery("other", &e.id, &delivery.id).await, Err(StoreError::NotFound)));
 
     let query = |status| DeliveryQuery { status, limit: 10, ..DeliveryQuery::default() };
     assert_eq!(store.list_deliveries(&tenant, &query(Some(DeliveryStatus::Delivered))).await.unwrap().items.len(), 1);

@@ -2,6 +2,7 @@
 //! the real binary), with a small API client.
 
 pub mod conformance;
+pub mod local_aws;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -16,6 +16,7 @@ async fn store_contract() {
     let (_dir, db) = database();
     let store = db.store();
     conformance::endpoints(&store).await;
+    conformance::subscription_limit(&store).await;
     conformance::endpoint_pages(&store).await;
     conformance::failure_counter(&store).await;
     conformance::events(&store).await;

@@ -65,8 +65,7 @@ print("verified")
                 "webhook-signature": got.header("webhook-signature"),
             },
         });
-        let python = std::env::var("WEBHOOKS_TEST_PYTHON")
-            .unwrap_or_else(|_| format!("{}/../.venv/bin/python", env!("CARGO_MANIFEST_DIR")));
+        let python = webhooks_tests::local_aws::python();
         let mut child = std::process::Command::new(&python)
             .args(["-c", script])
             .stdin(std::process::Stdio::piped())

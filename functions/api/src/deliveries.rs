@@ -93,11 +93,7 @@ async fn find_delivery<P: Ports>(
 ) -> Result<webhooks::model::DeliveryDetail, ApiError> {
     let endpoint_id = parse_endpoint_id(id)?;
     let delivery_id = DeliveryId::parse(delivery_id).ok_or(ApiError::NotFound)?;
-    let detail = app.store.get_delivery(caller.tenant(), &delivery_id).await?;
-    if detail.delivery.endpoint_id != endpoint_id {
-        return Err(ApiError::NotFound);
-    }
-    Ok(detail)
+    Ok(app.store.get_delivery(caller.tenant(), &endpoint_id, &delivery_id).await?)
 }
 
 pub async fn show<P: Ports>(

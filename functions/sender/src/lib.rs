@@ -102,7 +102,9 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             Err(StoreError::NotFound) => return Ok(SendOutcome::Skipped),
             Err(error) => return Err(error.into()),
         };
-        if self.store.delivery_status(&pending.tenant, &pending.id).await? == Some(DeliveryStatus::Delivered) {
+        if self.store.delivery_status(&pending.tenant, &pending.endpoint_id, &pending.id).await?
+            == Some(DeliveryStatus::Delivered)
+        {
             return Ok(SendOutcome::Skipped);
         }
         let mut delivery = Delivery {

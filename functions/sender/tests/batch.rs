@@ -84,10 +84,10 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].receive_count, 2);
     let pending = DeliveryId::for_event("acme", "fail-2", &endpoint.id, now);
-    assert_eq!(store.delivery_status("acme", &pending).await.unwrap(), Some(DeliveryStatus::Pending));
+    assert_eq!(store.delivery_status("acme", &endpoint.id, &pending).await.unwrap(), Some(DeliveryStatus::Pending));
     assert_eq!(store.get_endpoint("acme", &endpoint.id).await.unwrap().failure_count, 1);
 
     // The last attempt fails too: marked failed and left visible for the DLQ move.
     assert_eq!(sender.handle_batch(retry).await.len(), 1);
-    assert_eq!(store.delivery_status("acme", &pending).await.unwrap(), Some(DeliveryStatus::Failed));
+    assert_eq!(store.delivery_status("acme", &endpoint.id, &pending).await.unwrap(), Some(DeliveryStatus::Failed));
 }

@@ -1,4 +1,7 @@
 //! Backends implementing the ports. Each module is one backend.
 
+pub mod dynamodb;
 pub mod http;
 pub mod sqlite;
+pub mod sqs;
+pub mod usage;

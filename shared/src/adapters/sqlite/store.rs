@@ -419,15 +419,22 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get_delivery(&self, tenant: &str, id: &DeliveryId) -> Result<DeliveryDetail, StoreError> {
-        let (tenant, id) = (tenant.to_owned(), id.to_string());
+    async fn get_delivery(
+        &self,
+        tenant: &str,
+        endpoint_id: &EndpointId,
+        id: &DeliveryId,
+    ) -> Result<DeliveryDetail, StoreError> {
+        let (tenant, endpoint_id, id) = (tenant.to_owned(), endpoint_id.to_string(), id.to_string());
         self.db
             .read(move |connection| {
-                let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1 AND tenant = ?2");
+                let sql = format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1 AND tenant = ?2 AND endpoint_id = ?3"
+                );
                 let delivery = connection
                     .prepare_cached(&sql)
                     .map_err(backend)?
-                    .query_row(params![id, tenant], delivery_from_row)
+                    .query_row(params![id, tenant, endpoint_id], delivery_from_row)
                     .optional()
                     .map_err(backend)?
                     .ok_or(StoreError::NotFound)?;
@@ -464,14 +471,19 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delivery_status(&self, tenant: &str, id: &DeliveryId) -> Result<Option<DeliveryStatus>, StoreError> {
-        let (tenant, id) = (tenant.to_owned(), id.to_string());
+    async fn delivery_status(
+        &self,
+        tenant: &str,
+        endpoint_id: &EndpointId,
+        id: &DeliveryId,
+    ) -> Result<Option<DeliveryStatus>, StoreError> {
+        let (tenant, endpoint_id, id) = (tenant.to_owned(), endpoint_id.to_string(), id.to_string());
         self.db
             .read(move |connection| {
                 let status: Option<String> = connection
-                    .prepare_cached("SELECT status FROM deliveries WHERE id = ?1 AND tenant = ?2")
+                    .prepare_cached("SELECT status FROM deliveries WHERE id = ?1 AND tenant = ?2 AND endpoint_id = ?3")
                     .map_err(backend)?
-                    .query_row(params![id, tenant], |row| row.get(0))
+                    .query_row(params![id, tenant, endpoint_id], |row| row.get(0))
                     .optional()
                     .map_err(backend)?;
                 Ok(status.as_deref().and_then(DeliveryStatus::parse))

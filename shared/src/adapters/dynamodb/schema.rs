@@ -1,0 +1,61 @@
+//! The one DynamoDB table's shape: key attributes, the listing index and the TTL attribute.
+//! Provisioning (`webhooks serve --aws --provision`) and the SAM template are built from
+//! these names, so the code and the deployment cannot disagree.
+//!
+//! | item | pk | sk | list_pk / list_sk |
+//! |---|---|---|---|
+//! | endpoint | `T#{tenant}` | `EP#{endpoint id}` | |
+//! | subscription | `T#{tenant}` | `SUB#{pattern}#{endpoint id}` | |
+//! | event | `EV#{tenant}#{event id}` | `EV` | |
+//! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
+//! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
+//!
+//! Tenants, event ids and event types cannot contain `#`, so the keys are unambiguous.
+
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+/// The global secondary index behind the tenant-wide delivery log and the API key list.
+pub const LISTING_INDEX: &str = "listing";
+pub const LISTING_PARTITION_KEY: &str = "list_pk";
+pub const LISTING_SORT_KEY: &str = "list_sk";
+/// Epoch seconds after which DynamoDB deletes the item (events and deliveries).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+pub fn tenant_partition(tenant: &str) -> String {
+    format!("T#{tenant}")
+}
+
+pub fn endpoint_sort_key(endpoint_id: &str) -> String {
+    format!("EP#{endpoint_id}")
+}
+
+pub const ENDPOINT_SORT_PREFIX: &str = "EP#";
+
+pub fn subscription_prefix(pattern: &str) -> String {
+    format!("SUB#{pattern}#")
+}
+
+pub fn subscription_sort_key(pattern: &str, endpoint_id: &str) -> String {
+    format!("SUB#{pattern}#{endpoint_id}")
+}
+
+pub fn event_partition(tenant: &str, event_id: &str) -> String {
+    format!("EV#{tenant}#{event_id}")
+}
+
+pub const EVENT_SORT_KEY: &str = "EV";
+
+pub fn delivery_partition(tenant: &str, endpoint_id: &str) -> String {
+    format!("D#{tenant}#{endpoint_id}")
+}
+
+pub fn delivery_log_partition(tenant: &str) -> String {
+    format!("D#{tenant}")
+}
+
+pub fn api_key_partition(key_hash: &str) -> String {
+    format!("KEY#{key_hash}")
+}
+
+pub const API_KEY_SORT_KEY: &str = "KEY";
+pub const API_KEY_LISTING: &str = "KEYS";

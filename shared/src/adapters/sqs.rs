@@ -1,0 +1,218 @@
+//! The [`Queue`] port on SQS: SendMessageBatch in chunks of 10 whose failed entries are
+//! retried (never dropped), long polling, DeleteMessageBatch, ChangeMessageVisibility, and a
+//! request count per operation ([`Usage`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, SendMessageBatchRequestEntry};
+
+use super::usage::Usage;
+use crate::ports::{Queue, QueueError, ReceivedMessage};
+use crate::time::Timestamp;
+
+/// SQS's batch limits: 10 entries and 1 MiB per request.
+const BATCH_ENTRIES: usize = 10;
+const BATCH_BYTES: usize = 1024 * 1024;
+/// SQS waits at most 20 s in one long poll.
+const MAX_WAIT: Duration = Duration::from_secs(20);
+/// Rounds of resending failed batch entries before reporting an error.
+const ENTRY_RETRIES: u32 = 6;
+
+#[derive(Clone)]
+pub struct SqsQueue {
+    client: Client,
+    url: Arc<str>,
+    usage: Usage,
+}
+
+fn backend<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> QueueError {
+    QueueError::Backend(DisplayErrorContext(error).to_string())
+}
+
+/// Consecutive runs of at most 10 bodies and 1 MiB.
+fn chunks(bodies: Vec<String>) -> Vec<Vec<String>> {
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    let mut bytes = 0;
+    for body in bodies {
+        let full = chunks.last().is_none_or(|last| last.len() == BATCH_ENTRIES || bytes + body.len() > BATCH_BYTES);
+        if full {
+            chunks.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += body.len();
+        chunks.last_mut().expect("a chunk was pushed").push(body);
+    }
+    chunks
+}
+
+async fn backoff(round: u32) {
+    tokio::time::sleep(Duration::from_millis(50 << round.min(6))).await;
+}
+
+impl SqsQueue {
+    /// Every adapter on one client; `usage` may be shared between queues to count them together.
+    pub fn new(client: Client, url: impl Into<Arc<str>>, usage: Usage) -> Self {
+        Self { client, url: url.into(), usage }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    async fn send_chunk(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+        let mut pending: Vec<(String, String)> =
+            bodies.into_iter().enumerate().map(|(index, body)| (index.to_string(), body)).collect();
+        for round in 0..=ENTRY_RETRIES {
+            let entries = pending
+                .iter()
+                .map(|(id, body)| SendMessageBatchRequestEntry::builder().id(id).message_body(body).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| QueueError::Backend(e.to_string()))?;
+            let count = entries.len() as u64;
+            let result = self.client.send_message_batch().queue_url(&*self.url).set_entries(Some(entries)).send().await;
+            self.usage.record("SendMessageBatch", 0.0, count);
+            let output = match result {
+                Ok(output) => output,
+                Err(error) if round < ENTRY_RETRIES && error.as_service_error().is_none() => {
+                    // A transport failure: none or some were sent; resending is at-least-once.
+                    tracing::warn!(error = %DisplayErrorContext(&error), "SendMessageBatch failed; retrying");
+                    backoff(round).await;
+                    continue;
+                }
+                Err(error) => return Err(backend(error)),
+            };
+            if output.failed.is_empty() {
+                return Ok(());
+            }
+            if let Some(rejected) = output.failed.iter().find(|failure| failure.sender_fault) {
+                return Err(QueueError::Backend(format!(
+                    "SQS refused a message: {} {}",
+                    rejected.code,
+                    rejected.message.as_deref().unwrap_or_default()
+                )));
+            }
+            let failed: std::collections::HashSet<&str> = output.failed.iter().map(|f| f.id.as_str()).collect();
+            pending.retain(|(id, _)| failed.contains(id.as_str()));
+            tracing::warn!(failed = pending.len(), "SendMessageBatch left entries unsent; retrying them");
+            backoff(round).await;
+        }
+        Err(QueueError::Backend(format!("{} messages still unsent after retries", pending.len())))
+    }
+}
+
+impl Queue for SqsQueue {
+    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+        for chunk in chunks(bodies) {
+            self.send_chunk(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&*self.url)
+            .max_number_of_messages(max.clamp(1, BATCH_ENTRIES) as i32)
+            .wait_time_seconds(wait.min(MAX_WAIT).as_secs_f64().ceil() as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .send()
+            .await
+            .map_err(backend)?;
+        let messages = output.messages.unwrap_or_default();
+        self.usage.record("ReceiveMessage", 0.0, messages.len() as u64);
+        Ok(messages
+            .into_iter()
+            .map(|message| {
+                let attribute = |name| message.attributes.as_ref().and_then(|attributes| attributes.get(&name));
+                let receive_count =
+                    attribute(MessageSystemAttributeName::ApproximateReceiveCount).and_then(|n| n.parse().ok());
+                let sent_at = attribute(MessageSystemAttributeName::SentTimestamp).and_then(|ms| ms.parse().ok());
+                ReceivedMessage {
+                    receive_count: receive_count.unwrap_or(1),
+                    sent_at: sent_at.map_or_else(Timestamp::now, Timestamp::from_millis),
+                    message_id: message.message_id.unwrap_or_default(),
+                    receipt: message.receipt_handle.unwrap_or_default(),
+                    body: message.body.unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    async fn delete_batch(&self, receipts: Vec<String>) -> Result<(), QueueError> {
+        for chunk in receipts.chunks(BATCH_ENTRIES) {
+            let mut pending: Vec<(String, &String)> =
+                chunk.iter().enumerate().map(|(index, receipt)| (index.to_string(), receipt)).collect();
+            for round in 0..=ENTRY_RETRIES {
+                let entries = pending
+                    .iter()
+                    .map(|(id, receipt)| {
+                        DeleteMessageBatchRequestEntry::builder().id(id).receipt_handle(*receipt).build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| QueueError::Backend(e.to_string()))?;
+                let count = entries.len() as u64;
+                let output = self
+                    .client
+                    .delete_message_batch()
+                    .queue_url(&*self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                self.usage.record("DeleteMessageBatch", 0.0, count);
+                // A stale receipt is the sender's fault and is ignored, as the port allows.
+                let failed: std::collections::HashSet<&str> =
+                    output.failed.iter().filter(|f| !f.sender_fault).map(|f| f.id.as_str()).collect();
+                if failed.is_empty() {
+                    break;
+                }
+                if round == ENTRY_RETRIES {
+                    return Err(QueueError::Backend(format!(
+                        "{} messages still undeleted after retries",
+                        failed.len()
+                    )));
+                }
+                pending.retain(|(id, _)| failed.contains(id.as_str()));
+                backoff(round).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn change_visibility(&self, receipt: &str, hidden_for: Duration) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&*self.url)
+            .receipt_handle(receipt)
+            // SQS counts whole seconds; rounding up never retries before the schedule says.
+            .visibility_timeout(hidden_for.as_secs_f64().ceil().min(43_200.0) as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.usage.record("ChangeMessageVisibility", 0.0, 1);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_ten_messages_and_one_mebibyte_at_most() {
+        let sizes = |bodies: Vec<String>| chunks(bodies).iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes((0..23).map(|n| n.to_string()).collect()), [10, 10, 3]);
+        let big = "x".repeat(400 * 1024);
+        assert_eq!(sizes(vec![big.clone(), big.clone(), big.clone(), "small".into()]), [2, 2]);
+        assert!(sizes(Vec::new()).is_empty());
+    }
+}

@@ -1,0 +1,71 @@
+//! A local DynamoDB + SQS for the tests: moto's server from the test venv, started once per
+//! test binary and gone when it exits (the server stops when its stdin closes).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sqs::config::Credentials;
+
+/// The Python of the venv that `scripts/test` sets up.
+pub fn python() -> String {
+    std::env::var("WEBHOOKS_TEST_PYTHON")
+        .unwrap_or_else(|_| format!("{}/../.venv/bin/python", env!("CARGO_MANIFEST_DIR")))
+}
+
+pub struct LocalAws {
+    /// `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL.
+    pub endpoint: String,
+    _server: Mutex<Child>,
+}
+
+static LOCAL_AWS: OnceLock<LocalAws> = OnceLock::new();
+
+/// The emulator of this test binary, started on first use.
+pub fn local_aws() -> &'static LocalAws {
+    LOCAL_AWS.get_or_init(|| {
+        let python = python();
+        let script = format!("{}/local_aws.py", env!("CARGO_MANIFEST_DIR"));
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{python} (run scripts/test to set up the venv with moto): {e}"));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("moto's first line");
+        let port = line.trim().strip_prefix("port ").unwrap_or_else(|| panic!("moto did not start: {line:?}"));
+        LocalAws { endpoint: format!("http://127.0.0.1:{port}"), _server: Mutex::new(child) }
+    })
+}
+
+impl LocalAws {
+    /// An SDK configuration pointing at the emulator, with placeholder credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "local-aws"))
+            .load()
+            .await
+    }
+
+    /// Environment variables that point a child process (the real binary) at the emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ]
+    }
+}
+
+/// A resource name no other test of this run uses.
+pub fn unique_name(what: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{what}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
