@@ -146,7 +146,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
     let lock = lock_data_dir(&config.data_dir)?;
     let db = SqliteDatabase::open(&config.data_dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
     let store = db.store();
-    let [events_settings, deliveries_settings, _, deliveries_dlq_settings] = queue_settings(&config.policy);
+    let [events_settings, deliveries_settings, events_dlq_settings, deliveries_dlq_settings] =
+        queue_settings(&config.policy);
     let events = db.queue(events_settings);
     let deliveries = db.queue(deliveries_settings);
     // This process holds the lock: whatever a previous one had in hand is ours to redo.
@@ -183,7 +184,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
         }
     }));
 
-    let dispatcher = Arc::new(Dispatcher { store: store.clone(), deliveries: deliveries.clone() });
+    let dispatcher =
+        Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), db.queue(events_dlq_settings), Duration::ZERO));
     let dispatch_settings = EventSourceSettings { batch_size: 10, concurrency: 4, wait: Duration::from_secs(1) };
     tasks.push(tokio::spawn(run_event_source(
         Arc::new(events),

@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod api_keys;
 pub mod attempt;
+pub mod aws;
 pub mod catalog;
 pub mod deployment;
 pub mod event_source;

@@ -9,10 +9,13 @@ use crate::model::{EntityId, Tenant};
 use crate::time::Timestamp;
 
 /// An event on the events queue: the body of `POST /v1/events` (one event) plus the tenant.
+/// Other services may send it straight to the queue; without an `id`, the event takes one
+/// derived from the queue message, so a redelivery keeps it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EventEnvelope {
     pub tenant: Tenant,
-    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(rename = "type")]
     pub event_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

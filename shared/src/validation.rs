@@ -26,6 +26,14 @@ pub const MAX_HEADER_NAME_LEN: usize = 64;
 pub const MAX_HEADER_VALUE_LEN: usize = 1024;
 pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=255;
 pub const MAX_KEY_NAME_LEN: usize = 100;
+/// Tenant names: 1..=64 characters of A-Z a-z 0-9 - _ (never `#`, which storage keys use).
+pub const MAX_TENANT_LEN: usize = 64;
+
+pub fn is_valid_tenant(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= MAX_TENANT_LEN
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

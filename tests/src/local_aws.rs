@@ -6,8 +6,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
+use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
+use webhooks::aws::AwsSettings;
+use webhooks::deployment::{Deployment, provision};
+use webhooks::retry::DeliveryPolicy;
 
 /// The Python of the venv that `scripts/test` sets up.
 pub fn python() -> String {
@@ -68,4 +74,31 @@ impl LocalAws {
 pub fn unique_name(what: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("{what}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A freshly provisioned deployment on the emulator (its own table and queues) and the
+/// settings the functions would read from their environment for it.
+pub struct Provisioned {
+    pub config: SdkConfig,
+    pub settings: AwsSettings,
+    pub resources: webhooks::deployment::Provisioned,
+}
+
+pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
+    let config = local_aws().sdk_config().await;
+    let deployment = Deployment::named(&unique_name("wh"), &policy);
+    let resources = provision(&aws_sdk_dynamodb::Client::new(&config), &aws_sdk_sqs::Client::new(&config), &deployment)
+        .await
+        .expect("provisioning on the emulator");
+    let settings = AwsSettings {
+        table: resources.table.clone(),
+        events_queue_url: resources.events_url.clone(),
+        events_dlq_url: resources.events_dlq_url.clone(),
+        deliveries_queue_url: resources.deliveries_url.clone(),
+        policy,
+        allow_insecure_urls: true,
+        retention: DEFAULT_RETENTION,
+        subscription_cache: Duration::ZERO,
+    };
+    Provisioned { config, settings, resources }
 }

@@ -12,14 +12,11 @@ use webhooks::api_keys::mint;
 use webhooks::ids::ApiKeyId;
 use webhooks::model::Scope;
 use webhooks::ports::{Clock, Store};
-use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN};
+use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN, MAX_TENANT_LEN, is_valid_tenant};
 
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiQuery, Caller};
 use crate::{App, Ports};
-
-/// Tenant names: 1..=64 characters of A-Z a-z 0-9 - _.
-pub const MAX_TENANT_LEN: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,12 +29,6 @@ pub struct NewKey {
 #[derive(Deserialize)]
 pub struct KeyFilter {
     tenant: Option<String>,
-}
-
-pub fn is_valid_tenant(tenant: &str) -> bool {
-    !tenant.is_empty()
-        && tenant.len() <= MAX_TENANT_LEN
-        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 pub async fn create<P: Ports>(

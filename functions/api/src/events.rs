@@ -98,7 +98,7 @@ pub async fn ingest<P: Ports>(
         let id = event.id.unwrap_or_else(|| GeneratedEventId::generate(now).to_string());
         let envelope = EventEnvelope {
             tenant: caller.tenant().to_owned(),
-            id: id.clone(),
+            id: Some(id.clone()),
             event_type: event.event_type,
             entity_id: event.entity_id,
             payload: event.payload,

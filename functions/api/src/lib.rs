@@ -2,6 +2,7 @@
 //! this same router.
 
 mod api_keys;
+pub mod aws;
 mod deliveries;
 mod endpoints;
 pub mod error;

@@ -3,28 +3,68 @@
 //! Generic over the ports, so the same code runs under Lambda (SQS event source) and in
 //! `webhooks serve` (the in-process event source).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use futures_util::StreamExt;
 use futures_util::stream;
-use webhooks::catalog::is_known_type;
 use webhooks::filter::endpoint_accepts;
-use webhooks::ids::DeliveryId;
+use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope};
-use webhooks::model::Event;
+use webhooks::model::{Endpoint, Event};
 use webhooks::ports::{EventRecord, Queue, QueueError, ReceivedMessage, Store, StoreError};
+use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_event, is_valid_tenant};
 
 /// Events handled at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
+
+/// Subscription lookups kept at most; the cache is cleared when it grows past this.
+const CACHE_LIMIT: usize = 10_000;
 
 /// What the dispatcher works with; built once per process.
 pub struct Dispatcher<S, Q> {
     pub store: S,
     /// Where pending deliveries go.
     pub deliveries: Q,
+    /// The events DLQ: a message that can never be an event goes there at once, unchanged.
+    pub dead_letters: Q,
+    subscriptions: SubscriptionCache,
+}
+
+/// The endpoints subscribed to (tenant, event type), kept for a short while so that a burst
+/// of events costs one lookup, not one per event. A new or changed endpoint is seen after
+/// at most `ttl`; zero turns the cache off.
+struct SubscriptionCache {
+    ttl: Duration,
+    /// (tenant, event type) -> when it was looked up, and what was found.
+    entries: Mutex<HashMap<(String, String), CachedLookup>>,
+}
+
+struct CachedLookup {
+    fetched: Instant,
+    endpoints: Arc<Vec<Endpoint>>,
+}
+
+impl SubscriptionCache {
+    fn get(&self, tenant: &str, event_type: &str) -> Option<Arc<Vec<Endpoint>>> {
+        let entries = self.entries.lock().expect("subscription cache");
+        let cached = entries.get(&(tenant.to_owned(), event_type.to_owned()))?;
+        (cached.fetched.elapsed() < self.ttl).then(|| cached.endpoints.clone())
+    }
+
+    fn put(&self, tenant: &str, event_type: &str, endpoints: Arc<Vec<Endpoint>>) {
+        let mut entries = self.entries.lock().expect("subscription cache");
+        if entries.len() >= CACHE_LIMIT {
+            entries.clear();
+        }
+        entries.insert((tenant.to_owned(), event_type.to_owned()), CachedLookup { fetched: Instant::now(), endpoints });
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
-    /// The message is not an event; it will end in the events DLQ.
+    /// The message is not an event; it is moved to the events DLQ.
     #[error("malformed event message: {0}")]
     Malformed(String),
     #[error(transparent)]
@@ -34,26 +74,39 @@ pub enum DispatchError {
 }
 
 impl<S: Store, Q: Queue> Dispatcher<S, Q> {
+    /// `cache_ttl`: how long a subscription lookup is reused (zero: never).
+    pub fn new(store: S, deliveries: Q, dead_letters: Q, cache_ttl: Duration) -> Self {
+        let subscriptions = SubscriptionCache { ttl: cache_ttl, entries: Mutex::default() };
+        Self { store, deliveries, dead_letters, subscriptions }
+    }
+
+    async fn subscribed(&self, tenant: &str, event_type: &str) -> Result<Arc<Vec<Endpoint>>, StoreError> {
+        if let Some(endpoints) = self.subscriptions.get(tenant, event_type) {
+            return Ok(endpoints);
+        }
+        let endpoints = Arc::new(self.store.subscribed_endpoints(tenant, event_type).await?);
+        if !self.subscriptions.ttl.is_zero() {
+            self.subscriptions.put(tenant, event_type, endpoints.clone());
+        }
+        Ok(endpoints)
+    }
+
     /// Fans one event out; answers how many deliveries were enqueued.
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<usize, DispatchError> {
-        let envelope: EventEnvelope =
-            serde_json::from_str(&message.body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
-        if !is_known_type(&envelope.event_type) {
-            return Err(DispatchError::Malformed(format!("unknown event type {:?}", envelope.event_type)));
-        }
-        let event = Event {
-            created_at: envelope.received_at.unwrap_or(message.sent_at),
-            tenant: envelope.tenant,
-            id: envelope.id,
-            event_type: envelope.event_type,
-            entity_id: envelope.entity_id,
-            payload: envelope.payload,
-        };
+        let bodies = self.fan_out(message).await?;
+        let fan_out = bodies.len();
+        self.deliveries.send_batch(bodies).await?;
+        Ok(fan_out)
+    }
+
+    /// The pending-delivery messages of one event message, not yet sent.
+    async fn fan_out(&self, message: &ReceivedMessage) -> Result<Vec<String>, DispatchError> {
+        let event = parse_event(message)?;
         if self.store.record_event(&event, &message.message_id).await? == EventRecord::Duplicate {
             tracing::debug!(event_id = %event.id, "duplicate event id; not fanned out again");
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let endpoints = self.store.subscribed_endpoints(&event.tenant, &event.event_type).await?;
+        let endpoints = self.subscribed(&event.tenant, &event.event_type).await?;
         let bodies: Vec<String> = endpoints
             .iter()
             .filter(|endpoint| endpoint_accepts(endpoint, &event.event_type, event.entity_id.as_ref()))
@@ -70,26 +123,92 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
                 serde_json::to_string(&pending).expect("delivery messages serialize")
             })
             .collect();
-        let fan_out = bodies.len();
-        self.deliveries.send_batch(bodies).await?;
-        Ok(fan_out)
+        Ok(bodies)
+    }
+
+    /// Moves a message that is not an event to the DLQ, as it was sent, so that it can be
+    /// fixed and redriven; nothing is dropped.
+    async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
+        tracing::warn!(message_id = %message.message_id, reason, "malformed event message moved to the events DLQ");
+        self.dead_letters.send_batch(vec![message.body.clone()]).await
     }
 
     /// Handles a batch; answers the ids of the messages that failed (partial batch response).
+    /// The deliveries of the whole batch go out together, so that SQS carries ten per
+    /// request however small each event's fan-out.
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
-        stream::iter(messages)
+        let fanned: Vec<(ReceivedMessage, Result<Vec<String>, DispatchError>)> = stream::iter(messages)
             .map(|message| async move {
-                match self.handle_message(&message).await {
-                    Ok(_) => None,
-                    Err(error) => {
-                        tracing::warn!(message_id = %message.message_id, %error, "event not dispatched");
-                        Some(message.message_id)
-                    }
-                }
+                let result = self.fan_out(&message).await;
+                (message, result)
             })
             .buffer_unordered(BATCH_CONCURRENCY)
-            .filter_map(std::future::ready)
             .collect()
-            .await
+            .await;
+        let mut failed = Vec::new();
+        let mut malformed = Vec::new();
+        let mut sending = Vec::new();
+        let mut bodies = Vec::new();
+        for (message, result) in fanned {
+            match result {
+                Ok(pending) if pending.is_empty() => {}
+                Ok(pending) => {
+                    sending.push(message.message_id);
+                    bodies.extend(pending);
+                }
+                Err(DispatchError::Malformed(reason)) => malformed.push((message, reason)),
+                Err(error) => {
+                    tracing::warn!(message_id = %message.message_id, %error, "event not dispatched");
+                    failed.push(message.message_id);
+                }
+            }
+        }
+        if let Err(error) = self.deliveries.send_batch(bodies).await {
+            // Some may have gone out; a redelivery fans out again with the same delivery ids.
+            tracing::warn!(%error, events = sending.len(), "deliveries not enqueued");
+            failed.extend(sending);
+        }
+        for (message, reason) in malformed {
+            if let Err(error) = self.dead_letter(&message, &reason).await {
+                tracing::warn!(message_id = %message.message_id, %error, "malformed event message not moved; retried later");
+                failed.push(message.message_id);
+            }
+        }
+        failed
     }
+}
+
+/// The event a message carries, validated as `POST /v1/events` validates it.
+fn parse_event(message: &ReceivedMessage) -> Result<Event, DispatchError> {
+    let envelope: EventEnvelope =
+        serde_json::from_str(&message.body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
+    if !is_valid_tenant(&envelope.tenant) {
+        return Err(DispatchError::Malformed(format!("invalid tenant {:?}", envelope.tenant)));
+    }
+    let incoming = IncomingEvent {
+        id: envelope.id,
+        event_type: envelope.event_type,
+        entity_id: envelope.entity_id,
+        payload: envelope.payload,
+    };
+    let mut errors = Vec::new();
+    check_event(&incoming, "", &mut errors);
+    if incoming.payload_too_large() {
+        errors.push(FieldError::new("payload", format!("larger than {MAX_PAYLOAD_BYTES} bytes")));
+    }
+    if !errors.is_empty() {
+        let reasons: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        return Err(DispatchError::Malformed(reasons.join("; ")));
+    }
+    let id = incoming
+        .id
+        .unwrap_or_else(|| GeneratedEventId::derive(message.sent_at, message.message_id.as_bytes()).to_string());
+    Ok(Event {
+        created_at: envelope.received_at.unwrap_or(message.sent_at),
+        tenant: envelope.tenant,
+        id,
+        event_type: incoming.event_type,
+        entity_id: incoming.entity_id,
+        payload: incoming.payload,
+    })
 }

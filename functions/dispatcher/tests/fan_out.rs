@@ -68,7 +68,8 @@ async fn one_pending_delivery_per_matching_endpoint_with_stable_ids() {
     for e in [&matching, &filtered_in, &filtered_out, &other_type] {
         store.create_endpoint(e).await.unwrap();
     }
-    let dispatcher = Dispatcher { store, deliveries: db.queue(settings("deliveries")) };
+    let dispatcher =
+        Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
     let body = r#"{"tenant":"acme","id":"evt-1","type":"run.failed","entity_id":"7","payload":{"x":1}}"#;
 
     assert_eq!(dispatcher.handle_message(&message("m1", body)).await.unwrap(), 2);
@@ -89,15 +90,83 @@ async fn one_pending_delivery_per_matching_endpoint_with_stable_ids() {
 }
 
 #[tokio::test]
-async fn a_batch_reports_only_its_bad_messages() {
+async fn messages_that_are_not_events_move_to_the_dlq_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
-    let dispatcher = Dispatcher { store: db.store(), deliveries: db.queue(settings("deliveries")) };
+    let dispatcher =
+        Dispatcher::new(db.store(), db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
     let good = r#"{"tenant":"acme","id":"evt-2","type":"run.failed","payload":{}}"#;
     let unknown_type = r#"{"tenant":"acme","id":"evt-3","type":"no.such","payload":{}}"#;
+    let bad_tenant = r#"{"tenant":"a#b","id":"evt-4","type":"run.failed","payload":{}}"#;
+    let bad_id = r#"{"tenant":"acme","id":"white space","type":"run.failed","payload":{}}"#;
+    let not_an_object = r#"{"tenant":"acme","type":"run.failed","payload":[1]}"#;
     assert!(matches!(dispatcher.handle_message(&message("u", unknown_type)).await, Err(DispatchError::Malformed(_))));
-    let mut failed =
-        dispatcher.handle_batch(vec![message("a", good), message("b", "not json"), message("c", unknown_type)]).await;
-    failed.sort();
-    assert_eq!(failed, ["b", "c"]);
+    let batch =
+        [("a", good), ("b", "not json"), ("c", unknown_type), ("d", bad_tenant), ("e", bad_id), ("f", not_an_object)];
+    let failed = dispatcher.handle_batch(batch.iter().map(|(id, body)| message(id, body)).collect()).await;
+    assert!(failed.is_empty(), "nothing left to retry: {failed:?}");
+    let parked = dispatcher.dead_letters.receive(10, Duration::ZERO).await.unwrap();
+    let mut bodies: Vec<&str> = parked.iter().map(|m| m.body.as_str()).collect();
+    bodies.sort();
+    let mut expected = vec!["not json", unknown_type, bad_tenant, bad_id, not_an_object];
+    expected.sort();
+    assert_eq!(bodies, expected);
+}
+
+#[tokio::test]
+async fn an_event_sent_without_an_id_keeps_one_id_across_redeliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let store = db.store();
+    store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    let dispatcher =
+        Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
+    let body = r#"{"tenant":"acme","type":"run.failed","payload":{"from":"another service"}}"#;
+    assert_eq!(dispatcher.handle_message(&message("direct-1", body)).await.unwrap(), 1);
+    let first = drain(&dispatcher.deliveries).await;
+    assert_eq!(dispatcher.handle_message(&message("direct-1", body)).await.unwrap(), 1, "a redelivery");
+    assert_eq!(drain(&dispatcher.deliveries).await, first, "the same delivery ids");
+    assert_eq!(
+        dispatcher.handle_message(&message("direct-2", body)).await.unwrap(),
+        1,
+        "another message, another event"
+    );
+    assert_ne!(drain(&dispatcher.deliveries).await, first);
+}
+
+#[tokio::test]
+async fn a_batch_fans_out_every_good_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let store = db.store();
+    let subscriber = endpoint(&["run.failed"], BTreeMap::new());
+    store.create_endpoint(&subscriber).await.unwrap();
+    let dispatcher =
+        Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
+    let batch: Vec<ReceivedMessage> = (0..12)
+        .map(|n| {
+            let body = format!(r#"{{"tenant":"acme","id":"evt-b{n}","type":"run.failed","payload":{{"n":{n}}}}}"#);
+            message(&format!("m{n}"), &body)
+        })
+        .chain([message("bad", "{")])
+        .collect();
+    assert!(dispatcher.handle_batch(batch).await.is_empty(), "the bad one went to the DLQ");
+    assert_eq!(drain(&dispatcher.deliveries).await.len(), 12, "one delivery per event, none lost in the batching");
+}
+
+#[tokio::test]
+async fn cached_subscriptions_see_a_new_endpoint_only_after_their_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let store = db.store();
+    store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    let ttl = Duration::from_millis(300);
+    let dispatcher = Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), ttl);
+    let event = |n: u32| format!(r#"{{"tenant":"acme","id":"evt-c{n}","type":"run.failed","payload":{{}}}}"#);
+
+    assert_eq!(dispatcher.handle_message(&message("c1", &event(1))).await.unwrap(), 1);
+    dispatcher.store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    assert_eq!(dispatcher.handle_message(&message("c2", &event(2))).await.unwrap(), 1, "the cached lookup");
+    tokio::time::sleep(ttl).await;
+    assert_eq!(dispatcher.handle_message(&message("c3", &event(3))).await.unwrap(), 2, "looked up again");
 }

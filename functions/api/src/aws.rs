@@ -1,0 +1,33 @@
+//! The API on AWS: DynamoDB and SQS behind the same router (the Lambda function and
+//! `webhooks serve --aws`).
+
+use std::sync::Arc;
+
+use webhooks::adapters::dynamodb::DynamoStore;
+use webhooks::adapters::http::ReqwestSender;
+use webhooks::adapters::sqs::SqsQueue;
+use webhooks::aws::{AwsBackend, AwsSettings};
+use webhooks::ports::SystemClock;
+
+use crate::{ApiSettings, App, Ports};
+
+pub struct AwsPorts;
+
+impl Ports for AwsPorts {
+    type Store = DynamoStore;
+    type Queue = SqsQueue;
+    type Http = ReqwestSender;
+    type Clock = SystemClock;
+}
+
+/// The application state over `backend`; build it once per cold start.
+pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings, http: ReqwestSender) -> Arc<App<AwsPorts>> {
+    Arc::new(App {
+        store: backend.store.clone(),
+        events: backend.events.clone(),
+        deliveries: backend.deliveries.clone(),
+        http,
+        clock: SystemClock,
+        settings: ApiSettings { allow_insecure_urls: settings.allow_insecure_urls, policy: settings.policy.clone() },
+    })
+}

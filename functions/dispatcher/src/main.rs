@@ -1,0 +1,19 @@
+//! The dispatcher Lambda function: SQS events queue in, pending deliveries out.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use webhooks::aws::{AwsBackend, AwsSettings, load_sdk_config};
+use webhooks_dispatcher::Dispatcher;
+use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    webhooks_lambda::init_json_logs();
+    let settings = AwsSettings::from_env()?;
+    let backend = AwsBackend::new(&load_sdk_config().await, &settings);
+    let dispatcher =
+        &Dispatcher::new(backend.store, backend.deliveries, backend.events_dead_letters, settings.subscription_cache);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        handle_sqs_event(event, move |batch| dispatcher.handle_batch(batch))
+    }))
+    .await
+}

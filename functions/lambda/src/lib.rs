@@ -1,0 +1,66 @@
+//! What the three Lambda functions share: JSON logs, and the SQS event source's side of the
+//! dispatcher and the sender (records in, a partial batch response out), so that both
+//! handlers stay plain `handle_batch` functions over the ports.
+
+use std::future::Future;
+
+pub use aws_lambda_events;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use webhooks::ports::ReceivedMessage;
+use webhooks::time::Timestamp;
+
+/// JSON lines on stdout (CloudWatch Logs), level from RUST_LOG (default info). Secrets and
+/// keys are never fields of any event: `Secret`'s Debug is redacted and keys are not logged.
+pub fn init_json_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .without_time() // CloudWatch stamps every line itself.
+        .init();
+}
+
+/// A record as the ports see it. Lambda's records carry the receive count and send time as
+/// attributes; a record without a body gets an empty one, which the handlers refuse (and the
+/// message ends in its DLQ, never silently dropped).
+pub fn received_message(record: SqsMessage) -> ReceivedMessage {
+    fn attribute<T: std::str::FromStr>(record: &SqsMessage, name: &str) -> Option<T> {
+        record.attributes.get(name).and_then(|value| value.parse().ok())
+    }
+    ReceivedMessage {
+        receive_count: attribute(&record, "ApproximateReceiveCount").unwrap_or(1),
+        sent_at: attribute(&record, "SentTimestamp").map_or_else(Timestamp::now, Timestamp::from_millis),
+        message_id: record.message_id.unwrap_or_default(),
+        receipt: record.receipt_handle.unwrap_or_default(),
+        body: record.body.unwrap_or_default(),
+    }
+}
+
+/// Lambda's partial batch response: the failed messages stay on the queue.
+pub fn batch_response(failed: Vec<String>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|item_identifier| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = item_identifier;
+            failure
+        })
+        .collect();
+    response
+}
+
+/// Runs `handle_batch` (which answers the failed message ids) on an SQS event.
+pub async fn handle_sqs_event<H, Fut>(
+    event: LambdaEvent<SqsEvent>,
+    handle_batch: H,
+) -> Result<SqsBatchResponse, lambda_runtime::Error>
+where
+    H: FnOnce(Vec<ReceivedMessage>) -> Fut,
+    Fut: Future<Output = Vec<String>>,
+{
+    let messages = event.payload.records.into_iter().map(received_message).collect();
+    Ok(batch_response(handle_batch(messages).await))
+}

@@ -1,0 +1,218 @@
+//! The AWS wiring shared by the three Lambda functions and `webhooks serve --aws`: every
+//! setting from one environment variable (the names the SAM template sets), and the adapters
+//! built from one SDK configuration, once per cold start.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
+use crate::adapters::sqs::SqsQueue;
+use crate::adapters::usage::Usage;
+use crate::retry::{DeliveryPolicy, parse_schedule};
+
+/// The environment variables, each read in exactly one place: [`AwsSettings::from_lookup`].
+pub mod env {
+    /// The DynamoDB table (see `adapters::dynamodb::schema`).
+    pub const TABLE: &str = "WEBHOOKS_TABLE";
+    pub const EVENTS_QUEUE_URL: &str = "WEBHOOKS_EVENTS_QUEUE_URL";
+    /// Where the dispatcher moves messages that are not events.
+    pub const EVENTS_DLQ_URL: &str = "WEBHOOKS_EVENTS_DLQ_URL";
+    pub const DELIVERIES_QUEUE_URL: &str = "WEBHOOKS_DELIVERIES_QUEUE_URL";
+    /// Retry delays after each failed attempt, e.g. `5s,5m,30m,2h,5h` (the default).
+    pub const RETRY_SCHEDULE: &str = "WEBHOOKS_RETRY_SCHEDULE";
+    /// Consecutive failures that disable an endpoint (default 10).
+    pub const DISABLE_AFTER: &str = "WEBHOOKS_DISABLE_AFTER";
+    /// How long one delivery attempt may take, e.g. `10s` (the default).
+    pub const DELIVERY_TIMEOUT: &str = "WEBHOOKS_DELIVERY_TIMEOUT";
+    /// `true` lets endpoints use http://localhost URLs (development only; default false).
+    pub const ALLOW_INSECURE_URLS: &str = "WEBHOOKS_ALLOW_INSECURE_URLS";
+    /// Days events and deliveries are kept before DynamoDB's TTL removes them (default 30).
+    pub const RETENTION_DAYS: &str = "WEBHOOKS_RETENTION_DAYS";
+    /// How long the dispatcher reuses a subscription lookup, e.g. `5s` (the default; `0s`
+    /// turns the cache off).
+    pub const SUBSCRIPTION_CACHE: &str = "WEBHOOKS_SUBSCRIPTION_CACHE";
+
+    /// Every variable, for documentation and the template check.
+    pub const ALL: [&str; 10] = [
+        TABLE,
+        EVENTS_QUEUE_URL,
+        EVENTS_DLQ_URL,
+        DELIVERIES_QUEUE_URL,
+        RETRY_SCHEDULE,
+        DISABLE_AFTER,
+        DELIVERY_TIMEOUT,
+        ALLOW_INSECURE_URLS,
+        RETENTION_DAYS,
+        SUBSCRIPTION_CACHE,
+    ];
+}
+
+pub const DEFAULT_SUBSCRIPTION_CACHE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsSettings {
+    pub table: String,
+    pub events_queue_url: String,
+    pub events_dlq_url: String,
+    pub deliveries_queue_url: String,
+    pub policy: DeliveryPolicy,
+    pub allow_insecure_urls: bool,
+    pub retention: Duration,
+    pub subscription_cache: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn invalid(name: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError { name, problem: problem.into() }
+}
+
+impl AwsSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`; required ones must be present and non-empty.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let value = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required = |name: &'static str| value(name).ok_or_else(|| invalid(name, "is not set"));
+        let duration = |name: &'static str, default: Duration| match value(name) {
+            Some(text) => humantime::parse_duration(&text).map_err(|e| invalid(name, e.to_string())),
+            None => Ok(default),
+        };
+        let defaults = DeliveryPolicy::default();
+        let policy = DeliveryPolicy {
+            schedule: match value(env::RETRY_SCHEDULE) {
+                Some(text) => parse_schedule(&text).map_err(|e| invalid(env::RETRY_SCHEDULE, e))?,
+                None => defaults.schedule,
+            },
+            disable_after: match value(env::DISABLE_AFTER) {
+                Some(text) => match text.parse() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(invalid(env::DISABLE_AFTER, "must be a whole number of at least 1")),
+                },
+                None => defaults.disable_after,
+            },
+            timeout: duration(env::DELIVERY_TIMEOUT, defaults.timeout)?,
+        };
+        let retention = match value(env::RETENTION_DAYS) {
+            Some(text) => match text.parse::<u64>() {
+                Ok(days) if days >= 1 => Duration::from_secs(days * 24 * 3600),
+                _ => return Err(invalid(env::RETENTION_DAYS, "must be a whole number of days, at least 1")),
+            },
+            None => DEFAULT_RETENTION,
+        };
+        let allow_insecure_urls = match value(env::ALLOW_INSECURE_URLS).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(invalid(env::ALLOW_INSECURE_URLS, "must be true or false")),
+        };
+        Ok(Self {
+            table: required(env::TABLE)?,
+            events_queue_url: required(env::EVENTS_QUEUE_URL)?,
+            events_dlq_url: required(env::EVENTS_DLQ_URL)?,
+            deliveries_queue_url: required(env::DELIVERIES_QUEUE_URL)?,
+            policy,
+            allow_insecure_urls,
+            retention,
+            subscription_cache: duration(env::SUBSCRIPTION_CACHE, DEFAULT_SUBSCRIPTION_CACHE)?,
+        })
+    }
+}
+
+/// The store and both queues on AWS, sharing one SQS request counter.
+#[derive(Clone)]
+pub struct AwsBackend {
+    pub store: DynamoStore,
+    pub events: SqsQueue,
+    pub events_dead_letters: SqsQueue,
+    pub deliveries: SqsQueue,
+}
+
+impl AwsBackend {
+    pub fn new(config: &SdkConfig, settings: &AwsSettings) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let usage = Usage::default();
+        Self {
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(config), settings.table.clone(), settings.retention),
+            events: SqsQueue::new(sqs.clone(), settings.events_queue_url.clone(), usage.clone()),
+            events_dead_letters: SqsQueue::new(sqs.clone(), settings.events_dlq_url.clone(), usage.clone()),
+            deliveries: SqsQueue::new(sqs, settings.deliveries_queue_url.clone(), usage),
+        }
+    }
+}
+
+/// The SDK configuration from the usual sources (AWS_REGION, AWS_ENDPOINT_URL, credentials).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<AwsSettings, SettingsError> {
+        let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        AwsSettings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const REQUIRED: [(&str, &str); 4] = [
+        (env::TABLE, "t"),
+        (env::EVENTS_QUEUE_URL, "http://q/e"),
+        (env::EVENTS_DLQ_URL, "http://q/e-dlq"),
+        (env::DELIVERIES_QUEUE_URL, "http://q/d"),
+    ];
+
+    #[test]
+    fn defaults_fill_in_everything_optional() {
+        let read = settings(&REQUIRED).unwrap();
+        assert_eq!(read.policy, DeliveryPolicy::default());
+        assert_eq!(read.retention, DEFAULT_RETENTION);
+        assert_eq!(read.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
+        assert!(!read.allow_insecure_urls);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([
+            (env::RETRY_SCHEDULE, "1s,2s"),
+            (env::DISABLE_AFTER, "3"),
+            (env::DELIVERY_TIMEOUT, "4s"),
+            (env::ALLOW_INSECURE_URLS, "true"),
+            (env::RETENTION_DAYS, "7"),
+            (env::SUBSCRIPTION_CACHE, "0s"),
+        ]);
+        let read = settings(&pairs).unwrap();
+        assert_eq!(read.policy.schedule, [Duration::from_secs(1), Duration::from_secs(2)]);
+        assert_eq!((read.policy.disable_after, read.policy.timeout), (3, Duration::from_secs(4)));
+        assert!(read.allow_insecure_urls);
+        assert_eq!(read.retention, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(read.subscription_cache, Duration::ZERO);
+        assert_eq!(read.table, "t");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, bad) in [
+            (env::RETRY_SCHEDULE, "soon"),
+            (env::DISABLE_AFTER, "0"),
+            (env::DELIVERY_TIMEOUT, "ten"),
+            (env::ALLOW_INSECURE_URLS, "yes"),
+            (env::RETENTION_DAYS, "-1"),
+        ] {
+            let mut pairs = REQUIRED.to_vec();
+            pairs.push((name, bad));
+            assert_eq!(settings(&pairs).unwrap_err().name, name);
+        }
+        assert_eq!(settings(&REQUIRED[1..]).unwrap_err().name, env::TABLE);
+    }
+}

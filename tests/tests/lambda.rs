@@ -1,0 +1,249 @@
+//! The Lambda entry points themselves, fed real AWS sample events (an API Gateway HTTP API
+//! v2 request; SQS events with several records, one of them bad) over DynamoDB and SQS on
+//! the local emulator. Each checks the response shape Lambda and API Gateway expect.
+
+use std::time::Duration;
+
+use base64::Engine;
+use lambda_http::Service;
+use lambda_http::request::LambdaRequest;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use webhooks::adapters::http::ReqwestSender;
+use webhooks::api_keys::mint;
+use webhooks::aws::AwsBackend;
+use webhooks::ids::DeliveryId;
+use webhooks::messages::EventEnvelope;
+use webhooks::model::{DeliveryStatus, Endpoint, Scope, Secret};
+use webhooks::ports::{Queue, Store, SystemClock};
+use webhooks::retry::DeliveryPolicy;
+use webhooks::time::Timestamp;
+use webhooks_dispatcher::Dispatcher;
+use webhooks_lambda::aws_lambda_events::sqs::SqsEvent;
+use webhooks_lambda::handle_sqs_event;
+use webhooks_sender::Sender;
+use webhooks_tests::Receiver;
+use webhooks_tests::local_aws::provisioned;
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The sample HTTP API request, turned into `method path?query` with this key and body.
+fn http_api_request(method: &str, path: &str, query: &str, key: Option<&str>, body: Option<&str>) -> Value {
+    let mut event = fixture("apigw-v2-request.json");
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!(query);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    let headers = event["headers"].as_object_mut().unwrap();
+    match key {
+        Some(key) => headers.insert("authorization".into(), json!(format!("Bearer {key}"))),
+        None => headers.remove("authorization"),
+    };
+    if let Some(body) = body {
+        // API Gateway base64-encodes bodies it does not know to be text; both must work.
+        headers.insert("content-length".into(), json!(body.len().to_string()));
+        event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+        event["isBase64Encoded"] = json!(true);
+    }
+    event
+}
+
+/// The sample SQS event with one record per (message id, receipt, body).
+fn sqs_event(records: &[(&str, &str, &str)]) -> LambdaEvent<SqsEvent> {
+    let mut event = fixture("sqs-event.json");
+    let template = event["Records"][0].clone();
+    event["Records"] = records
+        .iter()
+        .map(|(id, receipt, body)| {
+            let mut record = template.clone();
+            record["messageId"] = json!(id);
+            record["receiptHandle"] = json!(receipt);
+            record["body"] = json!(body);
+            record
+        })
+        .collect();
+    LambdaEvent::new(serde_json::from_value(event).unwrap(), Context::default())
+}
+
+fn failed_ids(response: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = response["batchItemFailures"]
+        .as_array()
+        .expect("a partial batch response")
+        .iter()
+        .map(|failure| failure["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_function_answers_http_api_v2_requests() {
+    let aws = provisioned(DeliveryPolicy::default()).await;
+    let backend = AwsBackend::new(&aws.config, &aws.settings);
+    let admin = mint("acme".into(), "admin".into(), vec![Scope::Admin], Timestamp::now(), None);
+    backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
+    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new());
+    let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
+    let mut call = async |event: Value| -> Value {
+        let request: LambdaRequest = serde_json::from_value(event).unwrap();
+        let response = function.call(LambdaEvent::new(request, Context::default())).await.unwrap();
+        serde_json::to_value(&response).unwrap()
+    };
+    let body = |response: &Value| -> Value { serde_json::from_str(response["body"].as_str().unwrap()).unwrap() };
+
+    let created = call(http_api_request(
+        "POST",
+        "/v1/webhooks",
+        "",
+        Some(&admin.key),
+        Some(r#"{"url": "https://example.com/hook", "events": ["run.failed"]}"#),
+    ))
+    .await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    assert_eq!(created["headers"]["content-type"], "application/json");
+    assert_eq!(created["isBase64Encoded"], false);
+    let endpoint = body(&created);
+    assert!(endpoint["id"].as_str().unwrap().starts_with("ep_"));
+    assert_eq!(endpoint["secret"].as_str().unwrap().len(), 64);
+
+    let listed = call(http_api_request("GET", "/v1/webhooks", "limit=1", Some(&admin.key), None)).await;
+    assert_eq!(listed["statusCode"], 200);
+    assert_eq!(body(&listed)["data"][0]["id"], endpoint["id"]);
+
+    let anonymous = call(http_api_request("GET", "/v1/webhooks", "", None, None)).await;
+    assert_eq!(anonymous["statusCode"], 401);
+    assert_eq!(body(&anonymous)["error"]["code"], "unauthorized");
+
+    let sent = call(http_api_request(
+        "POST",
+        "/v1/events",
+        "",
+        Some(&admin.key),
+        Some(r#"{"id": "evt-lambda", "type": "run.failed", "payload": {"run": 1}}"#),
+    ))
+    .await;
+    assert_eq!(sent["statusCode"], 202, "{sent}");
+    let queued = backend.events.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    let envelope: EventEnvelope = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!((envelope.tenant.as_str(), envelope.id.as_deref()), ("acme", Some("evt-lambda")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatcher_function_fans_out_and_parks_the_bad_record() {
+    let aws = provisioned(DeliveryPolicy::default()).await;
+    let backend = AwsBackend::new(&aws.config, &aws.settings);
+    let endpoint = Endpoint::new(
+        "acme".into(),
+        "https://example.com".into(),
+        vec!["run.*".into()],
+        Secret::new("s".repeat(32)),
+        Timestamp::now(),
+    );
+    backend.store.create_endpoint(&endpoint).await.unwrap();
+    let dispatcher = Dispatcher::new(
+        backend.store.clone(),
+        backend.deliveries.clone(),
+        backend.events_dead_letters.clone(),
+        Duration::ZERO,
+    );
+    let good = |n: u32| format!(r#"{{"tenant":"acme","id":"evt-{n}","type":"run.failed","payload":{{"n":{n}}}}}"#);
+    let event = sqs_event(&[
+        ("m-1", "r-1", &good(1)),
+        ("m-bad", "r-2", r#"{"tenant":"acme","type":"run.failed"}"#),
+        ("m-3", "r-3", &good(3)),
+    ]);
+    let response = handle_sqs_event(event, |batch| dispatcher.handle_batch(batch)).await.unwrap();
+    let response = serde_json::to_value(&response).unwrap();
+    assert_eq!(failed_ids(&response), Vec::<String>::new(), "the bad record is parked, not retried");
+
+    let pending = backend.deliveries.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(pending.len(), 2, "one delivery per good event");
+    let parked = backend.events_dead_letters.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(
+        parked.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        [r#"{"tenant":"acme","type":"run.failed"}"#]
+    );
+
+    // A store failure is a retryable failure: reported, so Lambda leaves it on the queue.
+    let broken = webhooks::aws::AwsSettings { table: "no-such-table".into(), ..aws.settings.clone() };
+    let broken = AwsBackend::new(&aws.config, &broken);
+    let dispatcher = Dispatcher::new(broken.store, broken.deliveries, broken.events_dead_letters, Duration::ZERO);
+    let event = sqs_event(&[("m-4", "r-4", &good(4)), ("m-5", "r-5", &good(5))]);
+    let response = handle_sqs_event(event, |batch| dispatcher.handle_batch(batch)).await.unwrap();
+    assert_eq!(failed_ids(&serde_json::to_value(&response).unwrap()), ["m-4", "m-5"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_function_delivers_and_reports_what_must_retry() {
+    let aws = provisioned(DeliveryPolicy::default()).await;
+    let backend = AwsBackend::new(&aws.config, &aws.settings);
+    let (healthy, failing) = (Receiver::start().await, Receiver::start().await);
+    failing.always(500);
+    let now = Timestamp::now();
+    let mut bodies = Vec::new();
+    let mut endpoints = Vec::new();
+    for receiver in [&healthy, &failing] {
+        let endpoint = Endpoint::new(
+            "acme".into(),
+            receiver.url("/hook"),
+            vec!["run.failed".into()],
+            Secret::new("s".repeat(32)),
+            now,
+        );
+        backend.store.create_endpoint(&endpoint).await.unwrap();
+        let pending = json!({
+            "id": DeliveryId::for_event("acme", "evt-s", &endpoint.id, now),
+            "tenant": "acme",
+            "endpoint_id": endpoint.id,
+            "event_id": "evt-s",
+            "event_type": "run.failed",
+            "created_at": now,
+            "payload": {"run": 7},
+        });
+        bodies.push(pending.to_string());
+        endpoints.push(endpoint);
+    }
+    backend.deliveries.send_batch(bodies).await.unwrap();
+    // Receive as Lambda's poller does, so the receipts are real.
+    let mut received = backend.deliveries.receive(10, Duration::from_secs(2)).await.unwrap();
+    received.sort_by_key(|m| !m.body.contains(endpoints[0].id.as_str()));
+    assert_eq!(received.len(), 2);
+    let records: Vec<(&str, &str, &str)> =
+        received.iter().map(|m| (m.message_id.as_str(), m.receipt.as_str(), m.body.as_str())).collect();
+    let mut with_bad = records.clone();
+    with_bad.push(("m-bad", "r-bad", "not a delivery"));
+
+    let sender = Sender::new(
+        backend.store.clone(),
+        backend.deliveries.clone(),
+        ReqwestSender::new(),
+        SystemClock,
+        DeliveryPolicy { schedule: vec![Duration::from_secs(2)], ..DeliveryPolicy::default() },
+    );
+    let response = handle_sqs_event(sqs_event(&with_bad), |batch| sender.handle_batch(batch)).await.unwrap();
+    let response = serde_json::to_value(&response).unwrap();
+    let mut expected = vec![received[1].message_id.clone(), "m-bad".to_owned()];
+    expected.sort();
+    assert_eq!(failed_ids(&response), expected);
+    assert_eq!(healthy.received().len(), 1);
+    assert_eq!(failing.received().len(), 1);
+
+    let status = async |n: usize| {
+        let id = DeliveryId::for_event("acme", "evt-s", &endpoints[n].id, now);
+        backend.store.delivery_status("acme", &endpoints[n].id, &id).await.unwrap()
+    };
+    assert_eq!(status(0).await, Some(DeliveryStatus::Delivered));
+    assert_eq!(status(1).await, Some(DeliveryStatus::Pending));
+    assert_eq!(backend.store.get_endpoint("acme", &endpoints[1].id).await.unwrap().failure_count, 1);
+
+    // The failed one was hidden for its backoff (2 s), then comes back for its second attempt;
+    // the delivered one stays hidden until Lambda would have deleted it.
+    assert!(backend.deliveries.receive(10, Duration::ZERO).await.unwrap().is_empty());
+    let again = backend.deliveries.receive(10, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].message_id.as_str(), again[0].receive_count), (received[1].message_id.as_str(), 2));
+}
