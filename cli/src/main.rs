@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use webhooks::retry::parse_schedule;
-use webhooks_cli::serve::{ServeConfig, start};
+use webhooks_cli::serve::{AwsServe, ServeConfig, start};
 
 #[derive(Parser)]
 #[command(name = "webhooks", version, about = "Signed, retried, observable outgoing webhooks")]
@@ -16,7 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API, the dispatcher and the sender in one process on an embedded SQLite file.
+    /// Run the API, the dispatcher and the sender in one process on an embedded SQLite file,
+    /// or on DynamoDB and SQS with --aws.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -36,6 +37,17 @@ enum Command {
         /// Use this admin API key instead of minting one on first start.
         #[arg(long, env = "WEBHOOKS_ADMIN_KEY", hide_env_values = true)]
         admin_key: Option<String>,
+        /// Run on DynamoDB and SQS (AWS, or a local emulator at AWS_ENDPOINT_URL) instead of
+        /// SQLite; credentials and region come from the usual AWS settings.
+        #[arg(long)]
+        aws: bool,
+        /// With --aws: create the table and queues first, where missing.
+        #[arg(long, requires = "aws")]
+        provision: bool,
+        /// With --aws: the table's name; the queues are <prefix>-events, <prefix>-deliveries and
+        /// their -dlq.
+        #[arg(long, default_value = "webhooks", requires = "aws")]
+        prefix: String,
     },
 }
 
@@ -44,9 +56,19 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let Command::Serve { listen, data_dir, allow_insecure_urls, retry_schedule, disable_after, admin_key } =
-        Cli::parse().command;
+    let Command::Serve {
+        listen,
+        data_dir,
+        allow_insecure_urls,
+        retry_schedule,
+        disable_after,
+        admin_key,
+        aws,
+        provision,
+        prefix,
+    } = Cli::parse().command;
     let mut config = ServeConfig::new(listen, data_dir);
+    config.aws = aws.then_some(AwsServe { prefix, provision });
     config.allow_insecure_urls = allow_insecure_urls;
     config.admin_key = admin_key;
     config.policy.disable_after = disable_after.max(1);

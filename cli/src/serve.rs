@@ -1,5 +1,6 @@
-//! `webhooks serve`: the API, the dispatcher and the sender in one process over one SQLite
-//! file. The pollers behave like Lambda's SQS event source mapping.
+//! `webhooks serve`: the API, the dispatcher and the sender in one process, over one SQLite
+//! file or over DynamoDB and SQS (`--aws`). The pollers behave like Lambda's SQS event
+//! source mapping and call the handlers the Lambda functions call.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -10,13 +11,18 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
 use webhooks::adapters::http::ReqwestSender;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
+use webhooks::adapters::sqs::SqsQueue;
 use webhooks::api_keys::{hash_key, mint};
+use webhooks::aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
+use webhooks::deployment::{Deployment, find, provision};
 use webhooks::event_source::{EventSourceSettings, run_event_source};
 use webhooks::model::Scope;
 use webhooks::ports::{Store, SystemClock};
 use webhooks::retry::DeliveryPolicy;
+use webhooks_api::aws::AwsPorts;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_dispatcher::Dispatcher;
 use webhooks_sender::Sender;
@@ -48,6 +54,17 @@ pub struct ServeConfig {
     pub admin_key: Option<String>,
     /// Batches the sender handles at once.
     pub sender_concurrency: usize,
+    /// Run on DynamoDB and SQS (AWS or an emulator at AWS_ENDPOINT_URL) instead of SQLite.
+    pub aws: Option<AwsServe>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AwsServe {
+    /// The table is named `{prefix}`, the queues `{prefix}-events`, `{prefix}-deliveries` and
+    /// their `-dlq`s.
+    pub prefix: String,
+    /// Create whatever is missing first, as the deployment defines it.
+    pub provision: bool,
 }
 
 impl ServeConfig {
@@ -59,6 +76,7 @@ impl ServeConfig {
             policy: DeliveryPolicy::default(),
             admin_key: None,
             sender_concurrency: 16,
+            aws: None,
         }
     }
 }
@@ -69,10 +87,29 @@ pub struct Running {
     /// The admin key minted on first start (shown once), if this start minted one.
     pub minted_admin_key: Option<String>,
     /// The dead-letter queue of deliveries, for inspection.
-    pub deliveries_dlq: SqliteQueue,
+    pub deliveries_dlq: DeadLetters,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    _lock: File,
+    /// The embedded backend's hold on its data directory.
+    lock: Option<File>,
+}
+
+/// The deliveries DLQ of either backend.
+pub enum DeadLetters {
+    None,
+    Sqlite(SqliteQueue),
+    Sqs(SqsQueue),
+}
+
+impl DeadLetters {
+    /// Messages parked so far.
+    pub async fn depth(&self) -> Result<u64, String> {
+        match self {
+            DeadLetters::None => Ok(0),
+            DeadLetters::Sqlite(queue) => queue.depth().await.map_err(|e| e.to_string()),
+            DeadLetters::Sqs(queue) => queue.depth().await.map_err(|e| e.to_string()),
+        }
+    }
 }
 
 impl Running {
@@ -123,7 +160,7 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
 }
 
 /// Makes sure an admin key exists: the operator's, or a new one on first start.
-async fn ensure_admin_key(store: &SqliteStore, chosen: Option<String>) -> Result<Option<String>, String> {
+async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result<Option<String>, String> {
     let now = webhooks::time::Timestamp::now();
     if let Some(key) = chosen {
         if store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?.is_some() {
@@ -143,6 +180,13 @@ async fn ensure_admin_key(store: &SqliteStore, chosen: Option<String>) -> Result
 
 /// Starts everything and returns once the API listens.
 pub async fn start(config: ServeConfig) -> Result<Running, String> {
+    match config.aws.clone() {
+        None => start_embedded(config).await,
+        Some(aws) => start_aws(config, aws).await,
+    }
+}
+
+async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     let lock = lock_data_dir(&config.data_dir)?;
     let db = SqliteDatabase::open(&config.data_dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
     let store = db.store();
@@ -157,10 +201,77 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
             tracing::info!(queue = queue.name(), recovered, "resuming messages left in flight");
         }
     }
+    let backend = Backend::<Embedded> {
+        store,
+        events,
+        events_dead_letters: db.queue(events_dlq_settings),
+        deliveries,
+        subscription_cache: Duration::ZERO,
+        poll_wait: Duration::from_secs(1),
+    };
+    let mut running = run_pipeline(backend, &config).await?;
+    running.deliveries_dlq = DeadLetters::Sqlite(db.queue(deliveries_dlq_settings));
+    running.lock = Some(lock);
+    Ok(running)
+}
+
+async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
+    let sdk = load_sdk_config().await;
+    let deployment = Deployment::named(&aws.prefix, &config.policy);
+    let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
+    let resources = if aws.provision {
+        provision(&dynamodb, &sqs, &deployment).await.map_err(|e| e.to_string())?
+    } else {
+        find(&dynamodb, &sqs, &deployment).await.map_err(|e| format!("{e} (add --provision to create it)"))?
+    };
+    let settings = AwsSettings {
+        table: resources.table.clone(),
+        events_queue_url: resources.events_url.clone(),
+        events_dlq_url: resources.events_dlq_url.clone(),
+        deliveries_queue_url: resources.deliveries_url.clone(),
+        policy: config.policy.clone(),
+        allow_insecure_urls: config.allow_insecure_urls,
+        retention: DEFAULT_RETENTION,
+        subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
+    };
+    let aws_backend = AwsBackend::new(&sdk, &settings);
+    let deliveries_dlq = SqsQueue::new(sqs, resources.deliveries_dlq_url.clone(), aws_backend.store.usage().clone());
+    let backend = Backend::<AwsPorts> {
+        store: aws_backend.store,
+        events: aws_backend.events,
+        events_dead_letters: aws_backend.events_dead_letters,
+        deliveries: aws_backend.deliveries,
+        subscription_cache: settings.subscription_cache,
+        poll_wait: Duration::from_secs(5),
+    };
+    let mut running = run_pipeline(backend, &config).await?;
+    running.deliveries_dlq = DeadLetters::Sqs(deliveries_dlq);
+    Ok(running)
+}
+
+/// The store and queues of one backend, before the pipeline runs on them.
+struct Backend<P: Ports> {
+    store: P::Store,
+    events: P::Queue,
+    events_dead_letters: P::Queue,
+    deliveries: P::Queue,
+    subscription_cache: Duration,
+    /// The pollers' long-poll wait: SQS bills every receive, so AWS waits longer.
+    poll_wait: Duration,
+}
+
+/// The API, the dispatcher's and the sender's pollers over `backend`; the same handlers the
+/// Lambda functions run.
+async fn run_pipeline<P>(backend: Backend<P>, config: &ServeConfig) -> Result<Running, String>
+where
+    P: Ports<Http = ReqwestSender, Clock = SystemClock>,
+    P::Queue: Clone,
+    P::Store: Clone,
+{
+    let Backend { store, events, events_dead_letters, deliveries, subscription_cache, poll_wait } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
     let http = ReqwestSender::new();
-
-    let app = Arc::new(App::<Embedded> {
+    let app = Arc::new(App::<P> {
         store: store.clone(),
         events: events.clone(),
         deliveries: deliveries.clone(),
@@ -185,8 +296,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
     }));
 
     let dispatcher =
-        Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), db.queue(events_dlq_settings), Duration::ZERO));
-    let dispatch_settings = EventSourceSettings { batch_size: 10, concurrency: 4, wait: Duration::from_secs(1) };
+        Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), events_dead_letters, subscription_cache));
+    let dispatch_settings = EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait };
     tasks.push(tokio::spawn(run_event_source(
         Arc::new(events),
         dispatch_settings,
@@ -198,8 +309,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
     )));
 
     let sender = Arc::new(Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone()));
-    let send_settings =
-        EventSourceSettings { batch_size: 10, concurrency: config.sender_concurrency, wait: Duration::from_secs(1) };
+    let send_settings = EventSourceSettings { batch_size: 10, concurrency: config.sender_concurrency, wait: poll_wait };
     tasks.push(tokio::spawn(run_event_source(
         Arc::new(deliveries),
         send_settings,
@@ -210,12 +320,5 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
         watching,
     )));
 
-    Ok(Running {
-        addr,
-        minted_admin_key,
-        deliveries_dlq: db.queue(deliveries_dlq_settings),
-        shutdown,
-        tasks,
-        _lock: lock,
-    })
+    Ok(Running { addr, minted_admin_key, deliveries_dlq: DeadLetters::None, shutdown, tasks, lock: None })
 }

@@ -29,8 +29,8 @@ pub mod env {
     pub const ALLOW_INSECURE_URLS: &str = "WEBHOOKS_ALLOW_INSECURE_URLS";
     /// Days events and deliveries are kept before DynamoDB's TTL removes them (default 30).
     pub const RETENTION_DAYS: &str = "WEBHOOKS_RETENTION_DAYS";
-    /// How long the dispatcher reuses a subscription lookup, e.g. `5s` (the default; `0s`
-    /// turns the cache off).
+    /// How long the dispatcher may reuse a subscription lookup while the tenant's
+    /// subscriptions version is unchanged, e.g. `60s` (the default; `0s` turns the cache off).
     pub const SUBSCRIPTION_CACHE: &str = "WEBHOOKS_SUBSCRIPTION_CACHE";
 
     /// Every variable, for documentation and the template check.
@@ -48,7 +48,7 @@ pub mod env {
     ];
 }
 
-pub const DEFAULT_SUBSCRIPTION_CACHE: Duration = Duration::from_secs(5);
+pub const DEFAULT_SUBSCRIPTION_CACHE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwsSettings {

@@ -209,3 +209,24 @@ pub async fn provision(
     let deliveries_url = provision_queue(sqs, &deployment.deliveries).await?;
     Ok(Provisioned { table: deployment.table.clone(), events_url, events_dlq_url, deliveries_url, deliveries_dlq_url })
 }
+
+/// Where the resources of `deployment` are; an error names the first one missing.
+pub async fn find(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    deployment: &Deployment,
+) -> Result<Provisioned, ProvisionError> {
+    dynamodb.describe_table().table_name(&deployment.table).send().await.map_err(|e| failed(&deployment.table, e))?;
+    let url = async |queue: &QueueDefinition| {
+        queue_url(sqs, &queue.name)
+            .await
+            .ok_or_else(|| ProvisionError { resource: queue.name.clone(), message: "does not exist".into() })
+    };
+    Ok(Provisioned {
+        table: deployment.table.clone(),
+        events_url: url(&deployment.events).await?,
+        events_dlq_url: url(&deployment.events_dlq).await?,
+        deliveries_url: url(&deployment.deliveries).await?,
+        deliveries_dlq_url: url(&deployment.deliveries_dlq).await?,
+    })
+}

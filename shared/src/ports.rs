@@ -100,6 +100,11 @@ pub trait Store: Send + Sync + 'static {
         event_type: &str,
     ) -> impl Future<Output = Result<Vec<Endpoint>, StoreError>> + Send;
 
+    /// A number that changes whenever anything `subscribed_endpoints` answers for `tenant` may
+    /// have changed: an endpoint created, updated, deleted or disabled. One cheap read, so a
+    /// cached answer can be checked instead of recomputed.
+    fn subscriptions_version(&self, tenant: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Atomically adds one failure; at `disable_after` it MUST also disable the endpoint with
     /// `reason`, in the same write. `NotFound` if the endpoint is gone.
     fn record_failure(

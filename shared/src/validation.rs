@@ -17,7 +17,8 @@ pub const MAX_ENTITY_ID_LEN: usize = 128;
 pub const MAX_DESCRIPTION_LEN: usize = 255;
 /// Event types or wildcards per endpoint. DynamoDB keeps an endpoint and its subscription
 /// items consistent in one transaction of at most 100 actions, and an update may delete every
-/// old subscription and add as many new ones: 1 + 2 x 49 = 99.
+/// old subscription and add as many new ones, besides writing the endpoint and the tenant's
+/// subscriptions version: 2 + 2 x 49 = 100.
 pub const MAX_SUBSCRIPTIONS: usize = 49;
 pub const MAX_FILTERED_TYPES: usize = 100;
 pub const MAX_IDS_PER_FILTER: usize = 100;

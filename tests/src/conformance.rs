@@ -32,7 +32,15 @@ fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
 pub async fn endpoints<S: Store>(store: &S) {
     let tenant = format!("t{}", Timestamp::now().as_millis());
     let mut first = endpoint(&tenant, &["run.*"]);
+    let mut version = store.subscriptions_version(&tenant).await.unwrap();
+    let mut moved = async || {
+        let now = store.subscriptions_version(&tenant).await.unwrap();
+        let changed = now != version;
+        version = now;
+        changed
+    };
     store.create_endpoint(&first).await.unwrap();
+    assert!(moved().await, "a create moves the subscriptions version");
     assert!(matches!(store.create_endpoint(&first).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.get_endpoint(&tenant, &first.id).await.unwrap(), first);
     assert_eq!(store.get_endpoint("someone-else", &first.id).await, Err(StoreError::NotFound));
@@ -44,6 +52,7 @@ pub async fn endpoints<S: Store>(store: &S) {
 
     first.events = vec!["agent.created".into(), "*".into()];
     let updated = store.update_endpoint(&first).await.unwrap();
+    assert!(moved().await, "an update moves it");
     assert_eq!(updated.version, first.version + 1);
     let stale = store.update_endpoint(&first).await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "a stale version is refused");
@@ -55,8 +64,11 @@ pub async fn endpoints<S: Store>(store: &S) {
     disabled.enabled = false;
     store.update_endpoint(&disabled).await.unwrap();
     assert!(store.subscribed_endpoints(&tenant, "agent.created").await.unwrap().is_empty());
+    assert!(moved().await, "a disable moves it");
+    assert!(!moved().await, "reading does not");
 
     store.delete_endpoint(&tenant, &first.id).await.unwrap();
+    assert!(moved().await, "a delete moves it");
     assert_eq!(store.delete_endpoint(&tenant, &first.id).await, Err(StoreError::NotFound));
     assert_eq!(store.get_endpoint(&tenant, &first.id).await, Err(StoreError::NotFound));
 }
@@ -110,9 +122,12 @@ pub async fn failure_counter<S: Store>(store: &S) {
     store.reset_failures(&tenant, &e.id).await.unwrap();
     assert_eq!(store.get_endpoint(&tenant, &e.id).await.unwrap().failure_count, 0);
     for n in 1..=4 {
+        let before = store.subscriptions_version(&tenant).await.unwrap();
         let count = store.record_failure(&tenant, &e.id, 3, "three in a row").await.unwrap();
         assert_eq!(count.failure_count, n);
         assert_eq!(count.disabled_now, n == 3, "disabled by the third failure only");
+        let after = store.subscriptions_version(&tenant).await.unwrap();
+        assert_eq!(after != before, n == 3, "the auto-disable moves the subscriptions version");
     }
     let stored = store.get_endpoint(&tenant, &e.id).await.unwrap();
     assert!(!stored.enabled);

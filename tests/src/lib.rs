@@ -337,6 +337,11 @@ pub fn binary_path() -> PathBuf {
 impl Binary {
     /// Starts `webhooks serve` on `data` with `args`, waits until it listens.
     pub fn serve(data: &Path, args: &[&str], admin_key: Option<&str>) -> Self {
+        Self::serve_with_env(data, args, admin_key, &[])
+    }
+
+    /// [`Binary::serve`] with extra environment variables (e.g. an AWS endpoint).
+    pub fn serve_with_env(data: &Path, args: &[&str], admin_key: Option<&str>, env: &[(&str, String)]) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(binary_path());
         command
@@ -350,6 +355,7 @@ impl Binary {
         if let Some(key) = admin_key {
             command.env("WEBHOOKS_ADMIN_KEY", key);
         }
+        command.envs(env.iter().map(|(name, value)| (name, value)));
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (lines, rest) = std::sync::mpsc::channel();

@@ -32,33 +32,39 @@ pub struct Dispatcher<S, Q> {
     subscriptions: SubscriptionCache,
 }
 
-/// The endpoints subscribed to (tenant, event type), kept for a short while so that a burst
-/// of events costs one lookup, not one per event. A new or changed endpoint is seen after
-/// at most `ttl`; zero turns the cache off.
+/// The endpoints subscribed to (tenant, event type), kept so that a burst of events costs one
+/// read of the tenant's subscriptions version per batch instead of a lookup per event. An
+/// entry is used only while that version is unchanged, so a new or changed endpoint is seen
+/// by the next batch; `ttl` bounds an entry's life besides, and zero turns the cache off.
 struct SubscriptionCache {
     ttl: Duration,
     /// (tenant, event type) -> when it was looked up, and what was found.
     entries: Mutex<HashMap<(String, String), CachedLookup>>,
 }
 
+/// The subscriptions versions read during one batch, by tenant.
+type BatchVersions = tokio::sync::Mutex<HashMap<String, u64>>;
+
 struct CachedLookup {
     fetched: Instant,
+    version: u64,
     endpoints: Arc<Vec<Endpoint>>,
 }
 
 impl SubscriptionCache {
-    fn get(&self, tenant: &str, event_type: &str) -> Option<Arc<Vec<Endpoint>>> {
+    fn get(&self, tenant: &str, event_type: &str, version: u64) -> Option<Arc<Vec<Endpoint>>> {
         let entries = self.entries.lock().expect("subscription cache");
         let cached = entries.get(&(tenant.to_owned(), event_type.to_owned()))?;
-        (cached.fetched.elapsed() < self.ttl).then(|| cached.endpoints.clone())
+        (cached.version == version && cached.fetched.elapsed() < self.ttl).then(|| cached.endpoints.clone())
     }
 
-    fn put(&self, tenant: &str, event_type: &str, endpoints: Arc<Vec<Endpoint>>) {
+    fn put(&self, tenant: &str, event_type: &str, version: u64, endpoints: Arc<Vec<Endpoint>>) {
         let mut entries = self.entries.lock().expect("subscription cache");
         if entries.len() >= CACHE_LIMIT {
             entries.clear();
         }
-        entries.insert((tenant.to_owned(), event_type.to_owned()), CachedLookup { fetched: Instant::now(), endpoints });
+        let lookup = CachedLookup { fetched: Instant::now(), version, endpoints };
+        entries.insert((tenant.to_owned(), event_type.to_owned()), lookup);
     }
 }
 
@@ -80,33 +86,52 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
         Self { store, deliveries, dead_letters, subscriptions }
     }
 
-    async fn subscribed(&self, tenant: &str, event_type: &str) -> Result<Arc<Vec<Endpoint>>, StoreError> {
-        if let Some(endpoints) = self.subscriptions.get(tenant, event_type) {
+    /// The tenant's subscriptions version, read once per batch.
+    async fn current_version(&self, tenant: &str, versions: &BatchVersions) -> Result<u64, StoreError> {
+        let mut known = versions.lock().await;
+        if let Some(version) = known.get(tenant) {
+            return Ok(*version);
+        }
+        let version = self.store.subscriptions_version(tenant).await?;
+        known.insert(tenant.to_owned(), version);
+        Ok(version)
+    }
+
+    async fn subscribed(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        versions: &BatchVersions,
+    ) -> Result<Arc<Vec<Endpoint>>, StoreError> {
+        if self.subscriptions.ttl.is_zero() {
+            return Ok(Arc::new(self.store.subscribed_endpoints(tenant, event_type).await?));
+        }
+        // Read before the lookup, so that a change racing with the lookup is seen next time.
+        let version = self.current_version(tenant, versions).await?;
+        if let Some(endpoints) = self.subscriptions.get(tenant, event_type, version) {
             return Ok(endpoints);
         }
         let endpoints = Arc::new(self.store.subscribed_endpoints(tenant, event_type).await?);
-        if !self.subscriptions.ttl.is_zero() {
-            self.subscriptions.put(tenant, event_type, endpoints.clone());
-        }
+        self.subscriptions.put(tenant, event_type, version, endpoints.clone());
         Ok(endpoints)
     }
 
     /// Fans one event out; answers how many deliveries were enqueued.
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<usize, DispatchError> {
-        let bodies = self.fan_out(message).await?;
+        let bodies = self.fan_out(message, &BatchVersions::default()).await?;
         let fan_out = bodies.len();
         self.deliveries.send_batch(bodies).await?;
         Ok(fan_out)
     }
 
     /// The pending-delivery messages of one event message, not yet sent.
-    async fn fan_out(&self, message: &ReceivedMessage) -> Result<Vec<String>, DispatchError> {
+    async fn fan_out(&self, message: &ReceivedMessage, versions: &BatchVersions) -> Result<Vec<String>, DispatchError> {
         let event = parse_event(message)?;
         if self.store.record_event(&event, &message.message_id).await? == EventRecord::Duplicate {
             tracing::debug!(event_id = %event.id, "duplicate event id; not fanned out again");
             return Ok(Vec::new());
         }
-        let endpoints = self.subscribed(&event.tenant, &event.event_type).await?;
+        let endpoints = self.subscribed(&event.tenant, &event.event_type, versions).await?;
         let bodies: Vec<String> = endpoints
             .iter()
             .filter(|endpoint| endpoint_accepts(endpoint, &event.event_type, event.entity_id.as_ref()))
@@ -137,9 +162,10 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
     /// The deliveries of the whole batch go out together, so that SQS carries ten per
     /// request however small each event's fan-out.
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
+        let versions = &BatchVersions::default();
         let fanned: Vec<(ReceivedMessage, Result<Vec<String>, DispatchError>)> = stream::iter(messages)
             .map(|message| async move {
-                let result = self.fan_out(&message).await;
+                let result = self.fan_out(&message, versions).await;
                 (message, result)
             })
             .buffer_unordered(BATCH_CONCURRENCY)

@@ -155,18 +155,32 @@ async fn a_batch_fans_out_every_good_event() {
 }
 
 #[tokio::test]
-async fn cached_subscriptions_see_a_new_endpoint_only_after_their_ttl() {
+async fn cached_subscriptions_are_reused_until_an_endpoint_changes() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     let store = db.store();
-    store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
-    let ttl = Duration::from_millis(300);
-    let dispatcher = Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), ttl);
+    let first = endpoint(&["run.failed"], BTreeMap::new());
+    store.create_endpoint(&first).await.unwrap();
+    let dispatcher = Dispatcher::new(
+        store,
+        db.queue(settings("deliveries")),
+        db.queue(settings("events-dlq")),
+        Duration::from_secs(60),
+    );
     let event = |n: u32| format!(r#"{{"tenant":"acme","id":"evt-c{n}","type":"run.failed","payload":{{}}}}"#);
 
     assert_eq!(dispatcher.handle_message(&message("c1", &event(1))).await.unwrap(), 1);
-    dispatcher.store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    // Disabled behind the store's back, so the version does not move: the cache answers.
+    let raw = rusqlite::Connection::open(dir.path().join("db")).unwrap();
+    raw.execute("UPDATE endpoints SET enabled = 0 WHERE id = ?1", [first.id.as_str()]).unwrap();
     assert_eq!(dispatcher.handle_message(&message("c2", &event(2))).await.unwrap(), 1, "the cached lookup");
-    tokio::time::sleep(ttl).await;
-    assert_eq!(dispatcher.handle_message(&message("c3", &event(3))).await.unwrap(), 2, "looked up again");
+    // A new endpoint moves the version: the next event sees both changes.
+    let second = endpoint(&["run.failed"], BTreeMap::new());
+    dispatcher.store.create_endpoint(&second).await.unwrap();
+    assert_eq!(drain(&dispatcher.deliveries).await.len(), 2);
+    assert_eq!(dispatcher.handle_message(&message("c3", &event(3))).await.unwrap(), 1, "looked up again");
+    assert_eq!(drain(&dispatcher.deliveries).await[0].1, second.id.to_string());
+    // So does a delete.
+    dispatcher.store.delete_endpoint("acme", &second.id).await.unwrap();
+    assert_eq!(dispatcher.handle_message(&message("c4", &event(4))).await.unwrap(), 0);
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 
 use super::usage::Usage;
 use crate::ports::{Queue, QueueError, ReceivedMessage};
@@ -64,6 +66,23 @@ impl SqsQueue {
 
     pub fn usage(&self) -> &Usage {
         &self.usage
+    }
+
+    /// Messages in the queue, visible or in flight (SQS's approximate counts).
+    pub async fn depth(&self) -> Result<u64, QueueError> {
+        let output = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&*self.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(backend)?;
+        let attributes = output.attributes.unwrap_or_default();
+        let count = |name| attributes.get(&name).and_then(|n: &String| n.parse::<u64>().ok()).unwrap_or(0);
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
     }
 
     async fn send_chunk(&self, bodies: Vec<String>) -> Result<(), QueueError> {

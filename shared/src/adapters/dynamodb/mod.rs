@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, WriteRequest,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use futures_util::future::try_join_all;
 use serde_json::value::RawValue;
@@ -149,6 +149,44 @@ impl DynamoStore {
         ]);
         let delete = Delete::builder().table_name(&*self.table).set_key(Some(key)).build().expect("table and key set");
         TransactWriteItem::builder().delete(delete).build()
+    }
+
+    fn subscriptions_version_key(tenant: &str) -> Item {
+        HashMap::from([
+            (PARTITION_KEY.to_owned(), text(tenant_partition(tenant))),
+            (SORT_KEY.to_owned(), text(SUBSCRIPTIONS_VERSION_SORT_KEY)),
+        ])
+    }
+
+    /// The transaction action that moves the tenant's subscriptions version on.
+    fn subscriptions_version_bump(&self, tenant: &str) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&*self.table)
+            .set_key(Some(Self::subscriptions_version_key(tenant)))
+            .update_expression("ADD #ver :one")
+            .expression_attribute_names("#ver", "ver")
+            .expression_attribute_values(":one", number(1))
+            .build()
+            .expect("table, key and expression set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// The same, on its own (after a delete or an auto-disable).
+    async fn bump_subscriptions_version(&self, tenant: &str) -> Result<(), StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(Self::subscriptions_version_key(tenant)))
+            .update_expression("ADD #ver :one")
+            .expression_attribute_names("#ver", "ver")
+            .expression_attribute_values(":one", number(1))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.usage.record("UpdateItem", capacity(output.consumed_capacity()), 1);
+        Ok(())
     }
 
     async fn transact(
@@ -468,6 +506,7 @@ impl Store for DynamoStore {
         let patterns: BTreeSet<&str> = endpoint.events.iter().map(String::as_str).collect();
         let actions = std::iter::once(TransactWriteItem::builder().put(put).build())
             .chain(patterns.into_iter().map(|pattern| self.subscription_put(endpoint, pattern)))
+            .chain([self.subscriptions_version_bump(&endpoint.tenant)])
             .collect();
         match self.transact("TransactWriteItems", actions).await {
             Ok(()) => Ok(()),
@@ -534,6 +573,7 @@ impl Store for DynamoStore {
         let actions = std::iter::once(TransactWriteItem::builder().put(put).build())
             .chain(before.difference(&after).map(|pattern| self.subscription_delete(&updated, pattern)))
             .chain(after.difference(&before).map(|pattern| self.subscription_put(&updated, pattern)))
+            .chain([self.subscriptions_version_bump(&updated.tenant)])
             .collect();
         match self.transact("TransactWriteItems", actions).await {
             Ok(()) => Ok(updated),
@@ -575,6 +615,7 @@ impl Store for DynamoStore {
         };
         // The endpoint is gone, so nothing reaches it any more; what follows is tidying, and a
         // subscription item left by a crash here points at nothing and is skipped.
+        self.bump_subscriptions_version(tenant).await?;
         let endpoint = endpoint_from_item(tenant, &old)?;
         let patterns: BTreeSet<&str> = endpoint.events.iter().map(String::as_str).collect();
         let subscriptions = patterns
@@ -634,6 +675,14 @@ impl Store for DynamoStore {
         Ok(endpoints)
     }
 
+    async fn subscriptions_version(&self, tenant: &str) -> Result<u64, StoreError> {
+        let item = self.get_item("GetItem", Self::subscriptions_version_key(tenant), true, &["ver"]).await?;
+        Ok(match item {
+            Some(item) => get_number(&item, "ver")?,
+            None => 0,
+        })
+    }
+
     async fn record_failure(
         &self,
         tenant: &str,
@@ -646,6 +695,7 @@ impl Store for DynamoStore {
                 return Ok(FailureCount { failure_count, disabled_now: false });
             }
             if let Some(failure_count) = self.count_and_disable(tenant, id, disable_after, reason).await? {
+                self.bump_subscriptions_version(tenant).await?;
                 return Ok(FailureCount { failure_count, disabled_now: true });
             }
         }

@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | endpoint | `T#{tenant}` | `EP#{endpoint id}` | |
 //! | subscription | `T#{tenant}` | `SUB#{pattern}#{endpoint id}` | |
+//! | subscriptions version | `T#{tenant}` | `SUBSCRIPTIONS` | |
 //! | event | `EV#{tenant}#{event id}` | `EV` | |
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
 //! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
@@ -30,6 +31,8 @@ pub fn endpoint_sort_key(endpoint_id: &str) -> String {
 }
 
 pub const ENDPOINT_SORT_PREFIX: &str = "EP#";
+/// The item whose `ver` changes with every endpoint write that may change subscriptions.
+pub const SUBSCRIPTIONS_VERSION_SORT_KEY: &str = "SUBSCRIPTIONS";
 
 pub fn subscription_prefix(pattern: &str) -> String {
     format!("SUB#{pattern}#")

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS endpoints (
     version INTEGER NOT NULL,
     PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscription_versions (
+    tenant TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS subscriptions (
     tenant TEXT NOT NULL,
     pattern TEXT NOT NULL,

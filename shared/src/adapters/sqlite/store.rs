@@ -97,7 +97,20 @@ fn select_endpoint(connection: &Connection, tenant: &str, id: &str) -> Result<Op
         .map_err(backend)
 }
 
+fn bump_subscriptions_version(connection: &Connection, tenant: &str) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO subscription_versions (tenant, version) VALUES (?1, 1) \
+             ON CONFLICT (tenant) DO UPDATE SET version = version + 1",
+        )
+        .map_err(backend)?
+        .execute(params![tenant])
+        .map_err(backend)?;
+    Ok(())
+}
+
 fn write_subscriptions(connection: &Connection, endpoint: &Endpoint) -> Result<(), StoreError> {
+    bump_subscriptions_version(connection, &endpoint.tenant)?;
     connection
         .prepare_cached("DELETE FROM subscriptions WHERE tenant = ?1 AND endpoint_id = ?2")
         .map_err(backend)?
@@ -223,6 +236,8 @@ impl Store for SqliteStore {
                     .map_err(backend)?;
                 if stored.events != updated.events {
                     write_subscriptions(connection, &updated)?;
+                } else {
+                    bump_subscriptions_version(connection, &updated.tenant)?;
                 }
                 Ok(updated)
             })
@@ -254,7 +269,7 @@ impl Store for SqliteStore {
                 connection
                     .execute("DELETE FROM subscriptions WHERE tenant = ?1 AND endpoint_id = ?2", params![tenant, id])
                     .map_err(backend)?;
-                Ok(())
+                bump_subscriptions_version(connection, &tenant)
             })
             .await
     }
@@ -278,6 +293,21 @@ impl Store for SqliteStore {
                     .map_err(backend)?
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(backend)
+            })
+            .await
+    }
+
+    async fn subscriptions_version(&self, tenant: &str) -> Result<u64, StoreError> {
+        let tenant = tenant.to_owned();
+        self.db
+            .read(move |connection| {
+                let version: Option<i64> = connection
+                    .prepare_cached("SELECT version FROM subscription_versions WHERE tenant = ?1")
+                    .map_err(backend)?
+                    .query_row(params![tenant], |row| row.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                Ok(version.unwrap_or(0) as u64)
             })
             .await
     }
@@ -311,6 +341,7 @@ impl Store for SqliteStore {
                         .map_err(backend)?
                         .execute(params![tenant, id, reason])
                         .map_err(backend)?;
+                    bump_subscriptions_version(connection, &tenant)?;
                 }
                 Ok(FailureCount { failure_count: count, disabled_now })
             })
