@@ -15,3 +15,15 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     String::from_utf8(bytes).ok()
 }
+
+/// Splits `limit + 1` fetched items into a page and the cursor of the next one (the extra
+/// item only tells that there is a next page).
+pub fn into_page<T>(mut items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str) -> crate::ports::Page<T> {
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| encode_cursor(id_of(last)))
+    } else {
+        None
+    };
+    crate::ports::Page { items, next_cursor }
+}

@@ -28,6 +28,17 @@ fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
     }
 }
 
+/// Every store check, in turn.
+pub async fn store<S: Store>(store: &S) {
+    endpoints(store).await;
+    subscription_limit(store).await;
+    endpoint_pages(store).await;
+    failure_counter(store).await;
+    events(store).await;
+    deliveries(store).await;
+    delivery_pages(store).await;
+}
+
 /// Endpoints: conditional create, tenant scoping, versioned update, subscriptions, delete.
 pub async fn endpoints<S: Store>(store: &S) {
     let tenant = format!("t{}", Timestamp::now().as_millis());
@@ -267,4 +278,58 @@ pub async fn long_poll_wakes_on_send<Q: Queue + Clone>(queue: &Q) {
     assert_eq!(got[0].body, "wake");
     assert!(started.elapsed() < Duration::from_secs(5), "the send woke the poll");
     queue.delete_batch(vec![got[0].receipt.clone()]).await.unwrap();
+}
+
+/// Delivery pages, newest first, per endpoint and tenant-wide, with a filter that skips
+/// items: every matching delivery once, in order.
+pub async fn delivery_pages<S: Store>(store: &S) {
+    let tenant = format!("q{}", Timestamp::now().as_millis());
+    let e = endpoint(&tenant, &["run.*"]);
+    store.create_endpoint(&e).await.unwrap();
+    let mut made = Vec::new();
+    for n in 0..7 {
+        let at = Timestamp::from_millis(Timestamp::now().as_millis() + n);
+        let delivery = Delivery {
+            id: DeliveryId::for_event(&tenant, &format!("evt-{n}"), &e.id, at),
+            tenant: tenant.clone(),
+            endpoint_id: e.id.clone(),
+            event_id: format!("evt-{n}"),
+            event_type: "run.failed".into(),
+            status: if n % 2 == 0 { DeliveryStatus::Delivered } else { DeliveryStatus::Failed },
+            http_status: Some(200),
+            attempts: 0,
+            created_at: at,
+            delivered_at: None,
+            next_retry_at: None,
+            last_error: None,
+        };
+        store.save_delivery(&delivery, None).await.unwrap();
+        made.push(delivery);
+    }
+    made.sort_by(|a, b| b.id.cmp(&a.id));
+    for endpoint_id in [None, Some(e.id.clone())] {
+        for status in [None, Some(DeliveryStatus::Delivered)] {
+            let mut seen = Vec::new();
+            let mut before = None;
+            loop {
+                let query = DeliveryQuery {
+                    endpoint_id: endpoint_id.clone(),
+                    status,
+                    before: before.clone(),
+                    limit: 2,
+                    ..DeliveryQuery::default()
+                };
+                let page = store.list_deliveries(&tenant, &query).await.unwrap();
+                assert!(page.items.len() <= 2);
+                seen.extend(page.items.into_iter().map(|d| d.id));
+                match page.next_cursor {
+                    Some(cursor) => before = Some(DeliveryId::parse(&decode_cursor(&cursor).unwrap()).unwrap()),
+                    None => break,
+                }
+            }
+            let expected: Vec<DeliveryId> =
+                made.iter().filter(|d| status.is_none_or(|s| d.status == s)).map(|d| d.id.clone()).collect();
+            assert_eq!(seen, expected, "endpoint {endpoint_id:?}, status {status:?}");
+        }
+    }
 }

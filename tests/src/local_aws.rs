@@ -6,12 +6,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use std::time::Duration;
-
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
-use webhooks::aws::AwsSettings;
+use webhooks::aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE};
 use webhooks::deployment::{Deployment, provision};
 use webhooks::retry::DeliveryPolicy;
 
@@ -98,7 +96,7 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         policy,
         allow_insecure_urls: true,
         retention: DEFAULT_RETENTION,
-        subscription_cache: Duration::ZERO,
+        subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
     Provisioned { config, settings, resources }
 }

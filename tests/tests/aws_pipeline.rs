@@ -97,3 +97,23 @@ async fn without_provision_missing_resources_are_named() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--provision"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_start_on_aws_mints_the_only_admin_key() {
+    let data = data_dir();
+    let prefix = unique_name("keys");
+    let first =
+        Binary::serve_with_env(data.path(), &["--aws", "--provision", "--prefix", &prefix], None, &local_aws().env());
+    assert!(first.banner.iter().any(|line| line.starts_with("admin API key (shown once")), "{:?}", first.banner);
+    let key = first.api.key.clone();
+    assert_eq!(first.api.get("/v1/api-keys").await.status, 200);
+    let (status, _) = first.terminate();
+    assert!(status.success());
+
+    // Started again on the same resources (found, not provisioned): nothing new is minted.
+    let again = Binary::serve_with_env(data.path(), &["--aws", "--prefix", &prefix], None, &local_aws().env());
+    assert!(!again.banner.iter().any(|line| line.contains("admin API key")), "{:?}", again.banner);
+    let keys = again.api.with_key(&key).get("/v1/api-keys").await;
+    assert_eq!(keys.status, 200);
+    assert_eq!(keys.body["data"].as_array().unwrap().len(), 1);
+}

@@ -17,12 +17,7 @@ async fn store_contract() {
     let table = unique_name("store");
     provision_table(&client, &table).await.unwrap();
     let store = DynamoStore::new(client, table, DEFAULT_RETENTION);
-    conformance::endpoints(&store).await;
-    conformance::subscription_limit(&store).await;
-    conformance::endpoint_pages(&store).await;
-    conformance::failure_counter(&store).await;
-    conformance::events(&store).await;
-    conformance::deliveries(&store).await;
+    conformance::store(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

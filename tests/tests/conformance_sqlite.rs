@@ -15,12 +15,7 @@ fn database() -> (tempfile::TempDir, SqliteDatabase) {
 async fn store_contract() {
     let (_dir, db) = database();
     let store = db.store();
-    conformance::endpoints(&store).await;
-    conformance::subscription_limit(&store).await;
-    conformance::endpoint_pages(&store).await;
-    conformance::failure_counter(&store).await;
-    conformance::events(&store).await;
-    conformance::deliveries(&store).await;
+    conformance::store(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::OnceCell;
+
 use futures_util::StreamExt;
 use futures_util::stream;
 use webhooks::filter::endpoint_accepts;
@@ -39,11 +41,34 @@ pub struct Dispatcher<S, Q> {
 struct SubscriptionCache {
     ttl: Duration,
     /// (tenant, event type) -> when it was looked up, and what was found.
-    entries: Mutex<HashMap<(String, String), CachedLookup>>,
+    entries: Mutex<HashMap<TenantAndType, CachedLookup>>,
 }
 
-/// The subscriptions versions read during one batch, by tenant.
-type BatchVersions = tokio::sync::Mutex<HashMap<String, u64>>;
+/// What one batch looked up, so that events of the same tenant and type share one lookup
+/// even while they are handled at once.
+#[derive(Default)]
+struct BatchLookups {
+    versions: Mutex<HashMap<String, Shared<u64>>>,
+    subscriptions: Mutex<HashMap<TenantAndType, Shared<Subscribed>>>,
+}
+
+/// A lookup that the first event to need it makes, and the others wait for.
+type Shared<T> = Arc<OnceCell<T>>;
+type TenantAndType = (String, String);
+
+/// The endpoints subscribed to one (tenant, event type), shared by the events that need them.
+type Subscribed = Arc<Vec<Endpoint>>;
+
+impl BatchLookups {
+    fn version(&self, tenant: &str) -> Shared<u64> {
+        self.versions.lock().expect("batch lookups").entry(tenant.to_owned()).or_default().clone()
+    }
+
+    fn subscriptions(&self, tenant: &str, event_type: &str) -> Shared<Subscribed> {
+        let mut subscriptions = self.subscriptions.lock().expect("batch lookups");
+        subscriptions.entry((tenant.to_owned(), event_type.to_owned())).or_default().clone()
+    }
+}
 
 struct CachedLookup {
     fetched: Instant,
@@ -86,28 +111,29 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
         Self { store, deliveries, dead_letters, subscriptions }
     }
 
-    /// The tenant's subscriptions version, read once per batch.
-    async fn current_version(&self, tenant: &str, versions: &BatchVersions) -> Result<u64, StoreError> {
-        let mut known = versions.lock().await;
-        if let Some(version) = known.get(tenant) {
-            return Ok(*version);
-        }
-        let version = self.store.subscriptions_version(tenant).await?;
-        known.insert(tenant.to_owned(), version);
-        Ok(version)
-    }
-
+    /// The endpoints subscribed to `event_type`, looked up once per batch at most.
     async fn subscribed(
         &self,
         tenant: &str,
         event_type: &str,
-        versions: &BatchVersions,
+        batch: &BatchLookups,
+    ) -> Result<Arc<Vec<Endpoint>>, StoreError> {
+        let cell = batch.subscriptions(tenant, event_type);
+        let endpoints = cell.get_or_try_init(|| self.look_up(tenant, event_type, batch)).await?;
+        Ok(endpoints.clone())
+    }
+
+    async fn look_up(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        batch: &BatchLookups,
     ) -> Result<Arc<Vec<Endpoint>>, StoreError> {
         if self.subscriptions.ttl.is_zero() {
             return Ok(Arc::new(self.store.subscribed_endpoints(tenant, event_type).await?));
         }
         // Read before the lookup, so that a change racing with the lookup is seen next time.
-        let version = self.current_version(tenant, versions).await?;
+        let version = *batch.version(tenant).get_or_try_init(|| self.store.subscriptions_version(tenant)).await?;
         if let Some(endpoints) = self.subscriptions.get(tenant, event_type, version) {
             return Ok(endpoints);
         }
@@ -118,20 +144,20 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
 
     /// Fans one event out; answers how many deliveries were enqueued.
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<usize, DispatchError> {
-        let bodies = self.fan_out(message, &BatchVersions::default()).await?;
+        let bodies = self.fan_out(message, &BatchLookups::default()).await?;
         let fan_out = bodies.len();
         self.deliveries.send_batch(bodies).await?;
         Ok(fan_out)
     }
 
     /// The pending-delivery messages of one event message, not yet sent.
-    async fn fan_out(&self, message: &ReceivedMessage, versions: &BatchVersions) -> Result<Vec<String>, DispatchError> {
+    async fn fan_out(&self, message: &ReceivedMessage, batch: &BatchLookups) -> Result<Vec<String>, DispatchError> {
         let event = parse_event(message)?;
         if self.store.record_event(&event, &message.message_id).await? == EventRecord::Duplicate {
             tracing::debug!(event_id = %event.id, "duplicate event id; not fanned out again");
             return Ok(Vec::new());
         }
-        let endpoints = self.subscribed(&event.tenant, &event.event_type, versions).await?;
+        let endpoints = self.subscribed(&event.tenant, &event.event_type, batch).await?;
         let bodies: Vec<String> = endpoints
             .iter()
             .filter(|endpoint| endpoint_accepts(endpoint, &event.event_type, event.entity_id.as_ref()))
@@ -162,10 +188,10 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
     /// The deliveries of the whole batch go out together, so that SQS carries ten per
     /// request however small each event's fan-out.
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
-        let versions = &BatchVersions::default();
+        let batch = &BatchLookups::default();
         let fanned: Vec<(ReceivedMessage, Result<Vec<String>, DispatchError>)> = stream::iter(messages)
             .map(|message| async move {
-                let result = self.fan_out(&message, versions).await;
+                let result = self.fan_out(&message, batch).await;
                 (message, result)
             })
             .buffer_unordered(BATCH_CONCURRENCY)

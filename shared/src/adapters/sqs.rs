@@ -20,6 +20,8 @@ const BATCH_ENTRIES: usize = 10;
 const BATCH_BYTES: usize = 1024 * 1024;
 /// SQS waits at most 20 s in one long poll.
 const MAX_WAIT: Duration = Duration::from_secs(20);
+/// How receives that found nothing are counted.
+pub const EMPTY_RECEIVE: &str = "ReceiveMessage (empty)";
 /// Rounds of resending failed batch entries before reporting an error.
 const ENTRY_RETRIES: u32 = 6;
 
@@ -147,7 +149,9 @@ impl Queue for SqsQueue {
             .await
             .map_err(backend)?;
         let messages = output.messages.unwrap_or_default();
-        self.usage.record("ReceiveMessage", 0.0, messages.len() as u64);
+        // An empty receive is the price of waiting (idle polling), not of any message.
+        let operation = if messages.is_empty() { EMPTY_RECEIVE } else { "ReceiveMessage" };
+        self.usage.record(operation, 0.0, messages.len() as u64);
         Ok(messages
             .into_iter()
             .map(|message| {

@@ -11,8 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity,
     ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
@@ -28,7 +35,7 @@ use super::usage::Usage;
 use crate::filter::patterns_matching;
 use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
 use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
-use crate::pagination::encode_cursor;
+use crate::pagination::into_page;
 use crate::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
 use crate::time::Timestamp;
 
@@ -89,19 +96,44 @@ impl Expression {
     }
 }
 
-/// Splits `limit + 1` items into a page and the cursor of the next one.
-fn into_page<T>(mut items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|last| encode_cursor(id_of(last)))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
+/// What a single-item write came to.
+enum Written {
+    /// Done; the attributes the request asked back (ReturnValues), empty if none.
+    Done(Item),
+    /// Its condition failed; the item as it was, if the request asked for it and it exists.
+    ConditionFailed(Option<Item>),
 }
 
-fn is_conditional_failure<E: ProvideErrorMetadata>(error: &E) -> bool {
-    error.code() == Some("ConditionalCheckFailedException")
+/// The old item of a failed condition, if `error` is one.
+trait ConditionFailure {
+    fn condition_failed(&self) -> Option<Option<&Item>>;
+}
+
+impl ConditionFailure for PutItemError {
+    fn condition_failed(&self) -> Option<Option<&Item>> {
+        match self {
+            PutItemError::ConditionalCheckFailedException(failed) => Some(failed.item()),
+            _ => None,
+        }
+    }
+}
+
+impl ConditionFailure for UpdateItemError {
+    fn condition_failed(&self) -> Option<Option<&Item>> {
+        match self {
+            UpdateItemError::ConditionalCheckFailedException(failed) => Some(failed.item()),
+            _ => None,
+        }
+    }
+}
+
+impl ConditionFailure for DeleteItemError {
+    fn condition_failed(&self) -> Option<Option<&Item>> {
+        match self {
+            DeleteItemError::ConditionalCheckFailedException(failed) => Some(failed.item()),
+            _ => None,
+        }
+    }
 }
 
 /// Whether a cancelled transaction failed on its first action's condition.
@@ -173,27 +205,59 @@ impl DynamoStore {
 
     /// The same, on its own (after a delete or an auto-disable).
     async fn bump_subscriptions_version(&self, tenant: &str) -> Result<(), StoreError> {
-        let output = self
+        let request = self
             .client
             .update_item()
-            .table_name(&*self.table)
             .set_key(Some(Self::subscriptions_version_key(tenant)))
             .update_expression("ADD #ver :one")
             .expression_attribute_names("#ver", "ver")
-            .expression_attribute_values(":one", number(1))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(backend)?;
-        self.usage.record("UpdateItem", capacity(output.consumed_capacity()), 1);
-        Ok(())
+            .expression_attribute_values(":one", number(1));
+        self.update(request).await.map(|_| ())
+    }
+
+    /// Counts a single-item write and tells a failed condition from a backend error.
+    fn written<O, E: ConditionFailure + std::error::Error + 'static>(
+        &self,
+        operation: &'static str,
+        result: Result<O, SdkError<E, HttpResponse>>,
+        consumed: impl Fn(&O) -> Option<&ConsumedCapacity>,
+        attributes: impl FnOnce(O) -> Option<Item>,
+    ) -> Result<Written, StoreError> {
+        match result {
+            Ok(output) => {
+                self.usage.record(operation, capacity(consumed(&output)), 1);
+                Ok(Written::Done(attributes(output).unwrap_or_default()))
+            }
+            Err(error) => {
+                self.usage.record(operation, 0.0, 1);
+                match error.as_service_error().and_then(ConditionFailure::condition_failed) {
+                    Some(old) => Ok(Written::ConditionFailed(old.filter(|item| !item.is_empty()).cloned())),
+                    None => Err(backend(error)),
+                }
+            }
+        }
+    }
+
+    async fn put(&self, request: PutItemFluentBuilder) -> Result<Written, StoreError> {
+        let request = request.table_name(&*self.table).return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.written("PutItem", request.send().await, |o| o.consumed_capacity(), |o| o.attributes)
+    }
+
+    async fn update(&self, request: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
+        let request = request.table_name(&*self.table).return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.written("UpdateItem", request.send().await, |o| o.consumed_capacity(), |o| o.attributes)
+    }
+
+    async fn delete(&self, request: DeleteItemFluentBuilder) -> Result<Written, StoreError> {
+        let request = request.table_name(&*self.table).return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.written("DeleteItem", request.send().await, |o| o.consumed_capacity(), |o| o.attributes)
     }
 
     async fn transact(
         &self,
         operation: &'static str,
         actions: Vec<TransactWriteItem>,
-    ) -> Result<(), SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>> {
+    ) -> Result<(), SdkError<TransactWriteItemsError, HttpResponse>> {
         let count = actions.len() as u64;
         let output = self
             .client
@@ -370,120 +434,50 @@ impl DynamoStore {
         }
     }
 
-    /// One step of [`Store::record_failure`]: counts the failure unless it is the one that
-    /// must disable the endpoint. `Ok(None)` means that it is.
+    /// One step of [`Store::record_failure`]. Without `disable_with`, counts the failure
+    /// unless it is the one that must disable the endpoint; with it, counts the failure and
+    /// disables the endpoint, if it is still enabled at the threshold. `Ok(None)`: the
+    /// condition did not hold, so the other step applies.
     async fn count_failure(
         &self,
         tenant: &str,
         id: &EndpointId,
         disable_after: u32,
+        disable_with: Option<&str>,
     ) -> Result<Option<u32>, StoreError> {
         let mut e = Expression::default();
-        let update = format!(
-            "ADD {failures} {one}, {ver} {one}",
-            failures = e.name("failures"),
-            ver = e.name("ver"),
-            one = e.value("one", number(1))
-        );
-        let condition = format!(
-            "attribute_exists({pk}) AND ({enabled} = {no} OR {failures} < {last})",
-            pk = e.name(PARTITION_KEY),
-            enabled = e.name("enabled"),
-            no = e.value("no", AttributeValue::Bool(false)),
-            failures = e.name("failures"),
-            last = e.value("last", number(disable_after.saturating_sub(1)))
-        );
-        let result = self
+        let (failures, enabled) = (e.name("failures"), e.name("enabled"));
+        let last = e.value("last", number(disable_after.saturating_sub(1)));
+        let no = e.value("no", AttributeValue::Bool(false));
+        let mut update =
+            format!("ADD {failures} {one}, {ver} {one}", ver = e.name("ver"), one = e.value("one", number(1)));
+        let condition = match disable_with {
+            None => {
+                format!("attribute_exists({}) AND ({enabled} = {no} OR {failures} < {last})", e.name(PARTITION_KEY))
+            }
+            Some(reason) => {
+                update.push_str(&format!(
+                    " SET {enabled} = {no}, {} = {}",
+                    e.name("reason"),
+                    e.value("why", text(reason))
+                ));
+                format!("{enabled} = {} AND {failures} >= {last}", e.value("yes", AttributeValue::Bool(true)))
+            }
+        };
+        let request = self
             .client
             .update_item()
-            .table_name(&*self.table)
             .set_key(Some(endpoint_key(tenant, id.as_str())))
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .return_values(ReturnValue::UpdatedNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.usage.record("UpdateItem", capacity(output.consumed_capacity()), 1);
-                let attributes = output.attributes.unwrap_or_default();
-                Ok(Some(get_number(&attributes, "failures")?))
-            }
-            Err(error) => {
-                self.usage.record("UpdateItem", 0.0, 1);
-                match error.as_service_error() {
-                    Some(service) if is_conditional_failure(service) => {
-                        let exists = match service {
-                            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
-                                failed,
-                            ) => failed.item().is_some_and(|item| !item.is_empty()),
-                            _ => false,
-                        };
-                        if exists { Ok(None) } else { Err(StoreError::NotFound) }
-                    }
-                    _ => Err(backend(error)),
-                }
-            }
-        }
-    }
-
-    /// The other step: counts the failure and disables the endpoint, if it is still enabled
-    /// at the threshold. `Ok(None)` means the state moved on; count again.
-    async fn count_and_disable(
-        &self,
-        tenant: &str,
-        id: &EndpointId,
-        disable_after: u32,
-        reason: &str,
-    ) -> Result<Option<u32>, StoreError> {
-        let mut e = Expression::default();
-        let update = format!(
-            "ADD {failures} {one}, {ver} {one} SET {enabled} = {no}, {reason} = {why}",
-            failures = e.name("failures"),
-            ver = e.name("ver"),
-            one = e.value("one", number(1)),
-            enabled = e.name("enabled"),
-            no = e.value("no", AttributeValue::Bool(false)),
-            reason = e.name("reason"),
-            why = e.value("why", text(reason)),
-        );
-        let condition = format!(
-            "{enabled} = {yes} AND {failures} >= {last}",
-            enabled = e.name("enabled"),
-            yes = e.value("yes", AttributeValue::Bool(true)),
-            failures = e.name("failures"),
-            last = e.value("last", number(disable_after.saturating_sub(1)))
-        );
-        let result = self
-            .client
-            .update_item()
-            .table_name(&*self.table)
-            .set_key(Some(endpoint_key(tenant, id.as_str())))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_values(ReturnValue::UpdatedNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.usage.record("UpdateItem", capacity(output.consumed_capacity()), 1);
-                let attributes = output.attributes.unwrap_or_default();
-                Ok(Some(get_number(&attributes, "failures")?))
-            }
-            Err(error) => {
-                self.usage.record("UpdateItem", 0.0, 1);
-                match error.as_service_error() {
-                    Some(service) if is_conditional_failure(service) => Ok(None),
-                    _ => Err(backend(error)),
-                }
-            }
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match self.update(request).await? {
+            Written::Done(attributes) => Ok(Some(get_number(&attributes, "failures")?)),
+            Written::ConditionFailed(Some(_)) => Ok(None),
+            Written::ConditionFailed(None) => Err(StoreError::NotFound),
         }
     }
 }
@@ -589,30 +583,14 @@ impl Store for DynamoStore {
     async fn delete_endpoint(&self, tenant: &str, id: &EndpointId) -> Result<(), StoreError> {
         let mut e = Expression::default();
         let condition = format!("attribute_exists({})", e.name(PARTITION_KEY));
-        let result = self
+        let request = self
             .client
             .delete_item()
-            .table_name(&*self.table)
             .set_key(Some(endpoint_key(tenant, id.as_str())))
             .condition_expression(condition)
             .set_expression_attribute_names(e.names())
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let old = match result {
-            Ok(output) => {
-                self.usage.record("DeleteItem", capacity(output.consumed_capacity()), 1);
-                output.attributes.unwrap_or_default()
-            }
-            Err(error) => {
-                self.usage.record("DeleteItem", 0.0, 1);
-                return match error.as_service_error() {
-                    Some(service) if is_conditional_failure(service) => Err(StoreError::NotFound),
-                    _ => Err(backend(error)),
-                };
-            }
-        };
+            .return_values(ReturnValue::AllOld);
+        let Written::Done(old) = self.delete(request).await? else { return Err(StoreError::NotFound) };
         // The endpoint is gone, so nothing reaches it any more; what follows is tidying, and a
         // subscription item left by a crash here points at nothing and is skipped.
         self.bump_subscriptions_version(tenant).await?;
@@ -691,10 +669,10 @@ impl Store for DynamoStore {
         reason: &str,
     ) -> Result<FailureCount, StoreError> {
         for _ in 0..FAILURE_COUNT_ROUNDS {
-            if let Some(failure_count) = self.count_failure(tenant, id, disable_after).await? {
+            if let Some(failure_count) = self.count_failure(tenant, id, disable_after, None).await? {
                 return Ok(FailureCount { failure_count, disabled_now: false });
             }
-            if let Some(failure_count) = self.count_and_disable(tenant, id, disable_after, reason).await? {
+            if let Some(failure_count) = self.count_failure(tenant, id, disable_after, Some(reason)).await? {
                 self.bump_subscriptions_version(tenant).await?;
                 return Ok(FailureCount { failure_count, disabled_now: true });
             }
@@ -712,32 +690,16 @@ impl Store for DynamoStore {
             one = e.value("one", number(1))
         );
         let condition = format!("{} > {}", e.name("failures"), e.value("zero", number(0)));
-        let result = self
+        let request = self
             .client
             .update_item()
-            .table_name(&*self.table)
             .set_key(Some(endpoint_key(tenant, id.as_str())))
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.usage.record("UpdateItem", capacity(output.consumed_capacity()), 1);
-                Ok(())
-            }
-            Err(error) => {
-                self.usage.record("UpdateItem", 0.0, 1);
-                match error.as_service_error() {
-                    // Already zero, or gone: nothing to reset.
-                    Some(service) if is_conditional_failure(service) => Ok(()),
-                    _ => Err(backend(error)),
-                }
-            }
-        }
+            .set_expression_attribute_values(e.values());
+        // A failed condition: already zero, or gone; nothing to reset.
+        self.update(request).await.map(|_| ())
     }
 
     async fn record_event(&self, event: &Event, message_id: &str) -> Result<EventRecord, StoreError> {
@@ -755,35 +717,20 @@ impl Store for DynamoStore {
         }
         let mut e = Expression::default();
         let condition = format!("attribute_not_exists({})", e.name(PARTITION_KEY));
-        let result = self
+        let request = self
             .client
             .put_item()
-            .table_name(&*self.table)
             .set_item(Some(item))
             .condition_expression(condition)
             .set_expression_attribute_names(e.names())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.usage.record("PutItem", capacity(output.consumed_capacity()), 1);
-                Ok(EventRecord::New)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        Ok(match self.put(request).await? {
+            Written::Done(_) => EventRecord::New,
+            Written::ConditionFailed(first) => {
+                let first_message = first.as_ref().and_then(|item| optional_text(item, "msg"));
+                if first_message == Some(message_id) { EventRecord::SameMessage } else { EventRecord::Duplicate }
             }
-            Err(error) => {
-                self.usage.record("PutItem", 0.0, 1);
-                match error.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
-                        failed,
-                    )) => {
-                        let first = failed.item().and_then(|item| optional_text(item, "msg"));
-                        Ok(if first == Some(message_id) { EventRecord::SameMessage } else { EventRecord::Duplicate })
-                    }
-                    _ => Err(backend(error)),
-                }
-            }
-        }
+        })
     }
 
     async fn save_delivery(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
@@ -826,20 +773,14 @@ impl Store for DynamoStore {
         if !removes.is_empty() {
             update.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        let output = self
+        let request = self
             .client
             .update_item()
-            .table_name(&*self.table)
             .set_key(Some(delivery_key(&delivery.tenant, delivery.endpoint_id.as_str(), delivery.id.as_str())))
             .update_expression(update)
             .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(backend)?;
-        self.usage.record("UpdateItem", capacity(output.consumed_capacity()), 1);
-        Ok(())
+            .set_expression_attribute_values(e.values());
+        self.update(request).await.map(|_| ())
     }
 
     async fn get_delivery(
@@ -919,30 +860,15 @@ impl Store for DynamoStore {
     async fn create_api_key(&self, key: &ApiKey, key_hash: &str) -> Result<(), StoreError> {
         let mut e = Expression::default();
         let condition = format!("attribute_not_exists({})", e.name(PARTITION_KEY));
-        let result = self
+        let request = self
             .client
             .put_item()
-            .table_name(&*self.table)
             .set_item(Some(api_key_item(key, key_hash)))
             .condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                self.usage.record("PutItem", capacity(output.consumed_capacity()), 1);
-                Ok(())
-            }
-            Err(error) => {
-                self.usage.record("PutItem", 0.0, 1);
-                match error.as_service_error() {
-                    Some(service) if is_conditional_failure(service) => {
-                        Err(StoreError::Conflict("this API key exists".into()))
-                    }
-                    _ => Err(backend(error)),
-                }
-            }
+            .set_expression_attribute_names(e.names());
+        match self.put(request).await? {
+            Written::Done(_) => Ok(()),
+            Written::ConditionFailed(_) => Err(StoreError::Conflict("this API key exists".into())),
         }
     }
 
@@ -998,17 +924,10 @@ impl Store for DynamoStore {
             .set_expression_attribute_values(e.values());
         let found = self.query("Query", request, 1, |_| true).await?;
         let Some(key) = found.into_iter().next() else { return Err(StoreError::NotFound) };
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&*self.table)
-            .set_key(Some(key))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(backend)?;
-        self.usage.record("DeleteItem", capacity(output.consumed_capacity()), 1);
-        if output.attributes.is_none_or(|old| old.is_empty()) { Err(StoreError::NotFound) } else { Ok(()) }
+        let request = self.client.delete_item().set_key(Some(key)).return_values(ReturnValue::AllOld);
+        match self.delete(request).await? {
+            Written::Done(old) if !old.is_empty() => Ok(()),
+            _ => Err(StoreError::NotFound),
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
 use crate::model::{
     ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event, PreviousSecret, Secret,
 };
-use crate::pagination::encode_cursor;
+use crate::pagination::into_page;
 use crate::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
 use crate::time::Timestamp;
 
@@ -156,17 +156,6 @@ fn api_key_from_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
         prefix: row.get(4)?,
         created_at: Timestamp::from_millis(row.get(5)?),
     })
-}
-
-/// Splits `limit + 1` fetched rows into a page and the cursor of the next one.
-fn into_page<T>(mut items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str) -> Page<T> {
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|last| encode_cursor(id_of(last)))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
 }
 
 impl Store for SqliteStore {

@@ -1,0 +1,167 @@
+//! What a delivery costs on AWS, counted: the happy path (1 KiB payloads, fan-out 1, batches
+//! of 10) through the API, the dispatcher and the sender on the emulator, with every
+//! DynamoDB and SQS request counted by the adapters and the write units computed from the
+//! items' sizes (the emulator reports a flat figure). The README quotes what this prints.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::json;
+use tokio::net::TcpListener;
+use webhooks::adapters::dynamodb::item_size;
+use webhooks::adapters::dynamodb::schema::*;
+use webhooks::adapters::http::ReqwestSender;
+use webhooks::adapters::sqs::EMPTY_RECEIVE;
+use webhooks::api_keys::mint;
+use webhooks::aws::AwsBackend;
+use webhooks::model::{Endpoint, Scope, Secret};
+use webhooks::ports::{Queue, ReceivedMessage, Store, SystemClock};
+use webhooks::retry::DeliveryPolicy;
+use webhooks::time::Timestamp;
+use webhooks_dispatcher::Dispatcher;
+use webhooks_sender::Sender;
+use webhooks_tests::local_aws::provisioned;
+use webhooks_tests::{Api, Receiver};
+
+const EVENTS: usize = 20;
+
+/// Receives batches of 10 and deletes what the handler did not report failed, as Lambda's
+/// event source mapping does, until the queue is empty.
+async fn drain_like_lambda<Q, H, Fut>(queue: &Q, handle_batch: H)
+where
+    Q: Queue,
+    H: Fn(Vec<ReceivedMessage>) -> Fut,
+    Fut: Future<Output = Vec<String>>,
+{
+    loop {
+        let batch = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+        if batch.is_empty() {
+            return;
+        }
+        let receipts: Vec<(String, String)> = batch.iter().map(|m| (m.message_id.clone(), m.receipt.clone())).collect();
+        let failed = handle_batch(batch).await;
+        assert!(failed.is_empty(), "the happy path fails nothing: {failed:?}");
+        queue.delete_batch(receipts.into_iter().map(|(_, receipt)| receipt).collect()).await.unwrap();
+    }
+}
+
+fn write_units(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    item_size(item).div_ceil(1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_costs_what_the_readme_says() {
+    let aws = provisioned(DeliveryPolicy::default()).await;
+    let backend = AwsBackend::new(&aws.config, &aws.settings);
+    let receiver = Receiver::start().await;
+    let endpoint = Endpoint::new(
+        "acme".into(),
+        receiver.url("/hook"),
+        vec!["run.failed".into()],
+        Secret::new("s".repeat(64)),
+        Timestamp::now(),
+    );
+    backend.store.create_endpoint(&endpoint).await.unwrap();
+    let admin = mint("acme".into(), "producer".into(), vec![Scope::EventsWrite], Timestamp::now(), None);
+    backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
+    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = Api::new(format!("http://{}", listener.local_addr().unwrap()), &admin.key);
+    tokio::spawn(async move { axum::serve(listener, webhooks_api::router(app)).await });
+    let dispatcher = Dispatcher::new(
+        backend.store.clone(),
+        backend.deliveries.clone(),
+        backend.events_dead_letters.clone(),
+        aws.settings.subscription_cache,
+    );
+    let sender = Sender::new(
+        backend.store.clone(),
+        backend.deliveries.clone(),
+        ReqwestSender::new(),
+        SystemClock,
+        aws.settings.policy.clone(),
+    );
+    let (dynamodb, sqs) = (backend.store.usage().clone(), backend.events.usage().clone());
+    dynamodb.reset();
+    sqs.reset();
+
+    // 20 events of 1 KiB in two requests, then each stage drains its queue in batches of 10.
+    let payload = json!({"run": {"id": "run_42", "log": "x".repeat(1000)}});
+    assert!((1024..1100).contains(&payload.to_string().len()));
+    for request in 0..EVENTS / 10 {
+        let events: Vec<_> = (0..10)
+            .map(|n| json!({"id": format!("evt-cost-{request}-{n}"), "type": "run.failed", "payload": payload}))
+            .collect();
+        assert_eq!(api.send_events(json!({"events": events})).await.len(), 10);
+    }
+    drain_like_lambda(&backend.events, |batch| dispatcher.handle_batch(batch)).await;
+    drain_like_lambda(&backend.deliveries, |batch| sender.handle_batch(batch)).await;
+    assert_eq!(receiver.received().len(), EVENTS, "every event delivered once");
+
+    let per_delivery = |requests: u64| requests as f64 / EVENTS as f64;
+    let sqs_used = sqs.snapshot();
+    let dynamodb_used = dynamodb.snapshot();
+    println!("per delivery, {EVENTS} deliveries of 1 KiB, fan-out 1, batches of 10:");
+    for (operation, usage) in sqs_used.iter().chain(dynamodb_used.iter()) {
+        println!("  {operation:<24} {:>5.2} requests", per_delivery(usage.requests));
+    }
+
+    let sqs_billed: u64 = sqs_used.iter().filter(|(op, _)| **op != EMPTY_RECEIVE).map(|(_, u)| u.requests).sum();
+    // Per batch of 10: the API's send, the dispatcher's receive, delete and send, the
+    // sender's receive and delete.
+    assert_eq!(sqs_used["SendMessageBatch"].requests, 4);
+    assert_eq!(sqs_used["ReceiveMessage"].requests, 4);
+    assert_eq!(sqs_used["DeleteMessageBatch"].requests, 4);
+    assert_eq!(per_delivery(sqs_billed), 0.6);
+    assert!(!sqs_used.contains_key("ChangeMessageVisibility"), "no retries on the happy path");
+
+    // DynamoDB writes: the event's idempotent first write and the delivery's one write.
+    let writes: u64 = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"]
+        .iter()
+        .filter_map(|op| dynamodb_used.get(op).map(|u| u.requests))
+        .sum();
+    assert_eq!(dynamodb_used["PutItem"].requests, EVENTS as u64);
+    assert_eq!(dynamodb_used["UpdateItem"].requests, EVENTS as u64);
+    assert_eq!(per_delivery(writes), 2.0);
+    // Subscriptions are looked up once (three patterns and one BatchGetItem); the second
+    // batch reuses them after reading the tenant's subscriptions version.
+    assert_eq!(dynamodb_used["Query"].requests, 3);
+    assert_eq!(dynamodb_used["BatchGetItem"].requests, 1);
+
+    // Write units, from the stored items' sizes: one write unit per started KB, and the
+    // delivery's listing-index entry costs as much again.
+    let client = aws_sdk_dynamodb::Client::new(&aws.config);
+    let get = async |pk: String, sk: String| {
+        client
+            .get_item()
+            .table_name(&aws.settings.table)
+            .key(PARTITION_KEY, AttributeValue::S(pk))
+            .key(SORT_KEY, AttributeValue::S(sk))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap()
+    };
+    let event_item = get(event_partition("acme", "evt-cost-0-0"), EVENT_SORT_KEY.into()).await;
+    let deliveries = backend
+        .store
+        .list_deliveries("acme", &webhooks::ports::DeliveryQuery { limit: 1, ..Default::default() })
+        .await
+        .unwrap();
+    let delivery = &deliveries.items[0];
+    let delivery_item = get(delivery_partition("acme", delivery.endpoint_id.as_str()), delivery.id.to_string()).await;
+    let (event_units, delivery_units) = (write_units(&event_item), write_units(&delivery_item));
+    println!(
+        "  write units: event {event_units} ({} B), delivery {delivery_units} ({} B) + index {delivery_units}",
+        item_size(&event_item),
+        item_size(&delivery_item)
+    );
+    assert_eq!(event_units, 2, "a 1 KiB payload and the event's attributes");
+    assert_eq!(delivery_units, 1, "a happy-path delivery item fits one write unit");
+    println!("  write units per delivery at fan-out 1: {}", event_units + 2 * delivery_units);
+    println!(
+        "  write units per delivery at fan-out 10: {:.1}",
+        (event_units as f64 + 10.0 * 2.0 * delivery_units as f64) / 10.0
+    );
+}
