@@ -81,11 +81,29 @@ fn insert_optional(item: &mut Item, name: &str, value: Option<AttributeValue>) {
     }
 }
 
+/// An item's primary key.
+pub fn key(partition: String, sort: impl Into<String>) -> Item {
+    HashMap::from([(PARTITION_KEY.to_owned(), text(partition)), (SORT_KEY.to_owned(), text(sort))])
+}
+
 pub fn endpoint_key(tenant: &str, id: &str) -> Item {
-    HashMap::from([
-        (PARTITION_KEY.to_owned(), text(tenant_partition(tenant))),
-        (SORT_KEY.to_owned(), text(endpoint_sort_key(id))),
-    ])
+    key(tenant_partition(tenant), endpoint_sort_key(id))
+}
+
+pub fn subscription_key(tenant: &str, pattern: &str, endpoint_id: &str) -> Item {
+    key(tenant_partition(tenant), subscription_sort_key(pattern, endpoint_id))
+}
+
+pub fn subscriptions_version_key(tenant: &str) -> Item {
+    key(tenant_partition(tenant), SUBSCRIPTIONS_VERSION_SORT_KEY)
+}
+
+pub fn event_key(tenant: &str, event_id: &str) -> Item {
+    key(event_partition(tenant, event_id), EVENT_SORT_KEY)
+}
+
+pub fn api_key_key(key_hash: &str) -> Item {
+    key(api_key_partition(key_hash), API_KEY_SORT_KEY)
 }
 
 pub fn endpoint_item(endpoint: &Endpoint) -> Item {
@@ -137,10 +155,7 @@ pub fn endpoint_from_item(tenant: &str, item: &Item) -> Result<Endpoint, StoreEr
 }
 
 pub fn delivery_key(tenant: &str, endpoint_id: &str, id: &str) -> Item {
-    HashMap::from([
-        (PARTITION_KEY.to_owned(), text(delivery_partition(tenant, endpoint_id))),
-        (SORT_KEY.to_owned(), text(id)),
-    ])
+    key(delivery_partition(tenant, endpoint_id), id)
 }
 
 pub fn delivery_status_from_item(item: &Item) -> Result<DeliveryStatus, StoreError> {
@@ -193,19 +208,19 @@ pub fn attempts_from_item(item: &Item) -> Result<Vec<Attempt>, StoreError> {
         .collect()
 }
 
-pub fn api_key_item(key: &ApiKey, key_hash: &str) -> Item {
-    HashMap::from([
-        (PARTITION_KEY.to_owned(), text(api_key_partition(key_hash))),
-        (SORT_KEY.to_owned(), text(API_KEY_SORT_KEY)),
+pub fn api_key_item(api_key: &ApiKey, key_hash: &str) -> Item {
+    let mut item = api_key_key(key_hash);
+    item.extend([
         (LISTING_PARTITION_KEY.to_owned(), text(API_KEY_LISTING)),
-        (LISTING_SORT_KEY.to_owned(), text(format!("{}#{}", key.tenant, key.id))),
-        ("id".to_owned(), text(key.id.as_str())),
-        ("tenant".to_owned(), text(&key.tenant)),
-        ("name".to_owned(), text(&key.name)),
-        ("scopes".to_owned(), json(&key.scopes)),
-        ("prefix".to_owned(), text(&key.prefix)),
-        ("created".to_owned(), number(key.created_at.as_millis())),
-    ])
+        (LISTING_SORT_KEY.to_owned(), text(format!("{}#{}", api_key.tenant, api_key.id))),
+        ("id".to_owned(), text(api_key.id.as_str())),
+        ("tenant".to_owned(), text(&api_key.tenant)),
+        ("name".to_owned(), text(&api_key.name)),
+        ("scopes".to_owned(), json(&api_key.scopes)),
+        ("prefix".to_owned(), text(&api_key.prefix)),
+        ("created".to_owned(), number(api_key.created_at.as_millis())),
+    ]);
+    item
 }
 
 pub fn api_key_from_item(item: &Item) -> Result<ApiKey, StoreError> {

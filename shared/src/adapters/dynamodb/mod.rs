@@ -166,35 +166,22 @@ impl DynamoStore {
     }
 
     fn subscription_put(&self, endpoint: &Endpoint, pattern: &str) -> TransactWriteItem {
-        let item = HashMap::from([
-            (PARTITION_KEY.to_owned(), text(tenant_partition(&endpoint.tenant))),
-            (SORT_KEY.to_owned(), text(subscription_sort_key(pattern, endpoint.id.as_str()))),
-        ]);
+        let item = subscription_key(&endpoint.tenant, pattern, endpoint.id.as_str());
         let put = Put::builder().table_name(&*self.table).set_item(Some(item)).build().expect("table and item set");
         TransactWriteItem::builder().put(put).build()
     }
 
     fn subscription_delete(&self, endpoint: &Endpoint, pattern: &str) -> TransactWriteItem {
-        let key = HashMap::from([
-            (PARTITION_KEY.to_owned(), text(tenant_partition(&endpoint.tenant))),
-            (SORT_KEY.to_owned(), text(subscription_sort_key(pattern, endpoint.id.as_str()))),
-        ]);
+        let key = subscription_key(&endpoint.tenant, pattern, endpoint.id.as_str());
         let delete = Delete::builder().table_name(&*self.table).set_key(Some(key)).build().expect("table and key set");
         TransactWriteItem::builder().delete(delete).build()
-    }
-
-    fn subscriptions_version_key(tenant: &str) -> Item {
-        HashMap::from([
-            (PARTITION_KEY.to_owned(), text(tenant_partition(tenant))),
-            (SORT_KEY.to_owned(), text(SUBSCRIPTIONS_VERSION_SORT_KEY)),
-        ])
     }
 
     /// The transaction action that moves the tenant's subscriptions version on.
     fn subscriptions_version_bump(&self, tenant: &str) -> TransactWriteItem {
         let update = Update::builder()
             .table_name(&*self.table)
-            .set_key(Some(Self::subscriptions_version_key(tenant)))
+            .set_key(Some(subscriptions_version_key(tenant)))
             .update_expression("ADD #ver :one")
             .expression_attribute_names("#ver", "ver")
             .expression_attribute_values(":one", number(1))
@@ -208,7 +195,7 @@ impl DynamoStore {
         let request = self
             .client
             .update_item()
-            .set_key(Some(Self::subscriptions_version_key(tenant)))
+            .set_key(Some(subscriptions_version_key(tenant)))
             .update_expression("ADD #ver :one")
             .expression_attribute_names("#ver", "ver")
             .expression_attribute_values(":one", number(1));
@@ -596,15 +583,8 @@ impl Store for DynamoStore {
         self.bump_subscriptions_version(tenant).await?;
         let endpoint = endpoint_from_item(tenant, &old)?;
         let patterns: BTreeSet<&str> = endpoint.events.iter().map(String::as_str).collect();
-        let subscriptions = patterns
-            .into_iter()
-            .map(|pattern| {
-                HashMap::from([
-                    (PARTITION_KEY.to_owned(), text(tenant_partition(tenant))),
-                    (SORT_KEY.to_owned(), text(subscription_sort_key(pattern, id.as_str()))),
-                ])
-            })
-            .collect();
+        let subscriptions =
+            patterns.into_iter().map(|pattern| subscription_key(tenant, pattern, id.as_str())).collect();
         self.batch_delete(subscriptions).await?;
         self.delete_deliveries(tenant, id.as_str()).await
     }
@@ -654,7 +634,7 @@ impl Store for DynamoStore {
     }
 
     async fn subscriptions_version(&self, tenant: &str) -> Result<u64, StoreError> {
-        let item = self.get_item("GetItem", Self::subscriptions_version_key(tenant), true, &["ver"]).await?;
+        let item = self.get_item("GetItem", subscriptions_version_key(tenant), true, &["ver"]).await?;
         Ok(match item {
             Some(item) => get_number(&item, "ver")?,
             None => 0,
@@ -703,9 +683,8 @@ impl Store for DynamoStore {
     }
 
     async fn record_event(&self, event: &Event, message_id: &str) -> Result<EventRecord, StoreError> {
-        let mut item = HashMap::from([
-            (PARTITION_KEY.to_owned(), text(event_partition(&event.tenant, &event.id))),
-            (SORT_KEY.to_owned(), text(EVENT_SORT_KEY)),
+        let mut item = event_key(&event.tenant, &event.id);
+        item.extend([
             ("type".to_owned(), text(&event.event_type)),
             ("payload".to_owned(), text(event.payload.get())),
             ("msg".to_owned(), text(message_id)),
@@ -792,11 +771,7 @@ impl Store for DynamoStore {
         let key = delivery_key(tenant, endpoint_id.as_str(), id.as_str());
         let item = self.get_item("GetItem", key, true, &[]).await?.ok_or(StoreError::NotFound)?;
         let delivery = delivery_from_item(tenant, &item)?;
-        let event_key = HashMap::from([
-            (PARTITION_KEY.to_owned(), text(event_partition(tenant, &delivery.event_id))),
-            (SORT_KEY.to_owned(), text(EVENT_SORT_KEY)),
-        ]);
-        let event = self.get_item("GetItem", event_key, false, &[]).await?;
+        let event = self.get_item("GetItem", event_key(tenant, &delivery.event_id), false, &[]).await?;
         let payload = event
             .as_ref()
             .and_then(|event| optional_text(event, "payload"))
@@ -873,11 +848,8 @@ impl Store for DynamoStore {
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        let key = HashMap::from([
-            (PARTITION_KEY.to_owned(), text(api_key_partition(key_hash))),
-            (SORT_KEY.to_owned(), text(API_KEY_SORT_KEY)),
-        ]);
-        self.get_item("GetItem", key, true, &[]).await?.as_ref().map(api_key_from_item).transpose()
+        let item = self.get_item("GetItem", api_key_key(key_hash), true, &[]).await?;
+        item.as_ref().map(api_key_from_item).transpose()
     }
 
     async fn list_api_keys(&self, tenant: Option<&str>) -> Result<Vec<ApiKey>, StoreError> {
