@@ -91,12 +91,11 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// The embedded backend's hold on its data directory.
-    lock: Option<File>,
+    _lock: Option<File>,
 }
 
 /// The deliveries DLQ of either backend.
 pub enum DeadLetters {
-    None,
     Sqlite(SqliteQueue),
     Sqs(SqsQueue),
 }
@@ -105,7 +104,6 @@ impl DeadLetters {
     /// Messages parked so far.
     pub async fn depth(&self) -> Result<u64, String> {
         match self {
-            DeadLetters::None => Ok(0),
             DeadLetters::Sqlite(queue) => queue.depth().await.map_err(|e| e.to_string()),
             DeadLetters::Sqs(queue) => queue.depth().await.map_err(|e| e.to_string()),
         }
@@ -206,13 +204,11 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
         events,
         events_dead_letters: db.queue(events_dlq_settings),
         deliveries,
+        deliveries_dead_letters: DeadLetters::Sqlite(db.queue(deliveries_dlq_settings)),
         subscription_cache: Duration::ZERO,
         poll_wait: Duration::from_secs(1),
     };
-    let mut running = run_pipeline(backend, &config).await?;
-    running.deliveries_dlq = DeadLetters::Sqlite(db.queue(deliveries_dlq_settings));
-    running.lock = Some(lock);
-    Ok(running)
+    run_pipeline(backend, &config, Some(lock)).await
 }
 
 async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
@@ -235,18 +231,18 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
     let aws_backend = AwsBackend::new(&sdk, &settings);
-    let deliveries_dlq = SqsQueue::new(sqs, resources.deliveries_dlq_url.clone(), aws_backend.store.usage().clone());
+    let deliveries_dlq =
+        SqsQueue::new(sqs, resources.deliveries_dlq_url.clone(), aws_backend.deliveries.usage().clone());
     let backend = Backend::<AwsPorts> {
         store: aws_backend.store,
         events: aws_backend.events,
         events_dead_letters: aws_backend.events_dead_letters,
         deliveries: aws_backend.deliveries,
+        deliveries_dead_letters: DeadLetters::Sqs(deliveries_dlq),
         subscription_cache: settings.subscription_cache,
         poll_wait: Duration::from_secs(5),
     };
-    let mut running = run_pipeline(backend, &config).await?;
-    running.deliveries_dlq = DeadLetters::Sqs(deliveries_dlq);
-    Ok(running)
+    run_pipeline(backend, &config, None).await
 }
 
 /// The store and queues of one backend, before the pipeline runs on them.
@@ -255,6 +251,7 @@ struct Backend<P: Ports> {
     events: P::Queue,
     events_dead_letters: P::Queue,
     deliveries: P::Queue,
+    deliveries_dead_letters: DeadLetters,
     subscription_cache: Duration,
     /// The pollers' long-poll wait: SQS bills every receive, so AWS waits longer.
     poll_wait: Duration,
@@ -262,13 +259,22 @@ struct Backend<P: Ports> {
 
 /// The API, the dispatcher's and the sender's pollers over `backend`; the same handlers the
 /// Lambda functions run.
-async fn run_pipeline<P>(backend: Backend<P>, config: &ServeConfig) -> Result<Running, String>
+/// `lock` is the embedded backend's hold on its data directory, kept while running.
+async fn run_pipeline<P>(backend: Backend<P>, config: &ServeConfig, lock: Option<File>) -> Result<Running, String>
 where
     P: Ports<Http = ReqwestSender, Clock = SystemClock>,
     P::Queue: Clone,
     P::Store: Clone,
 {
-    let Backend { store, events, events_dead_letters, deliveries, subscription_cache, poll_wait } = backend;
+    let Backend {
+        store,
+        events,
+        events_dead_letters,
+        deliveries,
+        deliveries_dead_letters,
+        subscription_cache,
+        poll_wait,
+    } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
     let http = ReqwestSender::new();
     let app = Arc::new(App::<P> {
@@ -320,5 +326,5 @@ where
         watching,
     )));
 
-    Ok(Running { addr, minted_admin_key, deliveries_dlq: DeadLetters::None, shutdown, tasks, lock: None })
+    Ok(Running { addr, minted_admin_key, deliveries_dlq: deliveries_dead_letters, shutdown, tasks, _lock: lock })
 }
