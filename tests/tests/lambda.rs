@@ -247,3 +247,81 @@ async fn the_sender_function_delivers_and_reports_what_must_retry() {
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].message_id.as_str(), again[0].receive_count), (received[1].message_id.as_str(), 2));
 }
+
+/// Log lines, as the functions write them.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_are_json_lines_without_secrets_or_keys() {
+    const SECRET: &str = "a-secret-that-must-never-be-logged";
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _logging = tracing::subscriber::set_default(webhooks_lambda::json_logs(move || writer.clone()));
+
+    let policy = DeliveryPolicy { disable_after: 1, ..DeliveryPolicy::default() };
+    let aws = provisioned(policy.clone()).await;
+    let backend = AwsBackend::new(&aws.config, &aws.settings);
+    let admin = mint("acme".into(), "admin".into(), vec![Scope::Admin], Timestamp::now(), None);
+    backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
+    let failing = Receiver::start().await;
+    failing.always(500);
+    let endpoint = Endpoint::new(
+        "acme".into(),
+        failing.url("/hook"),
+        vec!["run.failed".into()],
+        Secret::new(SECRET),
+        Timestamp::now(),
+    );
+    backend.store.create_endpoint(&endpoint).await.unwrap();
+
+    // The API: a bad key and a good one.
+    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new());
+    let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
+    for key in [format!("{}x", admin.key), admin.key.clone()] {
+        let request = http_api_request("GET", &format!("/v1/webhooks/{}/secret", endpoint.id), "", Some(&key), None);
+        let request: LambdaRequest = serde_json::from_value(request).unwrap();
+        function.call(LambdaEvent::new(request, Context::default())).await.unwrap();
+    }
+    // The dispatcher: a message that is not an event, and one that is.
+    let dispatcher = Dispatcher::new(
+        backend.store.clone(),
+        backend.deliveries.clone(),
+        backend.events_dead_letters.clone(),
+        Duration::ZERO,
+    );
+    let event = sqs_event(&[
+        ("m-1", "r-1", r#"{"tenant":"acme","type":"run.failed","payload":{"run":1}}"#),
+        ("m-2", "r-2", "{not an event"),
+    ]);
+    handle_sqs_event(event, |batch| dispatcher.handle_batch(batch)).await.unwrap();
+    // The sender: a failure that disables the endpoint.
+    let sender =
+        Sender::new(backend.store.clone(), backend.deliveries.clone(), ReqwestSender::new(), SystemClock, policy);
+    let pending = backend.deliveries.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let records: Vec<_> =
+        pending.iter().map(|m| (m.message_id.as_str(), m.receipt.as_str(), m.body.as_str())).collect();
+    handle_sqs_event(sqs_event(&records), |batch| sender.handle_batch(batch)).await.unwrap();
+    assert!(!backend.store.get_endpoint("acme", &endpoint.id).await.unwrap().enabled);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = logs.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let messages: Vec<&str> = lines.iter().filter_map(|line| line["fields"]["message"].as_str()).collect();
+    assert!(messages.contains(&"malformed event message moved to the events DLQ"), "{messages:?}");
+    assert!(messages.contains(&"endpoint disabled"), "{messages:?}");
+    assert!(lines.iter().all(|line| line["level"].is_string()));
+    assert!(!logs.contains(SECRET), "a secret was logged");
+    assert!(!logs.contains(&admin.key), "an API key was logged");
+}

@@ -11,15 +11,24 @@ use lambda_runtime::LambdaEvent;
 use webhooks::ports::ReceivedMessage;
 use webhooks::time::Timestamp;
 
-/// JSON lines on stdout (CloudWatch Logs), level from RUST_LOG (default info). Secrets and
-/// keys are never fields of any event: `Secret`'s Debug is redacted and keys are not logged.
+/// JSON lines on stdout (CloudWatch Logs), level from RUST_LOG (default info).
 pub fn init_json_logs() {
+    tracing::subscriber::set_global_default(json_logs(std::io::stdout)).expect("logging is set up once");
+}
+
+/// The functions' log format: one JSON object a line. Secrets and keys are never fields of
+/// any event: `Secret`'s Debug is redacted and keys are not logged.
+pub fn json_logs<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_current_span(false)
         .without_time() // CloudWatch stamps every line itself.
-        .init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// A record as the ports see it. Lambda's records carry the receive count and send time as
