@@ -230,7 +230,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         retention: DEFAULT_RETENTION,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
-    let aws_backend = AwsBackend::new(&sdk, &settings);
+    let aws_backend = AwsBackend::with_clients(dynamodb, sqs.clone(), &settings);
     let deliveries_dlq =
         SqsQueue::new(sqs, resources.deliveries_dlq_url.clone(), aws_backend.deliveries.usage().clone());
     let backend = Backend::<AwsPorts> {

@@ -137,10 +137,14 @@ pub struct AwsBackend {
 
 impl AwsBackend {
     pub fn new(config: &SdkConfig, settings: &AwsSettings) -> Self {
-        let sqs = aws_sdk_sqs::Client::new(config);
+        Self::with_clients(aws_sdk_dynamodb::Client::new(config), aws_sdk_sqs::Client::new(config), settings)
+    }
+
+    /// Over clients already built (they are cheap to clone and share their connections).
+    pub fn with_clients(dynamodb: aws_sdk_dynamodb::Client, sqs: aws_sdk_sqs::Client, settings: &AwsSettings) -> Self {
         let usage = Usage::default();
         Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(config), settings.table.clone(), settings.retention),
+            store: DynamoStore::new(dynamodb, settings.table.clone(), settings.retention),
             events: SqsQueue::new(sqs.clone(), settings.events_queue_url.clone(), usage.clone()),
             events_dead_letters: SqsQueue::new(sqs.clone(), settings.events_dlq_url.clone(), usage.clone()),
             deliveries: SqsQueue::new(sqs, settings.deliveries_queue_url.clone(), usage),

@@ -38,10 +38,10 @@ where
         if batch.is_empty() {
             return;
         }
-        let receipts: Vec<(String, String)> = batch.iter().map(|m| (m.message_id.clone(), m.receipt.clone())).collect();
+        let receipts: Vec<String> = batch.iter().map(|m| m.receipt.clone()).collect();
         let failed = handle_batch(batch).await;
         assert!(failed.is_empty(), "the happy path fails nothing: {failed:?}");
-        queue.delete_batch(receipts.into_iter().map(|(_, receipt)| receipt).collect()).await.unwrap();
+        queue.delete_batch(receipts).await.unwrap();
     }
 }
 

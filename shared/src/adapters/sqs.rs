@@ -62,10 +62,6 @@ impl SqsQueue {
         Self { client, url: url.into(), usage }
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     pub fn usage(&self) -> &Usage {
         &self.usage
     }
@@ -96,9 +92,8 @@ impl SqsQueue {
                 .map(|(id, body)| SendMessageBatchRequestEntry::builder().id(id).message_body(body).build())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| QueueError::Backend(e.to_string()))?;
-            let count = entries.len() as u64;
             let result = self.client.send_message_batch().queue_url(&*self.url).set_entries(Some(entries)).send().await;
-            self.usage.record("SendMessageBatch", 0.0, count);
+            self.usage.record("SendMessageBatch", 0.0);
             let output = match result {
                 Ok(output) => output,
                 Err(error) if round < ENTRY_RETRIES && error.as_service_error().is_none() => {
@@ -151,7 +146,7 @@ impl Queue for SqsQueue {
         let messages = output.messages.unwrap_or_default();
         // An empty receive is the price of waiting (idle polling), not of any message.
         let operation = if messages.is_empty() { EMPTY_RECEIVE } else { "ReceiveMessage" };
-        self.usage.record(operation, 0.0, messages.len() as u64);
+        self.usage.record(operation, 0.0);
         Ok(messages
             .into_iter()
             .map(|message| {
@@ -182,7 +177,6 @@ impl Queue for SqsQueue {
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| QueueError::Backend(e.to_string()))?;
-                let count = entries.len() as u64;
                 let output = self
                     .client
                     .delete_message_batch()
@@ -191,7 +185,7 @@ impl Queue for SqsQueue {
                     .send()
                     .await
                     .map_err(backend)?;
-                self.usage.record("DeleteMessageBatch", 0.0, count);
+                self.usage.record("DeleteMessageBatch", 0.0);
                 // A stale receipt is the sender's fault and is ignored, as the port allows.
                 let failed: std::collections::HashSet<&str> =
                     output.failed.iter().filter(|f| !f.sender_fault).map(|f| f.id.as_str()).collect();
@@ -221,7 +215,7 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(backend)?;
-        self.usage.record("ChangeMessageVisibility", 0.0, 1);
+        self.usage.record("ChangeMessageVisibility", 0.0);
         Ok(())
     }
 }

@@ -11,8 +11,6 @@ pub struct OperationUsage {
     pub requests: u64,
     /// Capacity units the backend reported (DynamoDB's ReturnConsumedCapacity).
     pub capacity_units: f64,
-    /// Items or messages the requests carried.
-    pub items: u64,
 }
 
 /// Shared, cheap to clone; one per adapter instance.
@@ -22,12 +20,11 @@ pub struct Usage {
 }
 
 impl Usage {
-    pub fn record(&self, operation: &'static str, capacity_units: f64, items: u64) {
+    pub fn record(&self, operation: &'static str, capacity_units: f64) {
         let mut operations = self.operations.lock().expect("usage counters");
         let entry = operations.entry(operation).or_default();
         entry.requests += 1;
         entry.capacity_units += capacity_units;
-        entry.items += items;
     }
 
     /// Every operation used so far, by name.
@@ -37,10 +34,5 @@ impl Usage {
 
     pub fn reset(&self) {
         self.operations.lock().expect("usage counters").clear();
-    }
-
-    /// Requests of one operation so far.
-    pub fn requests(&self, operation: &str) -> u64 {
-        self.operations.lock().expect("usage counters").get(operation).map_or(0, |usage| usage.requests)
     }
 }

@@ -157,10 +157,6 @@ impl DynamoStore {
         &self.usage
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     fn expires_at(&self, now: Timestamp) -> AttributeValue {
         number(now.plus(self.retention).as_millis() / 1000)
     }
@@ -212,11 +208,11 @@ impl DynamoStore {
     ) -> Result<Written, StoreError> {
         match result {
             Ok(output) => {
-                self.usage.record(operation, capacity(consumed(&output)), 1);
+                self.usage.record(operation, capacity(consumed(&output)));
                 Ok(Written::Done(attributes(output).unwrap_or_default()))
             }
             Err(error) => {
-                self.usage.record(operation, 0.0, 1);
+                self.usage.record(operation, 0.0);
                 match error.as_service_error().and_then(ConditionFailure::condition_failed) {
                     Some(old) => Ok(Written::ConditionFailed(old.filter(|item| !item.is_empty()).cloned())),
                     None => Err(backend(error)),
@@ -245,7 +241,6 @@ impl DynamoStore {
         operation: &'static str,
         actions: Vec<TransactWriteItem>,
     ) -> Result<(), SdkError<TransactWriteItemsError, HttpResponse>> {
-        let count = actions.len() as u64;
         let output = self
             .client
             .transact_write_items()
@@ -254,8 +249,8 @@ impl DynamoStore {
             .send()
             .await;
         match &output {
-            Ok(output) => self.usage.record(operation, total_capacity(output.consumed_capacity()), count),
-            Err(_) => self.usage.record(operation, 0.0, count),
+            Ok(output) => self.usage.record(operation, total_capacity(output.consumed_capacity())),
+            Err(_) => self.usage.record(operation, 0.0),
         }
         output.map(|_| ())
     }
@@ -282,7 +277,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        self.usage.record(operation, capacity(output.consumed_capacity()), 1);
+        self.usage.record(operation, capacity(output.consumed_capacity()));
         Ok(output.item)
     }
 
@@ -305,7 +300,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(backend)?;
-            self.usage.record(operation, capacity(output.consumed_capacity()), output.count as u64);
+            self.usage.record(operation, capacity(output.consumed_capacity()));
             for item in output.items.unwrap_or_default() {
                 if !keep(&item) {
                     return Ok(found);
@@ -338,11 +333,8 @@ impl DynamoStore {
                     .await
                     .map_err(backend)?;
                 let items = output.responses.and_then(|mut tables| tables.remove(&*self.table)).unwrap_or_default();
-                self.usage.record(
-                    "BatchGetItem",
-                    total_capacity(output.consumed_capacity.as_deref().unwrap_or_default()),
-                    items.len() as u64,
-                );
+                self.usage
+                    .record("BatchGetItem", total_capacity(output.consumed_capacity.as_deref().unwrap_or_default()));
                 found.extend(items);
                 pending = output
                     .unprocessed_keys
@@ -379,11 +371,8 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(backend)?;
-                self.usage.record(
-                    "BatchWriteItem",
-                    total_capacity(output.consumed_capacity.as_deref().unwrap_or_default()),
-                    chunk.len() as u64,
-                );
+                self.usage
+                    .record("BatchWriteItem", total_capacity(output.consumed_capacity.as_deref().unwrap_or_default()));
                 pending =
                     output.unprocessed_items.and_then(|mut tables| tables.remove(&*self.table)).unwrap_or_default();
                 round += 1;
