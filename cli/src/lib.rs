@@ -1,3 +1,5 @@
-//! The `webhooks` command: `serve` runs the whole service in one process.
+//! The `webhooks` command: `serve` runs the whole service in one process; `admin-key` mints
+//! an admin API key into a store.
 
+pub mod admin_key;
 pub mod serve;

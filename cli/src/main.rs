@@ -1,10 +1,11 @@
-//! `webhooks`: run the service (`serve`).
+//! `webhooks`: run the service (`serve`), mint an admin key (`admin-key`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use webhooks::retry::parse_schedule;
+use webhooks_cli::admin_key::{KeyStore, create_admin_key};
 use webhooks_cli::serve::{AwsServe, ServeConfig, start};
 
 #[derive(Parser)]
@@ -49,6 +50,23 @@ enum Command {
         #[arg(long, default_value = "webhooks", requires = "aws")]
         prefix: String,
     },
+    /// Mint an admin API key into the store and print it once: a deployed stack's first key,
+    /// or a replacement for a lost one.
+    AdminKey {
+        /// The key's name, shown by GET /v1/api-keys.
+        #[arg(long, default_value = "admin (webhooks admin-key)")]
+        name: String,
+        /// The embedded backend's data directory.
+        #[arg(long = "data", default_value = "data", conflicts_with = "aws")]
+        data_dir: PathBuf,
+        /// Into the DynamoDB table of a deployed stack (or of `serve --aws`), at the usual AWS
+        /// settings (AWS_REGION, AWS_PROFILE, ...).
+        #[arg(long)]
+        aws: bool,
+        /// With --aws: the stack's name (its table's name), or serve --aws's --prefix.
+        #[arg(long, default_value = "webhooks", requires = "aws")]
+        prefix: String,
+    },
 }
 
 #[tokio::main]
@@ -56,25 +74,42 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let Command::Serve {
-        listen,
-        data_dir,
-        allow_insecure_urls,
-        retry_schedule,
-        disable_after,
-        admin_key,
-        aws,
-        provision,
-        prefix,
-    } = Cli::parse().command;
-    let mut config = ServeConfig::new(listen, data_dir);
-    config.aws = aws.then_some(AwsServe { prefix, provision });
-    config.allow_insecure_urls = allow_insecure_urls;
-    config.admin_key = admin_key;
-    config.policy.disable_after = disable_after.max(1);
-    if let Some(schedule) = retry_schedule {
-        config.policy.schedule = schedule;
+    match Cli::parse().command {
+        Command::AdminKey { name, data_dir, aws, prefix } => {
+            let target = if aws { KeyStore::Aws { table: prefix } } else { KeyStore::Embedded(data_dir) };
+            match create_admin_key(target, &name).await {
+                Ok(key) => println!("admin API key (shown once, keep it): {key}"),
+                Err(error) => {
+                    eprintln!("webhooks admin-key: {error}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Serve {
+            listen,
+            data_dir,
+            allow_insecure_urls,
+            retry_schedule,
+            disable_after,
+            admin_key,
+            aws,
+            provision,
+            prefix,
+        } => {
+            let mut config = ServeConfig::new(listen, data_dir);
+            config.aws = aws.then_some(AwsServe { prefix, provision });
+            config.allow_insecure_urls = allow_insecure_urls;
+            config.admin_key = admin_key;
+            config.policy.disable_after = disable_after.max(1);
+            if let Some(schedule) = retry_schedule {
+                config.policy.schedule = schedule;
+            }
+            serve(config).await;
+        }
     }
+}
+
+async fn serve(config: ServeConfig) {
     let running = match start(config).await {
         Ok(running) => running,
         Err(error) => {

@@ -150,7 +150,7 @@ pub fn queue_settings(policy: &DeliveryPolicy) -> [QueueSettings; 4] {
     ]
 }
 
-fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
+pub(crate) fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let lock = File::create(dir.join("serve.lock")).map_err(|e| format!("creating the lock file: {e}"))?;
     lock.try_lock().map_err(|_| format!("another `webhooks serve` is using {}", dir.display()))?;

@@ -11,7 +11,8 @@ use crate::adapters::sqs::SqsQueue;
 use crate::adapters::usage::Usage;
 use crate::retry::{DeliveryPolicy, parse_schedule};
 
-/// The environment variables, each read in exactly one place: [`AwsSettings::from_lookup`].
+/// The environment variables, each read in exactly one place: [`AwsSettings::from_lookup`]
+/// (the log filter: the functions' log setup).
 pub mod env {
     /// The DynamoDB table (see `adapters::dynamodb::schema`).
     pub const TABLE: &str = "WEBHOOKS_TABLE";
@@ -32,9 +33,12 @@ pub mod env {
     /// How long the dispatcher may reuse a subscription lookup while the tenant's
     /// subscriptions version is unchanged, e.g. `60s` (the default; `0s` turns the cache off).
     pub const SUBSCRIPTION_CACHE: &str = "WEBHOOKS_SUBSCRIPTION_CACHE";
+    /// The functions' log filter, e.g. `info` (the default) or `webhooks=debug` (tracing's
+    /// EnvFilter syntax); read by the functions' log setup, not by [`AwsSettings`].
+    pub const LOG_FILTER: &str = "RUST_LOG";
 
-    /// Every variable, for documentation and the template check.
-    pub const ALL: [&str; 10] = [
+    /// Every variable the functions read, for documentation and the template check.
+    pub const ALL: [&str; 11] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -45,6 +49,7 @@ pub mod env {
         ALLOW_INSECURE_URLS,
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
+        LOG_FILTER,
     ];
 }
 

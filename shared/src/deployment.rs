@@ -1,5 +1,6 @@
 //! The AWS resources the service runs on, defined once. `webhooks serve --aws --provision`
-//! creates what is missing from these definitions, and the SAM template is held to them.
+//! creates what is missing from these definitions, and `tests/tests/template.rs` holds the
+//! SAM template (`template.yaml`) to what that creates, resource by resource.
 
 use std::time::Duration;
 
@@ -18,9 +19,13 @@ pub const DISPATCHER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SENDER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Receives of an event message before it is parked in the events DLQ.
 pub const EVENT_MAX_RECEIVES: u32 = 5;
-/// Long enough for the whole default retry schedule (about 7.6 hours) with room to spare.
-pub const QUEUE_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
-/// Dead letters wait 14 days (SQS's maximum) for a look and a redrive.
+/// Events wait 4 days (SQS's default) for the dispatcher, which takes them within seconds.
+pub const EVENTS_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
+/// SQS's maximum, 14 days: a delivery stays on its queue for its whole retry schedule, and
+/// the longest allowed (20 retries of at most 12 hours) takes 10 days.
+pub const DELIVERIES_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Dead letters wait 14 days (SQS's maximum) for a look and a redrive. SQS counts a message's
+/// retention from its first enqueue, so a delivery parked after a long schedule has less.
 pub const DEAD_LETTER_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,14 +63,14 @@ impl Deployment {
             events: QueueDefinition {
                 name: format!("{prefix}-events"),
                 visibility_timeout: DISPATCHER_TIMEOUT * 6,
-                retention: QUEUE_RETENTION,
+                retention: EVENTS_RETENTION,
                 redrive: Some((format!("{prefix}-events-dlq"), EVENT_MAX_RECEIVES)),
             },
             deliveries_dlq: dead_letters(format!("{prefix}-deliveries-dlq")),
             deliveries: QueueDefinition {
                 name: format!("{prefix}-deliveries"),
                 visibility_timeout: SENDER_TIMEOUT * 6,
-                retention: QUEUE_RETENTION,
+                retention: DELIVERIES_RETENTION,
                 redrive: Some((format!("{prefix}-deliveries-dlq"), policy.max_attempts())),
             },
         }

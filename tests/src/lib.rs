@@ -2,7 +2,11 @@
 //! the real binary), with a small API client.
 
 pub mod conformance;
+pub mod lambda_events;
 pub mod local_aws;
+pub mod pricing;
+pub mod runtime_api;
+pub mod template;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

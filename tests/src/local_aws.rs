@@ -78,13 +78,16 @@ pub fn unique_name(what: &str) -> String {
 /// settings the functions would read from their environment for it.
 pub struct Provisioned {
     pub config: SdkConfig,
+    /// The resources' prefix: the table's name and the queues' `{prefix}-...`.
+    pub prefix: String,
     pub settings: AwsSettings,
     pub resources: webhooks::deployment::Provisioned,
 }
 
 pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
     let config = local_aws().sdk_config().await;
-    let deployment = Deployment::named(&unique_name("wh"), &policy);
+    let prefix = unique_name("wh");
+    let deployment = Deployment::named(&prefix, &policy);
     let resources = provision(&aws_sdk_dynamodb::Client::new(&config), &aws_sdk_sqs::Client::new(&config), &deployment)
         .await
         .expect("provisioning on the emulator");
@@ -98,5 +101,5 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         retention: DEFAULT_RETENTION,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
-    Provisioned { config, settings, resources }
+    Provisioned { config, prefix, settings, resources }
 }

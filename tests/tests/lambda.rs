@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use lambda_http::Service;
 use lambda_http::request::LambdaRequest;
 use lambda_runtime::{Context, LambdaEvent};
@@ -23,60 +22,12 @@ use webhooks_lambda::aws_lambda_events::sqs::SqsEvent;
 use webhooks_lambda::handle_sqs_event;
 use webhooks_sender::Sender;
 use webhooks_tests::Receiver;
+use webhooks_tests::lambda_events::{self, failed_ids, http_api_request};
 use webhooks_tests::local_aws::provisioned;
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The sample HTTP API request, turned into `method path?query` with this key and body.
-fn http_api_request(method: &str, path: &str, query: &str, key: Option<&str>, body: Option<&str>) -> Value {
-    let mut event = fixture("apigw-v2-request.json");
-    event["rawPath"] = json!(path);
-    event["rawQueryString"] = json!(query);
-    event["requestContext"]["http"]["method"] = json!(method);
-    event["requestContext"]["http"]["path"] = json!(path);
-    let headers = event["headers"].as_object_mut().unwrap();
-    match key {
-        Some(key) => headers.insert("authorization".into(), json!(format!("Bearer {key}"))),
-        None => headers.remove("authorization"),
-    };
-    if let Some(body) = body {
-        // API Gateway base64-encodes bodies it does not know to be text; both must work.
-        headers.insert("content-length".into(), json!(body.len().to_string()));
-        event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
-        event["isBase64Encoded"] = json!(true);
-    }
-    event
-}
-
-/// The sample SQS event with one record per (message id, receipt, body).
+/// The sample SQS event with these records, as the runtime hands it to the function.
 fn sqs_event(records: &[(&str, &str, &str)]) -> LambdaEvent<SqsEvent> {
-    let mut event = fixture("sqs-event.json");
-    let template = event["Records"][0].clone();
-    event["Records"] = records
-        .iter()
-        .map(|(id, receipt, body)| {
-            let mut record = template.clone();
-            record["messageId"] = json!(id);
-            record["receiptHandle"] = json!(receipt);
-            record["body"] = json!(body);
-            record
-        })
-        .collect();
-    LambdaEvent::new(serde_json::from_value(event).unwrap(), Context::default())
-}
-
-fn failed_ids(response: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = response["batchItemFailures"]
-        .as_array()
-        .expect("a partial batch response")
-        .iter()
-        .map(|failure| failure["itemIdentifier"].as_str().unwrap().to_owned())
-        .collect();
-    ids.sort();
-    ids
+    LambdaEvent::new(serde_json::from_value(lambda_events::sqs_event(records)).unwrap(), Context::default())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

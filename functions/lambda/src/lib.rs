@@ -11,7 +11,7 @@ use lambda_runtime::LambdaEvent;
 use webhooks::ports::ReceivedMessage;
 use webhooks::time::Timestamp;
 
-/// JSON lines on stdout (CloudWatch Logs), level from RUST_LOG (default info).
+/// JSON lines on stdout (CloudWatch Logs), filtered by `env::LOG_FILTER` (default info).
 pub fn init_json_logs() {
     tracing::subscriber::set_global_default(json_logs(std::io::stdout)).expect("logging is set up once");
 }
@@ -24,7 +24,10 @@ where
 {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env(webhooks::aws::env::LOG_FILTER)
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_current_span(false)
         .without_time() // CloudWatch stamps every line itself.
         .with_writer(writer)

@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod http;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod sqs;
 pub mod usage;

@@ -1,6 +1,7 @@
 //! The one DynamoDB table's shape: key attributes, the listing index and the TTL attribute.
-//! Provisioning (`webhooks serve --aws --provision`) and the SAM template are built from
-//! these names, so the code and the deployment cannot disagree.
+//! Provisioning (`webhooks serve --aws --provision`) is built from these names, and a test
+//! (`tests/tests/template.rs`) holds the SAM template to what provisioning creates, so the
+//! code and the deployment cannot disagree.
 //!
 //! | item | pk | sk | list_pk / list_sk |
 //! |---|---|---|---|

@@ -1,0 +1,49 @@
+//! `webhooks admin-key`: mints an admin API key straight into the store. It is how a deployed
+//! stack gets its first key (the template holds none) and how a lost one is replaced. The key
+//! is printed once; only its SHA-256 is stored.
+
+use std::path::PathBuf;
+
+use webhooks::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
+use webhooks::adapters::sqlite::SqliteDatabase;
+use webhooks::api_keys::mint;
+use webhooks::aws::load_sdk_config;
+use webhooks::model::Scope;
+use webhooks::ports::Store;
+use webhooks::time::Timestamp;
+
+use crate::serve::{DEFAULT_TENANT, lock_data_dir};
+
+/// Where the key goes.
+pub enum KeyStore {
+    /// The embedded backend's data directory (not while `webhooks serve` runs on it).
+    Embedded(PathBuf),
+    /// The DynamoDB table of a deployed stack (its name is the stack's name) or of
+    /// `serve --aws --prefix`, at the usual AWS settings.
+    Aws { table: String },
+}
+
+/// Mints an admin key named `name` for the default tenant; answers the key.
+pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, String> {
+    match target {
+        KeyStore::Embedded(dir) => {
+            let _lock = lock_data_dir(&dir)?;
+            let db = SqliteDatabase::open(&dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
+            mint_into(&db.store(), name).await
+        }
+        KeyStore::Aws { table } => {
+            let client = aws_sdk_dynamodb::Client::new(&load_sdk_config().await);
+            // A clear answer for the usual mistake (wrong region, stack not deployed yet).
+            client.describe_table().table_name(&table).send().await.map_err(|_| {
+                format!("no DynamoDB table {table:?} here: check the stack's name and AWS_REGION/AWS_PROFILE")
+            })?;
+            mint_into(&DynamoStore::new(client, table, DEFAULT_RETENTION), name).await
+        }
+    }
+}
+
+async fn mint_into<S: Store>(store: &S, name: &str) -> Result<String, String> {
+    let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), None);
+    store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
+    Ok(minted.key)
+}

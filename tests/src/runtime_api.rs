@@ -1,0 +1,165 @@
+//! A minimal Lambda Runtime API (version 2018-06-01), the HTTP interface Lambda offers a
+//! custom runtime: it hands the bootstrap the invocations a test queues and records what the
+//! bootstrap answers. With it, the real `bootstrap` binaries run here as they run in Lambda.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::{Mutex, mpsc};
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// What the function sent back for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Response { request_id: String, body: Value },
+    Error { request_id: String, body: Value },
+    InitError { body: Value },
+}
+
+struct Shared {
+    invocations: Mutex<mpsc::UnboundedReceiver<Value>>,
+    answers: mpsc::UnboundedSender<Answer>,
+    next_id: AtomicU64,
+}
+
+pub struct RuntimeApi {
+    pub address: SocketAddr,
+    invocations: mpsc::UnboundedSender<Value>,
+    answers: Mutex<mpsc::UnboundedReceiver<Answer>>,
+}
+
+impl RuntimeApi {
+    pub async fn start() -> Self {
+        let (invoke, invocations) = mpsc::unbounded_channel();
+        let (answer, answers) = mpsc::unbounded_channel();
+        let shared =
+            Arc::new(Shared { invocations: Mutex::new(invocations), answers: answer, next_id: AtomicU64::new(1) });
+        let app = Router::new()
+            .route(&format!("{PREFIX}/invocation/next"), get(next))
+            .route(&format!("{PREFIX}/invocation/{{id}}/response"), post(response))
+            .route(&format!("{PREFIX}/invocation/{{id}}/error"), post(error))
+            .route(&format!("{PREFIX}/init/error"), post(init_error))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { address, invocations: invoke, answers: Mutex::new(answers) }
+    }
+
+    /// Invokes the function with `event` and waits for its answer.
+    pub async fn invoke(&self, event: Value) -> Answer {
+        self.invocations.send(event).unwrap();
+        let mut answers = self.answers.lock().await;
+        let answer = tokio::time::timeout(Duration::from_secs(30), answers.recv()).await;
+        answer.expect("the function answers within 30 s").expect("the runtime API runs")
+    }
+
+    /// Starts `binary` as Lambda starts a bootstrap: `AWS_LAMBDA_*` pointing at this API, and
+    /// otherwise only `env` (Lambda's environment is the function's variables, not ours).
+    pub fn start_function(&self, binary: &std::path::Path, env: &[(String, String)]) -> Function {
+        let name = binary.file_name().unwrap().to_string_lossy().into_owned();
+        let child = Command::new(binary)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", self.address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "smoke")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        Function { child }
+    }
+}
+
+/// A running bootstrap; killed when dropped.
+pub struct Function {
+    pub child: Child,
+}
+
+impl Function {
+    /// Stops the function and answers everything it printed (stdout, then stderr).
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        self.output()
+    }
+
+    /// Waits for the function to exit by itself; answers whether it succeeded, and its output.
+    pub fn wait(mut self) -> (bool, String) {
+        let status = self.child.wait().unwrap();
+        (status.success(), self.output())
+    }
+
+    fn output(&mut self) -> String {
+        use std::io::Read;
+        let mut printed = String::new();
+        let _ = self.child.wait();
+        for stream in [
+            self.child.stdout.take().map(|s| Box::new(s) as Box<dyn Read>),
+            self.child.stderr.take().map(|s| Box::new(s) as Box<dyn Read>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut stream = stream;
+            let _ = stream.read_to_string(&mut printed);
+        }
+        printed
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> (HeaderMap, String) {
+    let event = shared.invocations.lock().await.recv().await.expect("the test holds the sender");
+    let id = format!("req-{}", shared.next_id.fetch_add(1, Ordering::Relaxed));
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+    let mut headers = HeaderMap::new();
+    headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(&id).unwrap());
+    headers.insert("lambda-runtime-deadline-ms", HeaderValue::from(deadline.as_millis() as u64));
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        HeaderValue::from_static("arn:aws:lambda:us-east-1:000000000000:function:smoke"),
+    );
+    headers.insert("lambda-runtime-trace-id", HeaderValue::from_static("Root=1-00000000-000000000000000000000000"));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    (headers, event.to_string())
+}
+
+fn parse(body: &Bytes) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+async fn response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let _ = shared.answers.send(Answer::Response { request_id: id, body: parse(&body) });
+    StatusCode::ACCEPTED
+}
+
+async fn error(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let _ = shared.answers.send(Answer::Error { request_id: id, body: parse(&body) });
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    let _ = shared.answers.send(Answer::InitError { body: parse(&body) });
+    StatusCode::ACCEPTED
+}

@@ -1,0 +1,127 @@
+//! The real binaries, run as Lambda runs a `bootstrap`: against a minimal Lambda Runtime
+//! API, with the environment template.yaml gives them (its references resolved to the
+//! emulator's table and queues). The three of them carry an event from an HTTP API request
+//! to a receiver; a bootstrap missing a setting says which, and exits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use webhooks::aws::{AwsBackend, env};
+use webhooks::ports::{Queue, ReceivedMessage};
+use webhooks::retry::DeliveryPolicy;
+use webhooks_tests::lambda_events::{failed_ids, http_api_request, sqs_event};
+use webhooks_tests::local_aws::{Provisioned, local_aws, provisioned};
+use webhooks_tests::runtime_api::{Answer, RuntimeApi};
+use webhooks_tests::template::{Stack, Template};
+use webhooks_tests::{Receiver, binary_path, seed_signature};
+
+/// A binary of the workspace, built for this machine beside the `webhooks` one.
+fn bootstrap(name: &str) -> PathBuf {
+    binary_path().with_file_name(name)
+}
+
+/// The functions' environment as the template sets it for this deployment, plus what Lambda
+/// itself would provide (region, credentials) pointed at the emulator.
+fn function_env(aws: &Provisioned) -> Vec<(String, String)> {
+    let template = Template::load();
+    let mut stack = Stack { name: aws.prefix.clone(), ..Stack::default() };
+    stack.refs.insert("Table".into(), aws.resources.table.clone());
+    stack.refs.insert("EventsQueue".into(), aws.resources.events_url.clone());
+    stack.refs.insert("EventsDeadLetterQueue".into(), aws.resources.events_dlq_url.clone());
+    stack.refs.insert("DeliveriesQueue".into(), aws.resources.deliveries_url.clone());
+    let variables = template.evaluate(&template.root["Globals"]["Function"]["Environment"]["Variables"], &stack);
+    let mut vars: Vec<(String, String)> = variables
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
+        .collect();
+    // The receiver listens on 127.0.0.1, which a deployed stack rightly refuses.
+    vars.retain(|(name, _)| name != env::ALLOW_INSECURE_URLS);
+    vars.push((env::ALLOW_INSECURE_URLS.into(), "true".into()));
+    vars.extend(local_aws().env().into_iter().map(|(name, value)| (name.to_owned(), value)));
+    vars
+}
+
+fn response(answer: Answer) -> Value {
+    match answer {
+        Answer::Response { body, .. } => body,
+        other => panic!("the function failed: {other:?}"),
+    }
+}
+
+fn http_body(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().expect("a body")).unwrap()
+}
+
+/// The one message waiting on `queue`, as Lambda's event source would pass it.
+async fn the_message_on(queue: &impl Queue) -> ReceivedMessage {
+    let mut messages = queue.receive(10, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(messages.len(), 1, "one message on the queue");
+    messages.remove(0)
+}
+
+fn sqs_event_of(message: &ReceivedMessage) -> Value {
+    sqs_event(&[(&message.message_id, &message.receipt, &message.body)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_bootstraps_carry_an_event_from_the_api_to_a_receiver() {
+    let aws = provisioned(DeliveryPolicy::default()).await;
+    let env = function_env(&aws);
+    let backend = AwsBackend::new(&aws.config, &aws.settings);
+
+    // The deployed stack's first admin key, minted as the README says.
+    let minted = std::process::Command::new(binary_path())
+        .args(["admin-key", "--aws", "--prefix", &aws.prefix])
+        .envs(local_aws().env())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&minted.stdout);
+    assert!(minted.status.success(), "{printed} {}", String::from_utf8_lossy(&minted.stderr));
+    let key = printed.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(key.starts_with("whk_"), "{printed}");
+
+    let runtime = RuntimeApi::start().await;
+    let receiver = Receiver::start().await;
+
+    let api = runtime.start_function(&bootstrap("webhooks-api"), &env);
+    let body = json!({"url": receiver.url("/hooks"), "events": ["run.*"]}).to_string();
+    let created = response(runtime.invoke(http_api_request("POST", "/v1/webhooks", "", Some(&key), Some(&body))).await);
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let secret = http_body(&created)["secret"].as_str().unwrap().to_owned();
+    let event = r#"{"id": "evt-smoke", "type": "run.failed", "payload": {"run": 7}}"#;
+    let sent = response(runtime.invoke(http_api_request("POST", "/v1/events", "", Some(&key), Some(event))).await);
+    assert_eq!(sent["statusCode"], 202, "{sent}");
+    let logs = api.stop();
+    assert!(!logs.contains(&key) && !logs.contains(&secret), "the api function logged a key or secret");
+
+    let dispatcher = runtime.start_function(&bootstrap("webhooks-dispatcher"), &env);
+    let dispatched = response(runtime.invoke(sqs_event_of(&the_message_on(&backend.events).await)).await);
+    assert_eq!(failed_ids(&dispatched), Vec::<String>::new(), "{dispatched}");
+    dispatcher.stop();
+
+    let sender = runtime.start_function(&bootstrap("webhooks-sender"), &env);
+    let delivered = response(runtime.invoke(sqs_event_of(&the_message_on(&backend.deliveries).await)).await);
+    assert_eq!(failed_ids(&delivered), Vec::<String>::new(), "{delivered}");
+    let logs = sender.stop();
+    assert!(!logs.contains(&secret), "the sender logged the signing secret");
+
+    let received = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(received[0].json(), json!({"run": 7}));
+    assert_eq!(received[0].header("x-webhook-event"), "run.failed");
+    assert_eq!(received[0].header("x-webhook-signature"), seed_signature(&secret, &received[0].body));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_missing_a_setting_names_it_and_exits() {
+    let runtime = RuntimeApi::start().await;
+    let only_aws: Vec<(String, String)> =
+        local_aws().env().into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+    for name in ["webhooks-api", "webhooks-dispatcher", "webhooks-sender"] {
+        let (succeeded, printed) = runtime.start_function(&bootstrap(name), &only_aws).wait();
+        assert!(!succeeded, "{name} started without its table");
+        assert!(printed.contains(env::TABLE), "{name} did not name the missing setting: {printed}");
+    }
+}
