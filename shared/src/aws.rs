@@ -190,6 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn all_names_exactly_the_variables_read() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let required: HashMap<&str, &str> = REQUIRED.into_iter().collect();
+        AwsSettings::from_lookup(|name| {
+            asked.borrow_mut().insert(name.to_owned());
+            required.get(name).map(|v| v.to_string())
+        })
+        .unwrap();
+        let mut asked = asked.into_inner();
+        asked.insert(env::LOG_FILTER.to_owned()); // read by the functions' log setup
+        let listed: std::collections::BTreeSet<String> = env::ALL.iter().map(|n| n.to_string()).collect();
+        assert_eq!(asked, listed);
+    }
+
+    #[test]
     fn every_variable_is_read() {
         let mut pairs = REQUIRED.to_vec();
         pairs.extend([

@@ -1,6 +1,7 @@
 //! The real binaries, run as Lambda runs a `bootstrap`: against a minimal Lambda Runtime
 //! API, with the environment template.yaml gives them (its references resolved to the
-//! emulator's table and queues). The three of them carry an event from an HTTP API request
+//! emulator's table and queues), either as the workspace builds them or as `sam build`
+//! does (see [`bootstrap`]). The three of them carry an event from an HTTP API request
 //! to a receiver; a bootstrap missing a setting says which, and exits.
 
 use std::path::PathBuf;
@@ -16,9 +17,23 @@ use webhooks_tests::runtime_api::{Answer, RuntimeApi};
 use webhooks_tests::template::{Stack, Template};
 use webhooks_tests::{Receiver, binary_path, seed_signature};
 
-/// A binary of the workspace, built for this machine beside the `webhooks` one.
+/// The function's bootstrap: by default the workspace's binary, built for this machine
+/// beside the `webhooks` one; with `WEBHOOKS_BOOTSTRAPS` set to a `sam build` directory,
+/// the bootstrap SAM built for the function whose `Binary` is `name` (scripts/check-deploy
+/// runs these tests again that way, on the x86_64 release build).
 fn bootstrap(name: &str) -> PathBuf {
-    binary_path().with_file_name(name)
+    let Ok(built) = std::env::var("WEBHOOKS_BOOTSTRAPS") else {
+        return binary_path().with_file_name(name);
+    };
+    let template = Template::load();
+    let function = template
+        .of_type("AWS::Serverless::Function")
+        .into_iter()
+        .find(|id| template.resource(id)["Metadata"]["BuildProperties"]["Binary"] == name)
+        .unwrap_or_else(|| panic!("no function builds {name}"));
+    let path = PathBuf::from(built).join(function).join("bootstrap");
+    assert!(path.exists(), "{} is missing: run sam build first", path.display());
+    path
 }
 
 /// The functions' environment as the template sets it for this deployment, plus what Lambda

@@ -1,7 +1,7 @@
 //! template.yaml held to the code: the same table and queues as `serve --aws --provision`
 //! creates (compared with what the emulator reports after provisioning), every setting the
 //! functions read and nothing else, the workspace's binaries, timeouts that fit their queues,
-//! least-privilege policies and the promised alarms.
+//! roles that name only the stack's own resources, and the promised alarms.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -247,40 +247,34 @@ fn the_functions_are_the_workspace_binaries_and_fit_their_queues() {
 }
 
 #[test]
-fn policies_name_only_this_stack_s_table_and_queues() {
+fn policies_name_only_this_stack_s_table_queues_and_log_groups() {
     let template = Template::load();
     let stack = Stack::with_placeholders("webhooks", &template);
     let own: BTreeSet<String> = template.resources().keys().cloned().collect();
+    let roles = template.of_type("AWS::IAM::Role");
     for (_, id, _) in functions(&template) {
-        let policies = template.evaluate(&template.resource(&id)["Properties"]["Policies"], &stack);
-        for policy in policies.as_array().unwrap() {
-            let policy = policy.as_object().unwrap();
-            let (kind, body) = policy.iter().next().unwrap();
-            match kind.as_str() {
-                "Statement" => {
-                    for statement in body.as_array().unwrap() {
-                        let resources = match &statement["Resource"] {
-                            Value::Array(all) => all.clone(),
-                            one => vec![one.clone()],
-                        };
-                        for resource in resources {
-                            let resource = resource.as_str().unwrap();
-                            let named = resource.strip_prefix("arn:").map(|r| r.split('/').next().unwrap());
-                            assert!(
-                                named.is_some_and(|r| own.contains(r)),
-                                "{id}: {resource} is not one of the stack's resources"
-                            );
-                        }
-                        for action in statement["Action"].as_array().unwrap() {
-                            assert!(!action.as_str().unwrap().contains('*'), "{id}: wildcard action {action}");
-                        }
-                    }
+        let properties = &template.resource(&id)["Properties"];
+        assert!(properties.get("Policies").is_none(), "{id}: SAM policies would come with a role SAM makes");
+        let role = properties["Role"]["Fn::GetAtt"][0].as_str().unwrap_or_else(|| panic!("{id} has no role"));
+        assert!(roles.iter().any(|r| r == role), "{id}: {role} is not one of the stack's roles");
+    }
+    for id in &roles {
+        let properties = template.evaluate(&template.resource(id)["Properties"], &stack);
+        assert!(properties.get("ManagedPolicyArns").is_none(), "{id}: managed policies name `*` resources");
+        for policy in properties["Policies"].as_array().unwrap() {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                let list = |value: &Value| match value {
+                    Value::Array(all) => all.clone(),
+                    one => vec![one.clone()],
+                };
+                for resource in list(&statement["Resource"]) {
+                    let resource = resource.as_str().unwrap();
+                    let named = resource.strip_prefix("arn:").map(|r| r.split('/').next().unwrap());
+                    assert!(named.is_some_and(|r| own.contains(r)), "{id}: {resource} is not the stack's");
                 }
-                "SQSSendMessagePolicy" | "SQSPollerPolicy" => {
-                    let queue = body["QueueName"].as_str().unwrap().strip_prefix("queuename:").unwrap();
-                    assert!(own.contains(queue), "{id}: {kind} on {queue}");
+                for action in list(&statement["Action"]) {
+                    assert!(!action.as_str().unwrap().contains('*'), "{id}: wildcard action {action}");
                 }
-                other => panic!("{id}: policy {other} is not one this test knows to be scoped"),
             }
         }
     }
