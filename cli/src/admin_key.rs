@@ -29,7 +29,7 @@ pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, St
         KeyStore::Embedded(dir) => {
             let _lock = lock_data_dir(&dir)?;
             let db = SqliteDatabase::open(&dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
-            mint_into(&db.store(), name).await
+            mint_admin_key(&db.store(), name, None).await
         }
         KeyStore::Aws { table } => {
             let client = aws_sdk_dynamodb::Client::new(&load_sdk_config().await);
@@ -37,13 +37,14 @@ pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, St
             client.describe_table().table_name(&table).send().await.map_err(|_| {
                 format!("no DynamoDB table {table:?} here: check the stack's name and AWS_REGION/AWS_PROFILE")
             })?;
-            mint_into(&DynamoStore::new(client, table, DEFAULT_RETENTION), name).await
+            mint_admin_key(&DynamoStore::new(client, table, DEFAULT_RETENTION), name, None).await
         }
     }
 }
 
-async fn mint_into<S: Store>(store: &S, name: &str) -> Result<String, String> {
-    let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), None);
+/// Stores an admin key for the default tenant: `chosen`, or a new one; answers the key.
+pub(crate) async fn mint_admin_key<S: Store>(store: &S, name: &str, chosen: Option<String>) -> Result<String, String> {
+    let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), chosen);
     store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
     Ok(minted.key)
 }

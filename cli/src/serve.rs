@@ -15,17 +15,18 @@ use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
 use webhooks::adapters::http::ReqwestSender;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
 use webhooks::adapters::sqs::SqsQueue;
-use webhooks::api_keys::{hash_key, mint};
+use webhooks::api_keys::hash_key;
 use webhooks::aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
 use webhooks::deployment::{Deployment, find, provision};
 use webhooks::event_source::{EventSourceSettings, run_event_source};
-use webhooks::model::Scope;
 use webhooks::ports::{Store, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks_api::aws::AwsPorts;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_dispatcher::Dispatcher;
 use webhooks_sender::Sender;
+
+use crate::admin_key::mint_admin_key;
 
 /// The tenant of the first admin key.
 pub const DEFAULT_TENANT: &str = "default";
@@ -159,21 +160,16 @@ pub(crate) fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
 
 /// Makes sure an admin key exists: the operator's, or a new one on first start.
 async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result<Option<String>, String> {
-    let now = webhooks::time::Timestamp::now();
     if let Some(key) = chosen {
-        if store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?.is_some() {
-            return Ok(None);
+        if store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?.is_none() {
+            mint_admin_key(store, "admin (--admin-key)", Some(key)).await?;
         }
-        let minted = mint(DEFAULT_TENANT.into(), "admin (--admin-key)".into(), vec![Scope::Admin], now, Some(key));
-        store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
         return Ok(None);
     }
     if !store.list_api_keys(None).await.map_err(|e| e.to_string())?.is_empty() {
         return Ok(None);
     }
-    let minted = mint(DEFAULT_TENANT.into(), "admin (first start)".into(), vec![Scope::Admin], now, None);
-    store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
-    Ok(Some(minted.key))
+    mint_admin_key(store, "admin (first start)", None).await.map(Some)
 }
 
 /// Starts everything and returns once the API listens.

@@ -338,6 +338,23 @@ pub fn binary_path() -> PathBuf {
     path
 }
 
+/// Runs `webhooks admin-key` with `args` and `env`: the key it printed, or what it said on
+/// stderr when it failed.
+pub fn admin_key_command(args: &[&str], env: &[(&str, String)]) -> Result<String, String> {
+    let output = std::process::Command::new(binary_path())
+        .arg("admin-key")
+        .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .output()
+        .unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let key = printed.split("keep it): ").nth(1).unwrap_or_else(|| panic!("no key printed: {printed}"));
+    Ok(key.trim().to_owned())
+}
+
 impl Binary {
     /// Starts `webhooks serve` on `data` with `args`, waits until it listens.
     pub fn serve(data: &Path, args: &[&str], admin_key: Option<&str>) -> Self {

@@ -15,7 +15,7 @@ use webhooks_tests::lambda_events::{failed_ids, http_api_request, sqs_event};
 use webhooks_tests::local_aws::{Provisioned, local_aws, provisioned};
 use webhooks_tests::runtime_api::{Answer, RuntimeApi};
 use webhooks_tests::template::{Stack, Template};
-use webhooks_tests::{Receiver, binary_path, seed_signature};
+use webhooks_tests::{Receiver, admin_key_command, binary_path, seed_signature};
 
 /// The function's bootstrap: by default the workspace's binary, built for this machine
 /// beside the `webhooks` one; with `WEBHOOKS_BOOTSTRAPS` set to a `sam build` directory,
@@ -88,15 +88,8 @@ async fn the_three_bootstraps_carry_an_event_from_the_api_to_a_receiver() {
     let backend = AwsBackend::new(&aws.config, &aws.settings);
 
     // The deployed stack's first admin key, minted as the README says.
-    let minted = std::process::Command::new(binary_path())
-        .args(["admin-key", "--aws", "--prefix", &aws.prefix])
-        .envs(local_aws().env())
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&minted.stdout);
-    assert!(minted.status.success(), "{printed} {}", String::from_utf8_lossy(&minted.stderr));
-    let key = printed.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(key.starts_with("whk_"), "{printed}");
+    let key = admin_key_command(&["--aws", "--prefix", &aws.prefix], &local_aws().env()).unwrap();
+    assert!(key.starts_with("whk_"), "{key}");
 
     let runtime = RuntimeApi::start().await;
     let receiver = Receiver::start().await;

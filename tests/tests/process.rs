@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use webhooks_tests::{Binary, Receiver, binary_path, data_dir};
+use webhooks_tests::{Binary, Receiver, admin_key_command, data_dir};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -119,14 +119,9 @@ async fn the_disable_threshold_is_a_flag() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_key_mints_a_working_key_but_not_under_a_running_serve() {
     let dir = data_dir();
-    let admin_key = |dir: &std::path::Path| {
-        std::process::Command::new(binary_path()).arg("admin-key").arg("--data").arg(dir).output().unwrap()
-    };
-    let minted = admin_key(dir.path());
-    let printed = String::from_utf8_lossy(&minted.stdout).into_owned();
-    assert!(minted.status.success(), "{printed}");
-    let key = printed.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(key.starts_with("whk_"), "{printed}");
+    let data = dir.path().to_str().unwrap();
+    let key = admin_key_command(&["--data", data], &[]).unwrap();
+    assert!(key.starts_with("whk_"), "{key}");
 
     // With a key in the store, serve mints none, and the minted one is an admin's.
     let service = Binary::serve(dir.path(), &[], None);
@@ -137,7 +132,6 @@ async fn admin_key_mints_a_working_key_but_not_under_a_running_serve() {
     assert_eq!(keys.body["data"][0]["name"], "admin (webhooks admin-key)");
     assert!(!keys.body.to_string().contains(&key), "the key itself is never shown again");
 
-    let refused = admin_key(dir.path());
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("another `webhooks serve` is using"));
+    let refused = admin_key_command(&["--data", data], &[]).unwrap_err();
+    assert!(refused.contains("another `webhooks serve` is using"), "{refused}");
 }
