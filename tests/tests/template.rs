@@ -32,6 +32,11 @@ fn strings(value: &Value, fields: &[&str]) -> BTreeSet<Vec<String>> {
         .collect()
 }
 
+/// A key schema as (attribute, HASH or RANGE) pairs, comparable with [`strings`]'s.
+fn key_pairs(schema: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> BTreeSet<Vec<String>> {
+    schema.iter().map(|k| vec![k.attribute_name().to_owned(), k.key_type().as_str().to_owned()]).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_template_declares_what_provisioning_creates() {
     // A schedule other than the default, so the redrive count must follow it.
@@ -118,12 +123,11 @@ async fn the_template_declares_what_provisioning_creates() {
     let declared = template.evaluate(&template.resource(&tables[0])["Properties"], &stack);
     assert_eq!(declared["TableName"], json!(deployment.table));
     let live = dynamodb.describe_table().table_name(&deployment.table).send().await.unwrap().table.unwrap();
-    let live_keys: BTreeSet<Vec<String>> = live
-        .key_schema()
-        .iter()
-        .map(|k| vec![k.attribute_name().to_owned(), k.key_type().as_str().to_owned()])
-        .collect();
-    assert_eq!(strings(&declared["KeySchema"], &["AttributeName", "KeyType"]), live_keys, "key schema");
+    assert_eq!(
+        strings(&declared["KeySchema"], &["AttributeName", "KeyType"]),
+        key_pairs(live.key_schema()),
+        "key schema"
+    );
     let live_attributes: BTreeSet<Vec<String>> = live
         .attribute_definitions()
         .iter()
@@ -138,11 +142,7 @@ async fn the_template_declares_what_provisioning_creates() {
         .global_secondary_indexes()
         .iter()
         .map(|index| {
-            let keys = index
-                .key_schema()
-                .iter()
-                .map(|k| vec![k.attribute_name().to_owned(), k.key_type().as_str().to_owned()])
-                .collect();
+            let keys = key_pairs(index.key_schema());
             let projection = index.projection().and_then(|p| p.projection_type()).unwrap().as_str().to_owned();
             (index.index_name().unwrap().to_owned(), (keys, projection))
         })
