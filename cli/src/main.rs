@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use webhooks::retry::parse_schedule;
+use webhooks::url_guard::{IpNet, UrlPolicy, parse_allow_list};
 use webhooks_cli::admin_key::{KeyStore, create_admin_key};
 use webhooks_cli::serve::{AwsServe, ServeConfig, start};
 
@@ -26,9 +27,15 @@ enum Command {
         /// Directory holding the database (created if missing).
         #[arg(long = "data", default_value = "data")]
         data_dir: PathBuf,
-        /// Allow http:// and https:// endpoint URLs on localhost/127.0.0.1 (development).
+        /// Also allow http:// endpoint URLs, and both http:// and https:// to exactly
+        /// localhost, 127.0.0.1 and [::1] (development); no other internal address.
         #[arg(long)]
         allow_insecure_urls: bool,
+        /// Let endpoints reach this internal range, e.g. 10.0.0.0/16 (repeat or separate with
+        /// commas). Private, loopback, link-local and other internal addresses are refused
+        /// otherwise, on the address each delivery connects to.
+        #[arg(long, value_name = "CIDR", value_parser = parse_allow_list)]
+        allow_private: Vec<Vec<IpNet>>,
         /// Delay before each retry, e.g. `5s,5m,30m,2h,5h` (the default).
         #[arg(long, value_parser = parse_schedule)]
         retry_schedule: Option<std::vec::Vec<std::time::Duration>>,
@@ -89,6 +96,7 @@ async fn main() {
             listen,
             data_dir,
             allow_insecure_urls,
+            allow_private,
             retry_schedule,
             disable_after,
             admin_key,
@@ -98,7 +106,8 @@ async fn main() {
         } => {
             let mut config = ServeConfig::new(listen, data_dir);
             config.aws = aws.then_some(AwsServe { prefix, provision });
-            config.allow_insecure_urls = allow_insecure_urls;
+            config.url_policy =
+                UrlPolicy { allow_insecure_local: allow_insecure_urls, allow_private: allow_private.concat() };
             config.admin_key = admin_key;
             config.policy.disable_after = disable_after.max(1);
             if let Some(schedule) = retry_schedule {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
-use webhooks::adapters::http::ReqwestSender;
+use webhooks::adapters::http::{Lookup, ReqwestSender, SystemLookup};
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
 use webhooks::adapters::sqs::SqsQueue;
 use webhooks::api_keys::hash_key;
@@ -21,6 +21,7 @@ use webhooks::deployment::{Deployment, find, provision};
 use webhooks::event_source::{EventSourceSettings, run_event_source};
 use webhooks::ports::{Store, SystemClock};
 use webhooks::retry::DeliveryPolicy;
+use webhooks::url_guard::UrlPolicy;
 use webhooks_api::aws::AwsPorts;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_dispatcher::Dispatcher;
@@ -45,11 +46,14 @@ impl Ports for Embedded {
     type Clock = SystemClock;
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    pub allow_insecure_urls: bool,
+    /// Where endpoints may point, checked at create and update and on every send.
+    pub url_policy: UrlPolicy,
+    /// How the sender resolves host names (the system's resolver unless a test gives one).
+    pub lookup: Arc<dyn Lookup>,
     pub policy: DeliveryPolicy,
     /// A known admin key (scripts); otherwise one is minted on first start.
     pub admin_key: Option<String>,
@@ -73,7 +77,8 @@ impl ServeConfig {
         Self {
             listen,
             data_dir,
-            allow_insecure_urls: false,
+            url_policy: UrlPolicy::default(),
+            lookup: Arc::new(SystemLookup),
             policy: DeliveryPolicy::default(),
             admin_key: None,
             sender_concurrency: 16,
@@ -222,7 +227,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         events_dlq_url: resources.events_dlq_url.clone(),
         deliveries_queue_url: resources.deliveries_url.clone(),
         policy: config.policy.clone(),
-        allow_insecure_urls: config.allow_insecure_urls,
+        url_policy: config.url_policy.clone(),
         retention: DEFAULT_RETENTION,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
@@ -272,14 +277,14 @@ where
         poll_wait,
     } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
-    let http = ReqwestSender::new();
+    let http = ReqwestSender::with_lookup(config.url_policy.clone(), config.lookup.clone());
     let app = Arc::new(App::<P> {
         store: store.clone(),
         events: events.clone(),
         deliveries: deliveries.clone(),
         http: http.clone(),
         clock: SystemClock,
-        settings: ApiSettings { allow_insecure_urls: config.allow_insecure_urls, policy: config.policy.clone() },
+        settings: ApiSettings { url_policy: config.url_policy.clone(), policy: config.policy.clone() },
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;

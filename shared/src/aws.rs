@@ -10,6 +10,7 @@ use crate::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
 use crate::adapters::sqs::SqsQueue;
 use crate::adapters::usage::Usage;
 use crate::retry::{DeliveryPolicy, parse_schedule};
+use crate::url_guard::{UrlPolicy, parse_allow_list};
 
 /// The environment variables, each read in exactly one place: [`AwsSettings::from_lookup`]
 /// (the log filter: the functions' log setup).
@@ -28,6 +29,8 @@ pub mod env {
     pub const DELIVERY_TIMEOUT: &str = "WEBHOOKS_DELIVERY_TIMEOUT";
     /// `true` lets endpoints use http://localhost URLs (development only; default false).
     pub const ALLOW_INSECURE_URLS: &str = "WEBHOOKS_ALLOW_INSECURE_URLS";
+    /// Internal ranges endpoints may reach, e.g. `10.0.0.0/16,fd00::/8` (default: none).
+    pub const ALLOW_PRIVATE: &str = "WEBHOOKS_ALLOW_PRIVATE";
     /// Days events and deliveries are kept before DynamoDB's TTL removes them (default 30).
     pub const RETENTION_DAYS: &str = "WEBHOOKS_RETENTION_DAYS";
     /// How long the dispatcher may reuse a subscription lookup while the tenant's
@@ -38,7 +41,7 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -47,6 +50,7 @@ pub mod env {
         DISABLE_AFTER,
         DELIVERY_TIMEOUT,
         ALLOW_INSECURE_URLS,
+        ALLOW_PRIVATE,
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
         LOG_FILTER,
@@ -62,7 +66,7 @@ pub struct AwsSettings {
     pub events_dlq_url: String,
     pub deliveries_queue_url: String,
     pub policy: DeliveryPolicy,
-    pub allow_insecure_urls: bool,
+    pub url_policy: UrlPolicy,
     pub retention: Duration,
     pub subscription_cache: Duration,
 }
@@ -113,7 +117,7 @@ impl AwsSettings {
             },
             None => DEFAULT_RETENTION,
         };
-        let allow_insecure_urls = match value(env::ALLOW_INSECURE_URLS).as_deref() {
+        let allow_insecure_local = match value(env::ALLOW_INSECURE_URLS).as_deref() {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => return Err(invalid(env::ALLOW_INSECURE_URLS, "must be true or false")),
@@ -124,7 +128,11 @@ impl AwsSettings {
             events_dlq_url: required(env::EVENTS_DLQ_URL)?,
             deliveries_queue_url: required(env::DELIVERIES_QUEUE_URL)?,
             policy,
-            allow_insecure_urls,
+            url_policy: UrlPolicy {
+                allow_insecure_local,
+                allow_private: parse_allow_list(&value(env::ALLOW_PRIVATE).unwrap_or_default())
+                    .map_err(|e| invalid(env::ALLOW_PRIVATE, e))?,
+            },
             retention,
             subscription_cache: duration(env::SUBSCRIPTION_CACHE, DEFAULT_SUBSCRIPTION_CACHE)?,
         })
@@ -186,7 +194,7 @@ mod tests {
         assert_eq!(read.policy, DeliveryPolicy::default());
         assert_eq!(read.retention, DEFAULT_RETENTION);
         assert_eq!(read.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
-        assert!(!read.allow_insecure_urls);
+        assert_eq!(read.url_policy, UrlPolicy::default());
     }
 
     #[test]
@@ -212,13 +220,15 @@ mod tests {
             (env::DISABLE_AFTER, "3"),
             (env::DELIVERY_TIMEOUT, "4s"),
             (env::ALLOW_INSECURE_URLS, "true"),
+            (env::ALLOW_PRIVATE, "10.0.0.0/16, fd00::/8"),
             (env::RETENTION_DAYS, "7"),
             (env::SUBSCRIPTION_CACHE, "0s"),
         ]);
         let read = settings(&pairs).unwrap();
         assert_eq!(read.policy.schedule, [Duration::from_secs(1), Duration::from_secs(2)]);
         assert_eq!((read.policy.disable_after, read.policy.timeout), (3, Duration::from_secs(4)));
-        assert!(read.allow_insecure_urls);
+        assert!(read.url_policy.allow_insecure_local);
+        assert_eq!(read.url_policy.allow_private, parse_allow_list("10.0.0.0/16,fd00::/8").unwrap());
         assert_eq!(read.retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(read.subscription_cache, Duration::ZERO);
         assert_eq!(read.table, "t");
@@ -231,6 +241,7 @@ mod tests {
             (env::DISABLE_AFTER, "0"),
             (env::DELIVERY_TIMEOUT, "ten"),
             (env::ALLOW_INSECURE_URLS, "yes"),
+            (env::ALLOW_PRIVATE, "10.0.0.0/40"),
             (env::RETENTION_DAYS, "-1"),
         ] {
             let mut pairs = REQUIRED.to_vec();

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use crate::catalog::{is_known_type, is_valid_subscription};
 use crate::filter::pattern_matches;
 use crate::model::EntityId;
-use crate::url_guard::check_url;
+use crate::url_guard::UrlPolicy;
 
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 pub const MAX_EVENTS_PER_BATCH: usize = 100;
@@ -110,10 +110,10 @@ pub struct EndpointFields<'a> {
     pub headers: &'a BTreeMap<String, String>,
 }
 
-/// Checks an endpoint's fields; `allow_insecure_urls` is the deployment's switch.
-pub fn check_endpoint(fields: &EndpointFields<'_>, allow_insecure_urls: bool) -> Vec<FieldError> {
+/// Checks an endpoint's fields; `url_policy` is the deployment's outbound policy.
+pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    if let Err(rejection) = check_url(fields.url, allow_insecure_urls) {
+    if let Err(rejection) = url_policy.check_url(fields.url) {
         errors.push(FieldError::new("url", rejection.to_string()));
     }
     if fields.events.is_empty() {
@@ -224,11 +224,15 @@ mod tests {
             ("X-Ok", "line\nbreak"),
         ] {
             let headers = BTreeMap::from([(name.to_owned(), value.to_owned())]);
-            let errors = check_endpoint(&fields_with("https://example.com", &events, &filters, &headers), false);
+            let errors =
+                check_endpoint(&fields_with("https://example.com", &events, &filters, &headers), &UrlPolicy::default());
             assert_eq!(errors.len(), 1, "{name}: {errors:?}");
         }
         let fine = BTreeMap::from([("X-Tenant".to_owned(), "acme".to_owned())]);
-        assert!(check_endpoint(&fields_with("https://example.com", &events, &filters, &fine), false).is_empty());
+        assert!(
+            check_endpoint(&fields_with("https://example.com", &events, &filters, &fine), &UrlPolicy::default())
+                .is_empty()
+        );
     }
 
     #[test]
@@ -236,8 +240,13 @@ mod tests {
         let events = vec!["playground.*".to_owned()];
         let headers = BTreeMap::new();
         let ok = BTreeMap::from([("playground.created".to_owned(), vec![EntityId::Number(1)])]);
-        assert!(check_endpoint(&fields_with("https://e.com", &events, &ok, &headers), false).is_empty());
+        assert!(
+            check_endpoint(&fields_with("https://e.com", &events, &ok, &headers), &UrlPolicy::default()).is_empty()
+        );
         let other = BTreeMap::from([("run.failed".to_owned(), vec![])]);
-        assert_eq!(check_endpoint(&fields_with("https://e.com", &events, &other, &headers), false).len(), 1);
+        assert_eq!(
+            check_endpoint(&fields_with("https://e.com", &events, &other, &headers), &UrlPolicy::default()).len(),
+            1
+        );
     }
 }

@@ -8,9 +8,12 @@ pub mod pricing;
 pub mod runtime_api;
 pub mod template;
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,9 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use webhooks::adapters::http::{Lookup, SystemLookup};
 use webhooks::retry::DeliveryPolicy;
+use webhooks::url_guard::UrlPolicy;
 use webhooks_cli::serve::{Running, ServeConfig, start};
 
 pub const ADMIN_KEY: &str = "whk_test_admin_key_0123456789";
@@ -54,6 +59,8 @@ struct ReceiverState {
     /// Extra time before answering.
     delay: Option<Duration>,
     response_body: String,
+    /// Sent as `Location` with every answer.
+    location: Option<String>,
 }
 
 /// A real HTTP server on 127.0.0.1 that records every request.
@@ -69,18 +76,22 @@ async fn receive(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, String) {
-    let (status, delay, text) = {
+) -> (StatusCode, HeaderMap, String) {
+    let (status, delay, text, location) = {
         let mut state = receiver.state.lock().unwrap();
         state.received.push(Received { path: uri.path().to_owned(), headers, body, at: Instant::now() });
         let status = state.script.pop_front().or(state.fallback).unwrap_or(200);
-        (status, state.delay, state.response_body.clone())
+        (status, state.delay, state.response_body.clone(), state.location.clone())
     };
     receiver.arrived.notify_waiters();
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
-    (StatusCode::from_u16(status).unwrap(), text)
+    let mut headers = HeaderMap::new();
+    if let Some(location) = location {
+        headers.insert("location", location.parse().unwrap());
+    }
+    (StatusCode::from_u16(status).unwrap(), headers, text)
 }
 
 impl Receiver {
@@ -112,6 +123,11 @@ impl Receiver {
         self.state.lock().unwrap().delay = Some(delay).filter(|d| !d.is_zero());
     }
 
+    /// Send `Location: url` with every answer (with a 3xx status: a redirect).
+    pub fn redirect_to(&self, url: String) {
+        self.state.lock().unwrap().location = Some(url);
+    }
+
     pub fn respond_with_body(&self, body: String) {
         self.state.lock().unwrap().response_body = body;
     }
@@ -141,6 +157,71 @@ impl Receiver {
     pub async fn assert_stays_at(&self, count: usize, window: Duration) {
         tokio::time::sleep(window).await;
         assert_eq!(self.received().len(), count, "unexpected extra deliveries");
+    }
+}
+
+/// A resolver the test controls: names it was told about resolve to what it was told (the
+/// test can change them between sends); every other name to what the system says.
+#[derive(Default)]
+pub struct Hosts {
+    table: Mutex<HashMap<String, Vec<IpAddr>>>,
+    lookups: AtomicUsize,
+}
+
+impl Hosts {
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// From now on, `name` resolves to `addresses`.
+    pub fn point(&self, name: &str, addresses: &[&str]) {
+        let addresses = addresses.iter().map(|a| a.parse().unwrap()).collect();
+        self.table.lock().unwrap().insert(name.to_owned(), addresses);
+    }
+
+    /// Lookups of names in the table so far.
+    pub fn lookups(&self) -> usize {
+        self.lookups.load(Ordering::SeqCst)
+    }
+}
+
+impl Lookup for Hosts {
+    fn lookup(&self, host: String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
+        match self.table.lock().unwrap().get(&host).cloned() {
+            Some(addresses) => {
+                self.lookups.fetch_add(1, Ordering::SeqCst);
+                Box::pin(std::future::ready(Ok(addresses)))
+            }
+            None => SystemLookup.lookup(host),
+        }
+    }
+}
+
+/// A TCP port that accepts connections, counts them, answers a plain-HTTP 400 (which a TLS
+/// client takes for a broken handshake) and closes: it shows whether anything connected.
+pub struct CountingPort {
+    pub addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl CountingPort {
+    pub async fn bind(addr: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                use tokio::io::AsyncWriteExt;
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+            }
+        });
+        Self { addr, accepted }
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 }
 
@@ -187,7 +268,7 @@ impl Service {
 
     pub async fn start_in(data: &Path, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), data.to_owned());
-        config.allow_insecure_urls = true;
+        config.url_policy = UrlPolicy::insecure(true);
         config.admin_key = Some(ADMIN_KEY.to_owned());
         config.policy = fast_policy(5);
         adjust(&mut config);

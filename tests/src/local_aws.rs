@@ -97,7 +97,7 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         events_dlq_url: resources.events_dlq_url.clone(),
         deliveries_queue_url: resources.deliveries_url.clone(),
         policy,
-        allow_insecure_urls: true,
+        url_policy: webhooks::url_guard::UrlPolicy::insecure(true),
         retention: DEFAULT_RETENTION,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };

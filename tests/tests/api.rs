@@ -104,7 +104,7 @@ async fn endpoints_page_with_opaque_cursors_and_hide_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_validation_errors() {
-    let service = Service::start_with(|config| config.allow_insecure_urls = false).await;
+    let service = Service::start_with(|config| config.url_policy = webhooks::url_guard::UrlPolicy::default()).await;
     let api = &service.api;
     let good = || json!({"url": "https://example.com/hook", "events": ["run.failed"]});
     let with = |field: &str, value: Value| {
@@ -120,6 +120,14 @@ async fn endpoint_validation_errors() {
         ("metadata", with("url", json!("https://169.254.169.254/latest")), "url"),
         ("unspecified", with("url", json!("https://0.0.0.0/")), "url"),
         ("ipv6 loopback", with("url", json!("https://[::1]/")), "url"),
+        ("loopback as one number", with("url", json!("https://2130706433/")), "url"),
+        ("loopback in hex", with("url", json!("https://0x7f.0.0.1/")), "url"),
+        ("loopback in octal", with("url", json!("https://0177.0.0.1/")), "url"),
+        ("loopback shortened", with("url", json!("https://127.1/")), "url"),
+        ("metadata as one number", with("url", json!("https://2852039166/")), "url"),
+        ("loopback in IPv4-compatible IPv6", with("url", json!("https://[::127.0.0.1]/")), "url"),
+        ("private in NAT64", with("url", json!("https://[64:ff9b::a00:1]/")), "url"),
+        ("metadata in 6to4", with("url", json!("https://[2002:a9fe:a9fe::]/")), "url"),
         ("not a url", with("url", json!("example.com")), "url"),
         ("url too long", with("url", json!(format!("https://example.com/{}", "a".repeat(2048)))), "url"),
         ("no events", with("events", json!([])), "events"),

@@ -331,16 +331,19 @@ async fn the_test_route_sends_a_signed_test_event_and_records_it() {
     assert_eq!(endpoint.body["failure_count"], 0, "a failed test does not count towards disabling");
 }
 
+/// A 302 to a second receiver is the attempt's answer; the second receiver gets nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_not_followed() {
     let service = Service::start().await;
-    let receiver = Receiver::start().await;
+    let (receiver, elsewhere) = (Receiver::start().await, Receiver::start().await);
     receiver.always(302);
+    receiver.redirect_to(elsewhere.url("/moved"));
     let created = service.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
     let reply = service.api.post(&format!("/v1/webhooks/{}/test", created["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(reply.body["delivered"], false);
     assert_eq!(reply.body["http_status"], 302);
     assert_eq!(receiver.received().len(), 1);
+    elsewhere.assert_stays_at(0, Duration::from_millis(300)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,7 +36,7 @@ async fn the_api_function_answers_http_api_v2_requests() {
     let backend = AwsBackend::new(&aws.config, &aws.settings);
     let admin = mint("acme".into(), "admin".into(), vec![Scope::Admin], Timestamp::now(), None);
     backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
-    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new());
+    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new(aws.settings.url_policy.clone()));
     let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
     let mut call = async |event: Value| -> Value {
         let request: LambdaRequest = serde_json::from_value(event).unwrap();
@@ -171,7 +171,7 @@ async fn the_sender_function_delivers_and_reports_what_must_retry() {
     let sender = Sender::new(
         backend.store.clone(),
         backend.deliveries.clone(),
-        ReqwestSender::new(),
+        ReqwestSender::new(aws.settings.url_policy.clone()),
         SystemClock,
         DeliveryPolicy { schedule: vec![Duration::from_secs(2)], ..DeliveryPolicy::default() },
     );
@@ -238,7 +238,7 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     backend.store.create_endpoint(&endpoint).await.unwrap();
 
     // The API: a bad key and a good one.
-    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new());
+    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new(aws.settings.url_policy.clone()));
     let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
     for key in [format!("{}x", admin.key), admin.key.clone()] {
         let request = http_api_request("GET", &format!("/v1/webhooks/{}/secret", endpoint.id), "", Some(&key), None);
@@ -258,8 +258,13 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     ]);
     handle_sqs_event(event, |batch| dispatcher.handle_batch(batch)).await.unwrap();
     // The sender: a failure that disables the endpoint.
-    let sender =
-        Sender::new(backend.store.clone(), backend.deliveries.clone(), ReqwestSender::new(), SystemClock, policy);
+    let sender = Sender::new(
+        backend.store.clone(),
+        backend.deliveries.clone(),
+        ReqwestSender::new(aws.settings.url_policy.clone()),
+        SystemClock,
+        policy,
+    );
     let pending = backend.deliveries.receive(10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(pending.len(), 1);
     let records: Vec<_> =

@@ -12,6 +12,7 @@ use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
 use webhooks::aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, env};
 use webhooks::deployment::{DISPATCHER_TIMEOUT, Deployment, SENDER_TIMEOUT};
 use webhooks::retry::DeliveryPolicy;
+use webhooks::url_guard::UrlPolicy;
 use webhooks_tests::local_aws::{local_aws, unique_name};
 use webhooks_tests::template::{Stack, Template};
 
@@ -190,7 +191,7 @@ fn the_template_sets_every_setting_the_functions_read_and_nothing_else() {
     assert_eq!(settings.policy, DeliveryPolicy::default());
     assert_eq!(settings.retention, DEFAULT_RETENTION);
     assert_eq!(settings.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
-    assert!(!settings.allow_insecure_urls, "a deployed stack refuses plain-HTTP endpoints");
+    assert_eq!(settings.url_policy, UrlPolicy::default(), "a deployed stack refuses plain-HTTP and internal endpoints");
     assert_eq!(settings.events_queue_url, "ref:EventsQueue");
 }
 

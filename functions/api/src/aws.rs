@@ -28,6 +28,6 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings, http: ReqwestSender
         deliveries: backend.deliveries.clone(),
         http,
         clock: SystemClock,
-        settings: ApiSettings { allow_insecure_urls: settings.allow_insecure_urls, policy: settings.policy.clone() },
+        settings: ApiSettings { url_policy: settings.url_policy.clone(), policy: settings.policy.clone() },
     })
 }

@@ -13,6 +13,7 @@ use webhooks::ids::EndpointId;
 use webhooks::model::{Endpoint, EntityId, PreviousSecret, Scope, Secret};
 use webhooks::ports::{Clock, EndpointQuery, Store, StoreError};
 use webhooks::signing::generate_secret;
+use webhooks::url_guard::UrlPolicy;
 use webhooks::validation::{EndpointFields, check_endpoint, check_secret};
 
 use crate::error::ApiError;
@@ -71,7 +72,7 @@ pub(crate) fn parse_endpoint_id(text: &str) -> Result<EndpointId, ApiError> {
     EndpointId::parse(text).ok_or(ApiError::NotFound)
 }
 
-fn validate(endpoint: &Endpoint, new_secret: Option<&str>, allow_insecure_urls: bool) -> Result<(), ApiError> {
+fn validate(endpoint: &Endpoint, new_secret: Option<&str>, url_policy: &UrlPolicy) -> Result<(), ApiError> {
     let fields = EndpointFields {
         url: &endpoint.url,
         events: &endpoint.events,
@@ -79,7 +80,7 @@ fn validate(endpoint: &Endpoint, new_secret: Option<&str>, allow_insecure_urls: 
         description: endpoint.description.as_deref(),
         headers: &endpoint.headers,
     };
-    let mut errors = check_endpoint(&fields, allow_insecure_urls);
+    let mut errors = check_endpoint(&fields, url_policy);
     if let Some(secret) = new_secret {
         check_secret(secret, &mut errors);
     }
@@ -101,7 +102,7 @@ pub async fn create<P: Ports>(
         enabled: input.enabled.unwrap_or(true),
         ..Endpoint::new(caller.tenant().to_owned(), input.url, input.events, secret, now)
     };
-    validate(&endpoint, input.secret.as_deref(), app.settings.allow_insecure_urls)?;
+    validate(&endpoint, input.secret.as_deref(), &app.settings.url_policy)?;
     app.store.create_endpoint(&endpoint).await?;
     let body = CreatedEndpoint { endpoint: EndpointView::from(&endpoint), secret: SecretView::of(&endpoint, now) };
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -156,7 +157,7 @@ pub async fn update<P: Ports>(
     ApiJson(patch): ApiJson<EndpointPatch>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let allow_insecure = app.settings.allow_insecure_urls;
+    let url_policy = &app.settings.url_policy;
     let updated = modify(&app, caller.tenant(), &parse_endpoint_id(&id)?, |endpoint| {
         let patch = patch.clone();
         if let Some(url) = patch.url {
@@ -188,7 +189,7 @@ pub async fn update<P: Ports>(
             Some(false) => endpoint.enabled = false,
             _ => {}
         }
-        validate(endpoint, patch.secret.as_deref(), allow_insecure)
+        validate(endpoint, patch.secret.as_deref(), url_policy)
     })
     .await?;
     Ok(Json(EndpointView::from(&updated)).into_response())

@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use webhooks::ports::{Clock, HttpSender, Queue, Store};
 use webhooks::retry::DeliveryPolicy;
+use webhooks::url_guard::UrlPolicy;
 
 /// Largest request body on `POST /v1/events` (a batch of events).
 pub const MAX_EVENTS_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -38,8 +39,8 @@ pub trait Ports: Send + Sync + 'static {
 
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
-    /// Allows `http://localhost` and `127.0.0.1` endpoint URLs (development, tests).
-    pub allow_insecure_urls: bool,
+    /// Where endpoint URLs may point (the sender holds every send to the same policy).
+    pub url_policy: UrlPolicy,
     /// The test route's timeout comes from here.
     pub policy: DeliveryPolicy,
 }
