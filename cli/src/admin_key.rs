@@ -6,18 +6,19 @@ use std::path::PathBuf;
 
 use webhooks::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
 use webhooks::adapters::sqlite::SqliteDatabase;
-use webhooks::api_keys::mint;
+use webhooks::api_keys::{check_chosen_key, mint};
 use webhooks::aws::load_sdk_config;
 use webhooks::model::Scope;
 use webhooks::ports::Store;
 use webhooks::time::Timestamp;
 
-use crate::serve::{DEFAULT_TENANT, lock_data_dir};
+use crate::serve::{DATABASE_FILE, DEFAULT_TENANT, lock_data_dir};
 
 /// Where the key goes.
 pub enum KeyStore {
-    /// The embedded backend's data directory (not while `webhooks serve` runs on it).
-    Embedded(PathBuf),
+    /// The embedded backend's data directory (not while `webhooks serve` runs on it); unless
+    /// `create`, it must hold a database already (a mistyped path is not a new one).
+    Embedded { dir: PathBuf, create: bool },
     /// The DynamoDB table of a deployed stack (its name is the stack's name) or of
     /// `serve --aws --prefix`, at the usual AWS settings.
     Aws { table: String },
@@ -26,9 +27,16 @@ pub enum KeyStore {
 /// Mints an admin key named `name` for the default tenant; answers the key.
 pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, String> {
     match target {
-        KeyStore::Embedded(dir) => {
+        KeyStore::Embedded { dir, create } => {
+            let file = dir.join(DATABASE_FILE);
+            if !create && !file.exists() {
+                return Err(format!(
+                    "{} holds no webhooks database (check --data, or add --create to start one there)",
+                    dir.display()
+                ));
+            }
             let _lock = lock_data_dir(&dir)?;
-            let db = SqliteDatabase::open(&dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
+            let db = SqliteDatabase::open(&file).map_err(|e| e.to_string())?;
             mint_admin_key(&db.store(), name, None).await
         }
         KeyStore::Aws { table } => {
@@ -42,8 +50,12 @@ pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, St
     }
 }
 
-/// Stores an admin key for the default tenant: `chosen`, or a new one; answers the key.
+/// Stores an admin key for the default tenant: `chosen` (refused if weak), or a new one;
+/// answers the key.
 pub(crate) async fn mint_admin_key<S: Store>(store: &S, name: &str, chosen: Option<String>) -> Result<String, String> {
+    if let Some(key) = &chosen {
+        check_chosen_key(key)?;
+    }
     let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), chosen);
     store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
     Ok(minted.key)

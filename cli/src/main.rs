@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use webhooks::retry::parse_schedule;
 use webhooks::url_guard::{IpNet, UrlPolicy, parse_allow_list};
+use webhooks::validation::parse_max_endpoints;
 use webhooks_cli::admin_key::{KeyStore, create_admin_key};
 use webhooks_cli::serve::{AwsServe, ServeConfig, start};
 
@@ -36,13 +37,17 @@ enum Command {
         /// otherwise, on the address each delivery connects to.
         #[arg(long, value_name = "CIDR", value_parser = parse_allow_list)]
         allow_private: Vec<Vec<IpNet>>,
+        /// Endpoints one tenant may have (1 to 10000).
+        #[arg(long, default_value = "100", value_parser = parse_max_endpoints)]
+        max_endpoints: usize,
         /// Delay before each retry, e.g. `5s,5m,30m,2h,5h` (the default).
         #[arg(long, value_parser = parse_schedule)]
         retry_schedule: Option<std::vec::Vec<std::time::Duration>>,
         /// Consecutive failed attempts that disable an endpoint.
         #[arg(long, default_value_t = 10)]
         disable_after: u32,
-        /// Use this admin API key instead of minting one on first start.
+        /// Use this admin API key (at least 32 characters) instead of minting one on first
+        /// start; it replaces the key an earlier --admin-key set.
         #[arg(long, env = "WEBHOOKS_ADMIN_KEY", hide_env_values = true)]
         admin_key: Option<String>,
         /// Run on DynamoDB and SQS (AWS, or a local emulator at AWS_ENDPOINT_URL) instead of
@@ -63,9 +68,13 @@ enum Command {
         /// The key's name, shown by GET /v1/api-keys.
         #[arg(long, default_value = "admin (webhooks admin-key)")]
         name: String,
-        /// The embedded backend's data directory.
+        /// The embedded backend's data directory; it must hold a database unless --create.
         #[arg(long = "data", default_value = "data", conflicts_with = "aws")]
         data_dir: PathBuf,
+        /// Start a new database in --data if it holds none (otherwise a mistyped path is an
+        /// error, not an empty new store).
+        #[arg(long, conflicts_with = "aws")]
+        create: bool,
         /// Into the DynamoDB table of a deployed stack (or of `serve --aws`), at the usual AWS
         /// settings (AWS_REGION, AWS_PROFILE, ...).
         #[arg(long)]
@@ -82,8 +91,9 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     match Cli::parse().command {
-        Command::AdminKey { name, data_dir, aws, prefix } => {
-            let target = if aws { KeyStore::Aws { table: prefix } } else { KeyStore::Embedded(data_dir) };
+        Command::AdminKey { name, data_dir, create, aws, prefix } => {
+            let target =
+                if aws { KeyStore::Aws { table: prefix } } else { KeyStore::Embedded { dir: data_dir, create } };
             match create_admin_key(target, &name).await {
                 Ok(key) => println!("admin API key (shown once, keep it): {key}"),
                 Err(error) => {
@@ -97,6 +107,7 @@ async fn main() {
             data_dir,
             allow_insecure_urls,
             allow_private,
+            max_endpoints,
             retry_schedule,
             disable_after,
             admin_key,
@@ -109,6 +120,7 @@ async fn main() {
             config.url_policy =
                 UrlPolicy { allow_insecure_local: allow_insecure_urls, allow_private: allow_private.concat() };
             config.admin_key = admin_key;
+            config.max_endpoints = max_endpoints;
             config.policy.disable_after = disable_after.max(1);
             if let Some(schedule) = retry_schedule {
                 config.policy.schedule = schedule;

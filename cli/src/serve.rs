@@ -19,9 +19,10 @@ use webhooks::api_keys::hash_key;
 use webhooks::aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
 use webhooks::deployment::{Deployment, find, provision};
 use webhooks::event_source::{EventSourceSettings, run_event_source};
-use webhooks::ports::{Store, SystemClock};
+use webhooks::ports::{Store, StoreError, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::url_guard::UrlPolicy;
+use webhooks::validation::DEFAULT_MAX_ENDPOINTS;
 use webhooks_api::aws::AwsPorts;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_dispatcher::Dispatcher;
@@ -31,6 +32,10 @@ use crate::admin_key::mint_admin_key;
 
 /// The tenant of the first admin key.
 pub const DEFAULT_TENANT: &str = "default";
+/// The embedded backend's database, in the data directory.
+pub const DATABASE_FILE: &str = "webhooks.sqlite3";
+/// The name of the admin key `--admin-key` manages: there is one at a time.
+pub const FLAG_ADMIN_KEY_NAME: &str = "admin (--admin-key)";
 pub const EVENTS_QUEUE: &str = "events";
 pub const DELIVERIES_QUEUE: &str = "deliveries";
 /// Retries of a dispatch (a store or queue failure) before the event goes to its DLQ.
@@ -52,6 +57,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Where endpoints may point, checked at create and update and on every send.
     pub url_policy: UrlPolicy,
+    /// Endpoints one tenant may have.
+    pub max_endpoints: usize,
     /// How the sender resolves host names (the system's resolver unless a test gives one).
     pub lookup: Arc<dyn Lookup>,
     pub policy: DeliveryPolicy,
@@ -78,6 +85,7 @@ impl ServeConfig {
             listen,
             data_dir,
             url_policy: UrlPolicy::default(),
+            max_endpoints: DEFAULT_MAX_ENDPOINTS,
             lookup: Arc::new(SystemLookup),
             policy: DeliveryPolicy::default(),
             admin_key: None,
@@ -163,11 +171,26 @@ pub(crate) fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
     Ok(lock)
 }
 
-/// Makes sure an admin key exists: the operator's, or a new one on first start.
+/// Makes sure an admin key exists: the operator's, or a new one on first start. The
+/// operator's replaces the one an earlier `--admin-key` set, which stops working.
 async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result<Option<String>, String> {
     if let Some(key) = chosen {
-        if store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?.is_none() {
-            mint_admin_key(store, "admin (--admin-key)", Some(key)).await?;
+        let current = match store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())? {
+            Some(found) => found.id,
+            None => {
+                mint_admin_key(store, FLAG_ADMIN_KEY_NAME, Some(key.clone())).await?;
+                let found = store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?;
+                found.ok_or("the admin key was not found after it was stored")?.id
+            }
+        };
+        let keys = store.list_api_keys(Some(DEFAULT_TENANT)).await.map_err(|e| e.to_string())?;
+        for earlier in keys.iter().filter(|k| k.name == FLAG_ADMIN_KEY_NAME && k.id != current) {
+            match store.delete_api_key(&earlier.id).await {
+                Ok(()) | Err(StoreError::NotFound) => {
+                    tracing::info!(key_id = %earlier.id, "revoked the admin key an earlier --admin-key set")
+                }
+                Err(error) => return Err(error.to_string()),
+            }
         }
         return Ok(None);
     }
@@ -187,7 +210,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
 
 async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     let lock = lock_data_dir(&config.data_dir)?;
-    let db = SqliteDatabase::open(&config.data_dir.join("webhooks.sqlite3")).map_err(|e| e.to_string())?;
+    let db = SqliteDatabase::open(&config.data_dir.join(DATABASE_FILE)).map_err(|e| e.to_string())?;
     let store = db.store();
     let [events_settings, deliveries_settings, events_dlq_settings, deliveries_dlq_settings] =
         queue_settings(&config.policy);
@@ -228,6 +251,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         deliveries_queue_url: resources.deliveries_url.clone(),
         policy: config.policy.clone(),
         url_policy: config.url_policy.clone(),
+        max_endpoints: config.max_endpoints,
         retention: DEFAULT_RETENTION,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
@@ -284,7 +308,11 @@ where
         deliveries: deliveries.clone(),
         http: http.clone(),
         clock: SystemClock,
-        settings: ApiSettings { url_policy: config.url_policy.clone(), policy: config.policy.clone() },
+        settings: ApiSettings {
+            url_policy: config.url_policy.clone(),
+            max_endpoints: config.max_endpoints,
+            policy: config.policy.clone(),
+        },
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;

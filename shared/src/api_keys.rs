@@ -10,6 +10,30 @@ const KEY_PREFIX: &str = "whk_";
 /// Characters of the key kept for display (`whk_1a2b3c4d`).
 const SHOWN_PREFIX_LEN: usize = 12;
 
+/// The shortest key an operator may choose (`--admin-key`); minted keys are 52 characters.
+pub const MIN_CHOSEN_KEY_LEN: usize = 32;
+/// Different characters a chosen key must have at least (`aaaa...` is not a key).
+const MIN_DISTINCT_CHARS: usize = 8;
+
+/// Refuses a chosen key that is short, weak or unusable in an `Authorization` header.
+pub fn check_chosen_key(key: &str) -> Result<(), String> {
+    if key.len() < MIN_CHOSEN_KEY_LEN {
+        return Err(format!(
+            "the admin key must be at least {MIN_CHOSEN_KEY_LEN} characters (this one has {}); \
+             leave it out and one is minted",
+            key.len()
+        ));
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the admin key must be printable ASCII without spaces".into());
+    }
+    let distinct: std::collections::BTreeSet<u8> = key.bytes().collect();
+    if distinct.len() < MIN_DISTINCT_CHARS {
+        return Err(format!("the admin key is too weak: fewer than {MIN_DISTINCT_CHARS} different characters"));
+    }
+    Ok(())
+}
+
 /// A freshly minted key: the record to store, its hash, and the key itself (show it once).
 pub struct MintedKey {
     pub record: ApiKey,
@@ -43,9 +67,24 @@ mod tests {
         let b = mint("t".into(), "b".into(), vec![Scope::Admin], now, None);
         assert_ne!(a.key, b.key);
         assert!(a.key.starts_with("whk_") && a.key.len() == 52);
-        assert_eq!(a.key_hash, hash_key(&a.key));
         assert!(!a.key_hash.contains(&a.key));
-        assert!(a.key.starts_with(&a.record.prefix));
+        assert!(a.key.starts_with(&a.record.prefix) && a.record.prefix.len() < a.key.len());
+        let chosen = mint("t".into(), "c".into(), vec![Scope::Admin], now, Some("k".repeat(40)));
+        assert_eq!(chosen.key_hash, hash_key(&"k".repeat(40)));
         assert_ne!(a.key_hash, b.key_hash);
+    }
+
+    #[test]
+    fn keys_are_stored_as_their_sha256() {
+        // FIPS 180-2's test vector.
+        assert_eq!(hash_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn chosen_keys_must_be_long_and_varied() {
+        assert!(check_chosen_key("whk_0123456789abcdef0123456789abcdef").is_ok());
+        assert!(check_chosen_key("whk_short_0123456789").unwrap_err().contains("at least 32"));
+        assert!(check_chosen_key(&"a".repeat(40)).unwrap_err().contains("too weak"));
+        assert!(check_chosen_key("whk 0123456789abcdef0123456789abcdef").unwrap_err().contains("printable"));
     }
 }

@@ -11,6 +11,7 @@ use crate::adapters::sqs::SqsQueue;
 use crate::adapters::usage::Usage;
 use crate::retry::{DeliveryPolicy, parse_schedule};
 use crate::url_guard::{UrlPolicy, parse_allow_list};
+use crate::validation::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
 
 /// The environment variables, each read in exactly one place: [`AwsSettings::from_lookup`]
 /// (the log filter: the functions' log setup).
@@ -31,6 +32,8 @@ pub mod env {
     pub const ALLOW_INSECURE_URLS: &str = "WEBHOOKS_ALLOW_INSECURE_URLS";
     /// Internal ranges endpoints may reach, e.g. `10.0.0.0/16,fd00::/8` (default: none).
     pub const ALLOW_PRIVATE: &str = "WEBHOOKS_ALLOW_PRIVATE";
+    /// Endpoints one tenant may have (default 100).
+    pub const MAX_ENDPOINTS: &str = "WEBHOOKS_MAX_ENDPOINTS";
     /// Days events and deliveries are kept before DynamoDB's TTL removes them (default 30).
     pub const RETENTION_DAYS: &str = "WEBHOOKS_RETENTION_DAYS";
     /// How long the dispatcher may reuse a subscription lookup while the tenant's
@@ -41,7 +44,7 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -51,6 +54,7 @@ pub mod env {
         DELIVERY_TIMEOUT,
         ALLOW_INSECURE_URLS,
         ALLOW_PRIVATE,
+        MAX_ENDPOINTS,
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
         LOG_FILTER,
@@ -67,6 +71,7 @@ pub struct AwsSettings {
     pub deliveries_queue_url: String,
     pub policy: DeliveryPolicy,
     pub url_policy: UrlPolicy,
+    pub max_endpoints: usize,
     pub retention: Duration,
     pub subscription_cache: Duration,
 }
@@ -133,6 +138,10 @@ impl AwsSettings {
                 allow_private: parse_allow_list(&value(env::ALLOW_PRIVATE).unwrap_or_default())
                     .map_err(|e| invalid(env::ALLOW_PRIVATE, e))?,
             },
+            max_endpoints: match value(env::MAX_ENDPOINTS) {
+                Some(text) => parse_max_endpoints(&text).map_err(|e| invalid(env::MAX_ENDPOINTS, e))?,
+                None => DEFAULT_MAX_ENDPOINTS,
+            },
             retention,
             subscription_cache: duration(env::SUBSCRIPTION_CACHE, DEFAULT_SUBSCRIPTION_CACHE)?,
         })
@@ -195,6 +204,7 @@ mod tests {
         assert_eq!(read.retention, DEFAULT_RETENTION);
         assert_eq!(read.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
         assert_eq!(read.url_policy, UrlPolicy::default());
+        assert_eq!(read.max_endpoints, DEFAULT_MAX_ENDPOINTS);
     }
 
     #[test]
@@ -221,6 +231,7 @@ mod tests {
             (env::DELIVERY_TIMEOUT, "4s"),
             (env::ALLOW_INSECURE_URLS, "true"),
             (env::ALLOW_PRIVATE, "10.0.0.0/16, fd00::/8"),
+            (env::MAX_ENDPOINTS, "250"),
             (env::RETENTION_DAYS, "7"),
             (env::SUBSCRIPTION_CACHE, "0s"),
         ]);
@@ -229,6 +240,7 @@ mod tests {
         assert_eq!((read.policy.disable_after, read.policy.timeout), (3, Duration::from_secs(4)));
         assert!(read.url_policy.allow_insecure_local);
         assert_eq!(read.url_policy.allow_private, parse_allow_list("10.0.0.0/16,fd00::/8").unwrap());
+        assert_eq!(read.max_endpoints, 250);
         assert_eq!(read.retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(read.subscription_cache, Duration::ZERO);
         assert_eq!(read.table, "t");
@@ -242,6 +254,7 @@ mod tests {
             (env::DELIVERY_TIMEOUT, "ten"),
             (env::ALLOW_INSECURE_URLS, "yes"),
             (env::ALLOW_PRIVATE, "10.0.0.0/40"),
+            (env::MAX_ENDPOINTS, "0"),
             (env::RETENTION_DAYS, "-1"),
         ] {
             let mut pairs = REQUIRED.to_vec();

@@ -134,6 +134,18 @@ pub trait Store: Send + Sync + 'static {
         attempt: Option<&Attempt>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Marks a failed delivery pending again (a manual retry, already enqueued), due at `at`.
+    /// MUST change nothing and answer false unless the delivery exists with status `failed`
+    /// and exactly `attempts` attempts: a send since it was read decides its state.
+    fn requeue_delivery(
+        &self,
+        tenant: &str,
+        endpoint_id: &EndpointId,
+        id: &DeliveryId,
+        attempts: u32,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// MUST return `NotFound` for an unknown id, or another tenant's or endpoint's delivery.
     fn get_delivery(
         &self,

@@ -11,6 +11,9 @@ use crate::model::EntityId;
 use crate::url_guard::UrlPolicy;
 
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Levels of nested objects and arrays in a payload, the payload object itself being the
+/// first (serde_json holds every other part of a body to the same 128).
+pub const MAX_JSON_DEPTH: usize = 128;
 pub const MAX_EVENTS_PER_BATCH: usize = 100;
 pub const MAX_EVENT_ID_LEN: usize = 128;
 pub const MAX_ENTITY_ID_LEN: usize = 128;
@@ -21,6 +24,19 @@ pub const MAX_DESCRIPTION_LEN: usize = 255;
 /// subscriptions version: 2 + 2 x 49 = 100.
 pub const MAX_SUBSCRIPTIONS: usize = 49;
 pub const MAX_FILTERED_TYPES: usize = 100;
+/// Endpoints one tenant may have, unless the operator says otherwise (`--max-endpoints`).
+pub const DEFAULT_MAX_ENDPOINTS: usize = 100;
+/// The most the operator may allow: creating an endpoint reads the tenant's endpoints.
+pub const MAX_MAX_ENDPOINTS: usize = 10_000;
+
+/// Parses an operator's endpoint limit: a whole number from 1 to [`MAX_MAX_ENDPOINTS`].
+pub fn parse_max_endpoints(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_MAX_ENDPOINTS).contains(n))
+        .ok_or_else(|| format!("must be a whole number from 1 to {MAX_MAX_ENDPOINTS}"))
+}
 pub const MAX_IDS_PER_FILTER: usize = 100;
 pub const MAX_CUSTOM_HEADERS: usize = 20;
 pub const MAX_HEADER_NAME_LEN: usize = 64;
@@ -90,7 +106,38 @@ pub fn check_event(event: &IncomingEvent, field: &str, errors: &mut Vec<FieldErr
     }
     if !event.payload.get().trim_start().starts_with('{') {
         errors.push(FieldError::new(format!("{field}payload"), "must be a JSON object"));
+    } else if json_depth(event.payload.get()) > MAX_JSON_DEPTH {
+        errors.push(FieldError::new(
+            format!("{field}payload"),
+            format!("nested deeper than {MAX_JSON_DEPTH} levels (recursion limit)"),
+        ));
     }
+}
+
+/// The deepest nesting of objects and arrays in `json`, which is valid JSON.
+pub fn json_depth(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in json.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn check_entity_id(entity: &EntityId, field: &str, errors: &mut Vec<FieldError>) {
@@ -210,6 +257,15 @@ mod tests {
         headers: &'a BTreeMap<String, String>,
     ) -> EndpointFields<'a> {
         EndpointFields { url, events, event_filters: filters, description: None, headers }
+    }
+
+    #[test]
+    fn json_depth_counts_nesting_outside_strings() {
+        assert_eq!(json_depth("{}"), 1);
+        assert_eq!(json_depth(r#"{"a": [1, {"b": []}], "c": {}}"#), 4);
+        assert_eq!(json_depth(r#"{"s": "[[[{{{\"[[["}"#), 1);
+        assert_eq!(json_depth(r#"{"s": "\\", "t": [[]]}"#), 3);
+        assert_eq!(json_depth(&format!("{}{}", "[".repeat(300), "]".repeat(300))), 300);
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::value::RawValue;
-use webhooks::ids::{DeliveryId, EndpointId};
-use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Secret};
+use webhooks::api_keys::{hash_key, mint};
+use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
+use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Scope, Secret};
 use webhooks::pagination::decode_cursor;
 use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, Store, StoreError};
 use webhooks::time::Timestamp;
@@ -37,6 +38,40 @@ pub async fn store<S: Store>(store: &S) {
     events(store).await;
     deliveries(store).await;
     delivery_pages(store).await;
+    api_keys(store).await;
+}
+
+/// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once
+/// (the very next lookup misses), and each method's failure.
+pub async fn api_keys<S: Store>(store: &S) {
+    let now = Timestamp::now();
+    let (tenant, other) = (format!("k{}", now.as_millis()), format!("k{}-other", now.as_millis()));
+    let key = |tenant: &str, name: &str| mint(tenant.to_owned(), name.to_owned(), vec![Scope::WebhooksRead], now, None);
+    let (first, second, elsewhere) = (key(&tenant, "first"), key(&tenant, "second"), key(&other, "elsewhere"));
+    for minted in [&first, &second, &elsewhere] {
+        store.create_api_key(&minted.record, &minted.key_hash).await.unwrap();
+    }
+    let again = store.create_api_key(&first.record, &first.key_hash).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+
+    assert_eq!(store.find_api_key(&first.key_hash).await.unwrap(), Some(first.record.clone()));
+    assert_eq!(store.find_api_key(&hash_key("whk_not_a_key")).await.unwrap(), None);
+
+    let names = |keys: Vec<ApiKey>| keys.into_iter().map(|k| k.name).collect::<Vec<_>>();
+    assert_eq!(names(store.list_api_keys(Some(&tenant)).await.unwrap()), ["first", "second"], "oldest first");
+    assert_eq!(names(store.list_api_keys(Some(&other)).await.unwrap()), ["elsewhere"]);
+    let all = names(store.list_api_keys(None).await.unwrap());
+    assert!(["first", "second", "elsewhere"].iter().all(|n| all.contains(&n.to_string())), "{all:?}");
+
+    // Deleted right after it was created: the listing index may lag; the delete must not.
+    store.delete_api_key(&second.record.id).await.unwrap();
+    assert_eq!(store.find_api_key(&second.key_hash).await.unwrap(), None, "revoked at once");
+    assert_eq!(names(store.list_api_keys(Some(&tenant)).await.unwrap()), ["first"]);
+    assert!(matches!(store.delete_api_key(&second.record.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_api_key(&ApiKeyId::generate(now)).await, Err(StoreError::NotFound)));
+    for minted in [&first, &elsewhere] {
+        store.delete_api_key(&minted.record.id).await.unwrap();
+    }
 }
 
 /// Endpoints: conditional create, tenant scoping, versioned update, subscriptions, delete.
@@ -217,6 +252,23 @@ pub async fn deliveries<S: Store>(store: &S) {
     assert_eq!(detail.payload.unwrap().get(), r#"{"k":"v"}"#);
     assert_eq!(store.delivery_status(&tenant, &e.id, &delivery.id).await.unwrap(), Some(DeliveryStatus::Delivered));
     assert!(matches!(store.get_delivery("other", &e.id, &delivery.id).await, Err(StoreError::NotFound)));
+
+    // A manual retry marks only a failed delivery pending, and only as it was read.
+    let later = now.plus(Duration::from_secs(60));
+    assert!(!store.requeue_delivery(&tenant, &e.id, &delivery.id, 2, later).await.unwrap(), "delivered stays");
+    delivery.status = DeliveryStatus::Failed;
+    store.save_delivery(&delivery, None).await.unwrap();
+    assert!(!store.requeue_delivery(&tenant, &e.id, &delivery.id, 1, later).await.unwrap(), "a send came between");
+    assert!(!store.requeue_delivery("other", &e.id, &delivery.id, 2, later).await.unwrap());
+    let unknown = DeliveryId::for_event(&tenant, "evt-unknown", &e.id, now);
+    assert!(!store.requeue_delivery(&tenant, &e.id, &unknown, 0, later).await.unwrap());
+    assert_eq!(store.delivery_status(&tenant, &e.id, &delivery.id).await.unwrap(), Some(DeliveryStatus::Failed));
+    assert!(store.requeue_delivery(&tenant, &e.id, &delivery.id, 2, later).await.unwrap());
+    let requeued = store.get_delivery(&tenant, &e.id, &delivery.id).await.unwrap().delivery;
+    assert_eq!((requeued.status, requeued.next_retry_at, requeued.attempts), (DeliveryStatus::Pending, Some(later), 2));
+    assert!(!store.requeue_delivery(&tenant, &e.id, &delivery.id, 2, later).await.unwrap(), "pending now");
+    delivery.status = DeliveryStatus::Delivered;
+    store.save_delivery(&delivery, None).await.unwrap();
 
     let query = |status| DeliveryQuery { status, limit: 10, ..DeliveryQuery::default() };
     assert_eq!(store.list_deliveries(&tenant, &query(Some(DeliveryStatus::Delivered))).await.unwrap().items.len(), 1);

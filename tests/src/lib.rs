@@ -29,7 +29,7 @@ use webhooks::retry::DeliveryPolicy;
 use webhooks::url_guard::UrlPolicy;
 use webhooks_cli::serve::{Running, ServeConfig, start};
 
-pub const ADMIN_KEY: &str = "whk_test_admin_key_0123456789";
+pub const ADMIN_KEY: &str = "whk_test_admin_key_0123456789abcdef";
 
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]

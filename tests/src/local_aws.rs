@@ -98,6 +98,7 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         deliveries_queue_url: resources.deliveries_url.clone(),
         policy,
         url_policy: webhooks::url_guard::UrlPolicy::insecure(true),
+        max_endpoints: webhooks::validation::DEFAULT_MAX_ENDPOINTS,
         retention: DEFAULT_RETENTION,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };

@@ -377,3 +377,103 @@ async fn admins_manage_keys_shown_once_and_stored_hashed() {
     assert_error(&api.with_key(&key).get("/v1/webhooks").await, 401, "unauthorized");
     assert_error(&api.delete(&format!("/v1/api-keys/{key_id}")).await, 404, "not_found");
 }
+
+/// No unknown query parameter passes silently (`offset` among them: lists page by cursor),
+/// and every error, routing ones included, has the JSON error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_query_parameters_and_routing_errors_have_the_error_shape() {
+    let service = Service::start().await;
+    let api = &service.api;
+    let created = api.create_endpoint("http://127.0.0.1:9/hook", &["run.failed"]).await;
+    let id = created["id"].as_str().unwrap();
+    for path in [
+        "/v1/webhooks?offset=10".to_owned(),
+        "/v1/webhooks?limit=5&sort=desc".to_owned(),
+        format!("/v1/webhooks/{id}/deliveries?offset=20"),
+        "/v1/deliveries?page=2".to_owned(),
+        "/v1/api-keys?verbose=1".to_owned(),
+        format!("/v1/webhooks/{id}?expand=secret"),
+        format!("/v1/webhooks/{id}/secret?x"),
+        "/v1/event-types?family=run".to_owned(),
+    ] {
+        let reply = api.get(&path).await;
+        assert_error(&reply, 400, "validation_error");
+        assert_eq!(reply.body["error"]["details"][0]["field"], "query", "{path}");
+    }
+    let reply = api.get("/v1/webhooks?offset=10").await;
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("offset"), "{:?}", reply.body);
+    let reply = api.post("/v1/events?async=true", json!({"type": "run.failed", "payload": {}})).await;
+    assert_error(&reply, 400, "validation_error");
+    assert_eq!(api.get("/v1/webhooks?limit=5").await.status, 200);
+    assert_eq!(api.get(&format!("/v1/webhooks/{id}/deliveries?status=failed&limit=5")).await.status, 200);
+
+    assert_error(&api.call("PUT", &format!("/v1/webhooks/{id}"), Some(json!({}))).await, 405, "method_not_allowed");
+    assert_error(&api.call("DELETE", "/v1/events", None).await, 405, "method_not_allowed");
+    assert_error(&api.get("/v1/webhooks/%FF%FE").await, 400, "validation_error");
+    assert_error(&api.get("/v1/webhooks/%FF/deliveries").await, 400, "validation_error");
+    assert_error(&api.get("/v1/nothing-here").await, 404, "not_found");
+}
+
+/// JSON nested deeper than 128 levels is refused with a clear 400, in an event's payload
+/// and in any other body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_nesting_is_capped() {
+    let service = Service::start().await;
+    let api = &service.api;
+    let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let event = |depth: usize| format!(r#"{{"type": "run.failed", "payload": {{"deep": {}}}}}"#, nested(depth));
+    assert_eq!(api.raw("POST", "/v1/events", event(100).into_bytes()).await.status, 202);
+    let reply = api.raw("POST", "/v1/events", event(200).into_bytes()).await;
+    assert_error(&reply, 400, "validation_error");
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("recursion limit"), "{:?}", reply.body);
+    let endpoint =
+        format!(r#"{{"url": "https://example.com/", "events": ["run.failed"], "headers": {}}}"#, nested(5000));
+    assert_error(&api.raw("POST", "/v1/webhooks", endpoint.into_bytes()).await, 400, "validation_error");
+}
+
+/// Custom header values are credentials: a `webhooks:read` key sees the names only; the scope
+/// that may read the secret sees the values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_header_values_need_the_scope_that_shows_the_secret() {
+    let service = Service::start().await;
+    let token = "tok_live_do_not_leak_42";
+    let created = service
+        .api
+        .create_endpoint_with(json!({"url": "https://example.com/hook", "events": ["run.failed"],
+            "headers": {"X-Api-Token": token}}))
+        .await;
+    assert_eq!(created["headers"]["X-Api-Token"], token, "the creator sees what it set");
+    let id = created["id"].as_str().unwrap();
+    let reader = service.api.with_key(&service.api.mint_key("default", &["webhooks:read"]).await);
+    for path in [format!("/v1/webhooks/{id}"), "/v1/webhooks".to_owned()] {
+        let reply = reader.get(&path).await;
+        assert_eq!(reply.status, 200);
+        assert!(!reply.body.to_string().contains(token), "{path}: {:?}", reply.body);
+        assert!(reply.body.to_string().contains(r#""X-Api-Token":"[redacted]""#), "{path}: {:?}", reply.body);
+    }
+    let writer = service.api.with_key(&service.api.mint_key("default", &["webhooks:read", "webhooks:write"]).await);
+    assert_eq!(writer.get(&format!("/v1/webhooks/{id}")).await.body["headers"]["X-Api-Token"], token);
+    assert_eq!(writer.get("/v1/webhooks").await.body["data"][0]["headers"]["X-Api-Token"], token);
+}
+
+/// A tenant's endpoints are limited (100 by default, `--max-endpoints`): past it, a clear 409
+/// and nothing stored; other tenants are not affected, and deleting one makes room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_s_endpoints_are_limited() {
+    let service = Service::start_with(|config| config.max_endpoints = 3).await;
+    let api = &service.api;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(api.create_endpoint("https://example.com/hook", &["run.failed"]).await["id"].clone());
+    }
+    let refused = api.post("/v1/webhooks", json!({"url": "https://example.com/4", "events": ["run.failed"]})).await;
+    assert_error(&refused, 409, "limit_reached");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("limit of 3 endpoints"), "{:?}", refused.body);
+    assert_eq!(api.get("/v1/webhooks").await.body["data"].as_array().unwrap().len(), 3, "nothing stored");
+
+    let other = api.with_key(&api.mint_key("other", &["webhooks:write", "webhooks:read"]).await);
+    other.create_endpoint("https://example.com/hook", &["run.failed"]).await;
+
+    assert_eq!(api.delete(&format!("/v1/webhooks/{}", ids[0].as_str().unwrap())).await.status, 204);
+    api.create_endpoint("https://example.com/hook", &["run.failed"]).await;
+}

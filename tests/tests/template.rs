@@ -191,6 +191,7 @@ fn the_template_sets_every_setting_the_functions_read_and_nothing_else() {
     assert_eq!(settings.policy, DeliveryPolicy::default());
     assert_eq!(settings.retention, DEFAULT_RETENTION);
     assert_eq!(settings.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
+    assert_eq!(settings.max_endpoints, webhooks::validation::DEFAULT_MAX_ENDPOINTS);
     assert_eq!(settings.url_policy, UrlPolicy::default(), "a deployed stack refuses plain-HTTP and internal endpoints");
     assert_eq!(settings.events_queue_url, "ref:EventsQueue");
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use webhooks::ports::{Clock, Store};
 use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN, MAX_TENANT_LEN, is_valid_tenant};
 
 use crate::error::ApiError;
-use crate::request::{ApiJson, ApiQuery, Caller};
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery};
 use crate::{App, Ports};
 
 #[derive(Deserialize)]
@@ -27,6 +27,7 @@ pub struct NewKey {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeyFilter {
     tenant: Option<String>,
 }
@@ -34,6 +35,7 @@ pub struct KeyFilter {
 pub async fn create<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
+    _: NoQuery,
     ApiJson(input): ApiJson<NewKey>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
@@ -75,7 +77,8 @@ pub async fn list<P: Ports>(
 pub async fn delete<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let id = ApiKeyId::parse(&id).ok_or(ApiError::NotFound)?;

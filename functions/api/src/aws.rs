@@ -28,6 +28,10 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings, http: ReqwestSender
         deliveries: backend.deliveries.clone(),
         http,
         clock: SystemClock,
-        settings: ApiSettings { url_policy: settings.url_policy.clone(), policy: settings.policy.clone() },
+        settings: ApiSettings {
+            url_policy: settings.url_policy.clone(),
+            max_endpoints: settings.max_endpoints,
+            policy: settings.policy.clone(),
+        },
     })
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,20 +20,22 @@ use webhooks::signing::EndpointKeys;
 
 use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;
-use crate::request::{ApiQuery, Caller, PageParams};
+use crate::request::{ApiPath, ApiQuery, Caller, NoQuery, PageParams};
 use crate::views::PageView;
 use crate::{App, Ports};
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeliveryFilter {
     status: Option<String>,
     event_type: Option<String>,
-    #[serde(flatten)]
-    page: PageParams,
+    limit: Option<String>,
+    cursor: Option<String>,
 }
 
 impl DeliveryFilter {
     fn query(self) -> Result<DeliveryQuery, ApiError> {
+        let page = PageParams { limit: self.limit, cursor: self.cursor };
         let status = match self.status.as_deref() {
             None => None,
             Some(text) => Some(
@@ -45,8 +47,8 @@ impl DeliveryFilter {
             endpoint_id: None,
             status,
             event_type: self.event_type,
-            before: self.page.cursor_id(DeliveryId::parse)?,
-            limit: self.page.limit()?,
+            before: page.cursor_id(DeliveryId::parse)?,
+            limit: page.limit()?,
         })
     }
 }
@@ -62,7 +64,7 @@ struct DeliveryDetailView<'a> {
 pub async fn list_for_endpoint<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
@@ -99,7 +101,8 @@ async fn find_delivery<P: Ports>(
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path((id, delivery_id)): Path<(String, String)>,
+    _: NoQuery,
+    ApiPath((id, delivery_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
     let detail = find_delivery(&app, &caller, &id, &delivery_id).await?;
@@ -114,7 +117,8 @@ pub async fn show<P: Ports>(
 pub async fn retry<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path((id, delivery_id)): Path<(String, String)>,
+    _: NoQuery,
+    ApiPath((id, delivery_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let detail = find_delivery(&app, &caller, &id, &delivery_id).await?;
@@ -127,9 +131,6 @@ pub async fn retry<P: Ports>(
     let payload =
         detail.payload.ok_or_else(|| ApiError::Conflict("the event's payload is no longer retained".into()))?;
     let mut delivery = detail.delivery;
-    delivery.status = DeliveryStatus::Pending;
-    delivery.next_retry_at = Some(app.clock.now());
-    app.store.save_delivery(&delivery, None).await?;
     let message = DeliveryMessage {
         id: delivery.id.clone(),
         tenant: delivery.tenant.clone(),
@@ -140,7 +141,13 @@ pub async fn retry<P: Ports>(
         payload: &payload,
     };
     let body = serde_json::to_string(&message).expect("delivery messages serialize");
+    // Enqueued first: if that fails, the history still says failed (and retryable). Marked
+    // pending only if no send has changed it since it was read.
     app.deliveries.send_batch(vec![body]).await?;
+    let now = app.clock.now();
+    app.store.requeue_delivery(&delivery.tenant, &delivery.endpoint_id, &delivery.id, delivery.attempts, now).await?;
+    delivery.status = DeliveryStatus::Pending;
+    delivery.next_retry_at = Some(now);
     Ok((StatusCode::ACCEPTED, Json(&delivery)).into_response())
 }
 
@@ -149,7 +156,8 @@ pub async fn retry<P: Ports>(
 pub async fn test<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
@@ -17,7 +17,7 @@ use webhooks::url_guard::UrlPolicy;
 use webhooks::validation::{EndpointFields, check_endpoint, check_secret};
 
 use crate::error::ApiError;
-use crate::request::{ApiJson, ApiQuery, Caller, PageParams, body_bytes, parse_json};
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, body_bytes, parse_json};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView};
 use crate::{App, DEFAULT_ROTATION_OVERLAP, MAX_ROTATION_OVERLAP, Ports};
 
@@ -90,6 +90,7 @@ fn validate(endpoint: &Endpoint, new_secret: Option<&str>, url_policy: &UrlPolic
 pub async fn create<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
+    _: NoQuery,
     ApiJson(input): ApiJson<NewEndpoint>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
@@ -103,6 +104,14 @@ pub async fn create<P: Ports>(
         ..Endpoint::new(caller.tenant().to_owned(), input.url, input.events, secret, now)
     };
     validate(&endpoint, input.secret.as_deref(), &app.settings.url_policy)?;
+    // Read, then write: concurrent creates can pass the limit by their number, no more.
+    let max = app.settings.max_endpoints;
+    let existing = app.store.list_endpoints(caller.tenant(), &EndpointQuery { after: None, limit: max }).await?;
+    if existing.items.len() >= max {
+        return Err(ApiError::LimitReached(format!(
+            "this tenant has reached its limit of {max} endpoints; delete one first"
+        )));
+    }
     app.store.create_endpoint(&endpoint).await?;
     let body = CreatedEndpoint { endpoint: EndpointView::from(&endpoint), secret: SecretView::of(&endpoint, now) };
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -116,18 +125,22 @@ pub async fn list<P: Ports>(
     caller.require(Scope::WebhooksRead)?;
     let query = EndpointQuery { after: page.cursor_id(EndpointId::parse)?, limit: page.limit()? };
     let found = app.store.list_endpoints(caller.tenant(), &query).await?;
-    let body = PageView { data: found.items.iter().map(EndpointView::from).collect(), next_cursor: found.next_cursor };
+    let values = caller.0.allows(Scope::WebhooksWrite);
+    let data = found.items.iter().map(|endpoint| EndpointView::from(endpoint).header_values(values)).collect();
+    let body = PageView { data, next_cursor: found.next_cursor };
     Ok(Json(body).into_response())
 }
 
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
     let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
-    Ok(Json(EndpointView::from(&endpoint)).into_response())
+    let view = EndpointView::from(&endpoint).header_values(caller.0.allows(Scope::WebhooksWrite));
+    Ok(Json(view).into_response())
 }
 
 /// Reads the endpoint, applies `change`, and writes it back if nobody wrote in between;
@@ -153,7 +166,8 @@ async fn modify<P: Ports>(
 pub async fn update<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<EndpointPatch>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
@@ -198,7 +212,8 @@ pub async fn update<P: Ports>(
 pub async fn delete<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksDelete)?;
     app.store.delete_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
@@ -208,7 +223,8 @@ pub async fn delete<P: Ports>(
 pub async fn secret<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
@@ -218,7 +234,8 @@ pub async fn secret<P: Ports>(
 pub async fn rotate_secret<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
-    Path(id): Path<String>,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;

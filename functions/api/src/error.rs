@@ -19,10 +19,15 @@ pub enum ApiError {
     Forbidden(Scope),
     #[error("not found")]
     NotFound,
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A count limit of the deployment (the tenant's endpoints).
+    #[error("{0}")]
+    LimitReached(String),
     /// Logged in full, answered as a bare 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,7 +76,11 @@ impl IntoResponse for ApiError {
                 json!([]),
             ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string(), json!([])),
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", self.to_string(), json!([]))
+            }
             ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message.clone(), json!([])),
+            ApiError::LimitReached(message) => (StatusCode::CONFLICT, "limit_reached", message.clone(), json!([])),
             ApiError::PayloadTooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), json!([]))
             }

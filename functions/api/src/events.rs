@@ -17,7 +17,7 @@ use webhooks::ports::{Clock, Queue};
 use webhooks::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
 
 use crate::error::ApiError;
-use crate::request::{Caller, body_bytes, parse_json};
+use crate::request::{Caller, NoQuery, body_bytes, parse_json};
 use crate::{App, Ports};
 
 /// A request body object: either `{"events": [...]}` or one event's fields, read in one pass.
@@ -65,6 +65,7 @@ fn parse_events(body: &[u8]) -> Result<(Vec<IncomingEvent>, bool), ApiError> {
 pub async fn ingest<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
+    _: NoQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::EventsWrite)?;
@@ -113,7 +114,7 @@ pub async fn ingest<P: Ports>(
 }
 
 /// The state is only named so that `Caller` authenticates against this deployment's store.
-pub async fn event_types<P: Ports>(_: State<Arc<App<P>>>, caller: Caller) -> Result<Response, ApiError> {
+pub async fn event_types<P: Ports>(_: State<Arc<App<P>>>, caller: Caller, _: NoQuery) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
     Ok(Json(json!({ "data": catalog() })).into_response())
 }

@@ -41,6 +41,8 @@ pub trait Ports: Send + Sync + 'static {
 pub struct ApiSettings {
     /// Where endpoint URLs may point (the sender holds every send to the same policy).
     pub url_policy: UrlPolicy,
+    /// Endpoints one tenant may have.
+    pub max_endpoints: usize,
     /// The test route's timeout comes from here.
     pub policy: DeliveryPolicy,
 }
@@ -81,5 +83,6 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(events)
         .fallback(|| async { error::ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .with_state(app)
 }

@@ -92,8 +92,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Refuses any query parameter: on a route that takes none, one is a mistake, not noise.
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.uri.query().filter(|query| !query.is_empty()) {
+            None => Ok(NoQuery),
+            Some(query) => {
+                let names: Vec<&str> =
+                    query.split('&').map(|pair| pair.split('=').next().unwrap_or_default()).collect();
+                Err(ApiError::invalid(
+                    "query",
+                    format!("this route takes no query parameters (got {})", names.join(", ")),
+                ))
+            }
+        }
+    }
+}
+
+/// Path parameters, whose errors (an id with invalid percent-encoding) are `validation_error`.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|path| ApiPath(path.0))
+            .map_err(|rejection| ApiError::invalid("path", rejection.body_text()))
+    }
+}
+
 /// `?limit=&cursor=` of every list.
 #[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     pub limit: Option<String>,
     pub cursor: Option<String>,

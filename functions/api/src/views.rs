@@ -7,6 +7,27 @@ use webhooks::model::{Endpoint, EntityId, Secret};
 use webhooks::signing::standard_webhooks_secret;
 use webhooks::time::Timestamp;
 
+/// Shown instead of a custom header's value to a caller who may not see the secret.
+pub const REDACTED: &str = "[redacted]";
+
+/// An endpoint's custom headers: their values are credentials as much as the secret is, so
+/// only a caller who may read the secret (`webhooks:write`) sees them.
+pub struct HeadersView<'a> {
+    headers: &'a BTreeMap<String, String>,
+    values: bool,
+}
+
+impl Serialize for HeadersView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.headers.len()))?;
+        for (name, value) in self.headers {
+            map.serialize_entry(name, if self.values { value.as_str() } else { REDACTED })?;
+        }
+        map.end()
+    }
+}
+
 /// An endpoint as the API shows it: never its secret.
 #[derive(Serialize)]
 pub struct EndpointView<'a> {
@@ -15,7 +36,7 @@ pub struct EndpointView<'a> {
     pub events: &'a [String],
     pub event_filters: &'a BTreeMap<String, Vec<EntityId>>,
     pub description: Option<&'a str>,
-    pub headers: &'a BTreeMap<String, String>,
+    pub headers: HeadersView<'a>,
     pub enabled: bool,
     pub failure_count: u32,
     pub disabled_reason: Option<&'a str>,
@@ -31,13 +52,21 @@ impl<'a> From<&'a Endpoint> for EndpointView<'a> {
             events: &endpoint.events,
             event_filters: &endpoint.event_filters,
             description: endpoint.description.as_deref(),
-            headers: &endpoint.headers,
+            headers: HeadersView { headers: &endpoint.headers, values: true },
             enabled: endpoint.enabled,
             failure_count: endpoint.failure_count,
             disabled_reason: endpoint.disabled_reason.as_deref(),
             created_at: endpoint.created_at,
             updated_at: endpoint.updated_at,
         }
+    }
+}
+
+impl EndpointView<'_> {
+    /// The view with custom header values replaced by [`REDACTED`] unless `show_values`.
+    pub fn header_values(mut self, show_values: bool) -> Self {
+        self.headers.values = show_values;
+        self
     }
 }
 

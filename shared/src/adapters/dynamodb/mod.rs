@@ -136,6 +136,29 @@ impl ConditionFailure for DeleteItemError {
     }
 }
 
+/// Waits before each look-up of a key through the eventually consistent listing index.
+const INDEX_LAG_WAITS: [Duration; 4] =
+    [Duration::ZERO, Duration::from_millis(200), Duration::from_millis(400), Duration::from_millis(800)];
+
+impl DynamoStore {
+    /// The table key of the API key `id`, through the listing index.
+    async fn api_key_by_id(&self, id: &ApiKeyId) -> Result<Option<Item>, StoreError> {
+        let mut e = Expression::default();
+        let condition = format!("{} = {}", e.name(LISTING_PARTITION_KEY), e.value("pk", text(API_KEY_LISTING)));
+        let request = self
+            .client
+            .query()
+            .table_name(&*self.table)
+            .index_name(LISTING_INDEX)
+            .key_condition_expression(condition)
+            .filter_expression(format!("{} = {}", e.name("id"), e.value("id", text(id.as_str()))))
+            .projection_expression(format!("{}, {}", e.name(PARTITION_KEY), e.name(SORT_KEY)))
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values());
+        Ok(self.query("Query", request, 1, |_| true).await?.into_iter().next())
+    }
+}
+
 /// Whether a cancelled transaction failed on its first action's condition.
 fn first_condition_failed(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> bool {
     match error.as_service_error() {
@@ -751,6 +774,40 @@ impl Store for DynamoStore {
         self.update(request).await.map(|_| ())
     }
 
+    async fn requeue_delivery(
+        &self,
+        tenant: &str,
+        endpoint_id: &EndpointId,
+        id: &DeliveryId,
+        attempts: u32,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut e = Expression::default();
+        let update = format!(
+            "SET {status} = {pending}, {retry_at} = {at}",
+            status = e.name("status"),
+            pending = e.value("pending", text(DeliveryStatus::Pending.as_str())),
+            retry_at = e.name("retry_at"),
+            at = e.value("at", number(at.as_millis()))
+        );
+        let condition = format!(
+            "{status} = {failed} AND {n} = {attempts}",
+            status = e.name("status"),
+            failed = e.value("failed", text(DeliveryStatus::Failed.as_str())),
+            n = e.name("n"),
+            attempts = e.value("attempts", number(attempts))
+        );
+        let request = self
+            .client
+            .update_item()
+            .set_key(Some(delivery_key(tenant, endpoint_id.as_str(), id.as_str())))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values());
+        Ok(matches!(self.update(request).await?, Written::Done(_)))
+    }
+
     async fn get_delivery(
         &self,
         tenant: &str,
@@ -871,20 +928,17 @@ impl Store for DynamoStore {
 
     async fn delete_api_key(&self, id: &ApiKeyId) -> Result<(), StoreError> {
         // Admin-only and rare: find the key through the listing, then delete it by its hash.
-        let mut e = Expression::default();
-        let condition = format!("{} = {}", e.name(LISTING_PARTITION_KEY), e.value("pk", text(API_KEY_LISTING)));
-        let request = self
-            .client
-            .query()
-            .table_name(&*self.table)
-            .index_name(LISTING_INDEX)
-            .key_condition_expression(condition)
-            .filter_expression(format!("{} = {}", e.name("id"), e.value("id", text(id.as_str()))))
-            .projection_expression(format!("{}, {}", e.name(PARTITION_KEY), e.name(SORT_KEY)))
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values());
-        let found = self.query("Query", request, 1, |_| true).await?;
-        let Some(key) = found.into_iter().next() else { return Err(StoreError::NotFound) };
+        // The index is eventually consistent, so a key created a moment ago may not be in it
+        // yet: look again a few times before answering NotFound.
+        let mut found = None;
+        for wait in INDEX_LAG_WAITS {
+            tokio::time::sleep(wait).await;
+            found = self.api_key_by_id(id).await?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some(key) = found else { return Err(StoreError::NotFound) };
         let request = self.client.delete_item().set_key(Some(key)).return_values(ReturnValue::AllOld);
         match self.delete(request).await? {
             Written::Done(old) if !old.is_empty() => Ok(()),

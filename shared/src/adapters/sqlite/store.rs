@@ -439,6 +439,30 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn requeue_delivery(
+        &self,
+        tenant: &str,
+        endpoint_id: &EndpointId,
+        id: &DeliveryId,
+        attempts: u32,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (tenant, endpoint_id, id) = (tenant.to_owned(), endpoint_id.as_str().to_owned(), id.as_str().to_owned());
+        self.db
+            .write(move |connection| {
+                let changed = connection
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'pending', next_retry_at = ?1 \
+                         WHERE id = ?2 AND tenant = ?3 AND endpoint_id = ?4 AND status = 'failed' AND attempts = ?5",
+                    )
+                    .map_err(backend)?
+                    .execute(params![at.as_millis(), id, tenant, endpoint_id, attempts])
+                    .map_err(backend)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
     async fn get_delivery(
         &self,
         tenant: &str,
