@@ -2,4 +2,5 @@
 //! an admin API key into a store.
 
 pub mod admin_key;
+pub mod api_server;
 pub mod serve;

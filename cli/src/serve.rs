@@ -29,6 +29,7 @@ use webhooks_dispatcher::Dispatcher;
 use webhooks_sender::Sender;
 
 use crate::admin_key::mint_admin_key;
+use crate::api_server::{self, Limits};
 
 /// The tenant of the first admin key.
 pub const DEFAULT_TENANT: &str = "default";
@@ -64,6 +65,8 @@ pub struct ServeConfig {
     pub policy: DeliveryPolicy,
     /// A known admin key (scripts); otherwise one is minted on first start.
     pub admin_key: Option<String>,
+    /// The API listener's header read timeout and connection limit.
+    pub api_limits: Limits,
     /// Batches the sender handles at once.
     pub sender_concurrency: usize,
     /// Run on DynamoDB and SQS (AWS or an emulator at AWS_ENDPOINT_URL) instead of SQLite.
@@ -89,6 +92,7 @@ impl ServeConfig {
             lookup: Arc::new(SystemLookup),
             policy: DeliveryPolicy::default(),
             admin_key: None,
+            api_limits: Limits::default(),
             sender_concurrency: 16,
             aws: None,
         }
@@ -320,15 +324,8 @@ where
     let (shutdown, watching) = watch::channel(false);
 
     let mut tasks = Vec::new();
-    let mut api_shutdown = watching.clone();
-    tasks.push(tokio::spawn(async move {
-        let serving = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
-            let _ = api_shutdown.wait_for(|stop| *stop).await;
-        });
-        if let Err(error) = serving.await {
-            tracing::error!(%error, "the API server stopped");
-        }
-    }));
+    let (api_limits, api_shutdown) = (config.api_limits, watching.clone());
+    tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
 
     let dispatcher =
         Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), events_dead_letters, subscription_cache));

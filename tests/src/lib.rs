@@ -225,6 +225,22 @@ impl CountingPort {
     }
 }
 
+/// Raises this process's soft limit of open files to `wanted` (or its hard limit, if lower);
+/// answers the limit now in force.
+pub fn raise_fd_limit(wanted: u64) -> u64 {
+    let mut rlimit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain system calls on a struct we own.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rlimit);
+        if rlimit.rlim_cur < wanted {
+            rlimit.rlim_cur = wanted.min(rlimit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit);
+        }
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rlimit);
+    }
+    rlimit.rlim_cur
+}
+
 /// The seeds' recipe: `"sha256=" + hex(HMAC_SHA256(secret, raw_body))`.
 pub fn seed_signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -444,8 +460,35 @@ impl Binary {
 
     /// [`Binary::serve`] with extra environment variables (e.g. an AWS endpoint).
     pub fn serve_with_env(data: &Path, args: &[&str], admin_key: Option<&str>, env: &[(&str, String)]) -> Self {
-        use std::io::BufRead;
+        Self::serve_command(std::process::Command::new(binary_path()), data, args, admin_key, env)
+    }
+
+    /// [`Binary::serve`] with at most `limit` open file descriptors.
+    pub fn serve_with_fd_limit(data: &Path, admin_key: &str, limit: u64) -> Self {
+        use std::os::unix::process::CommandExt;
         let mut command = std::process::Command::new(binary_path());
+        let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+        // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Self::serve_command(command, data, &[], Some(admin_key), &[])
+    }
+
+    fn serve_command(
+        mut command: std::process::Command,
+        data: &Path,
+        args: &[&str],
+        admin_key: Option<&str>,
+        env: &[(&str, String)],
+    ) -> Self {
+        use std::io::BufRead;
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
