@@ -37,6 +37,10 @@ enum Command {
         /// otherwise, on the address each delivery connects to.
         #[arg(long, value_name = "CIDR", value_parser = parse_allow_list)]
         allow_private: Vec<Vec<IpNet>>,
+        /// How long events and deliveries are kept, e.g. `30d` (the default) or `12h`; on SQLite
+        /// older ones are pruned in the background, on --aws DynamoDB's TTL removes them.
+        #[arg(long, default_value = "30d", value_parser = parse_retention)]
+        retention: std::time::Duration,
         /// Endpoints one tenant may have (1 to 10000).
         #[arg(long, default_value = "100", value_parser = parse_max_endpoints)]
         max_endpoints: usize,
@@ -85,6 +89,15 @@ enum Command {
     },
 }
 
+/// A retention of at least one hour (`30d`, `12h`).
+fn parse_retention(text: &str) -> Result<std::time::Duration, String> {
+    let retention = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if retention < std::time::Duration::from_secs(3600) {
+        return Err("must be at least 1h".into());
+    }
+    Ok(retention)
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -108,6 +121,7 @@ async fn main() {
             allow_insecure_urls,
             allow_private,
             max_endpoints,
+            retention,
             retry_schedule,
             disable_after,
             admin_key,
@@ -121,6 +135,7 @@ async fn main() {
                 UrlPolicy { allow_insecure_local: allow_insecure_urls, allow_private: allow_private.concat() };
             config.admin_key = admin_key;
             config.max_endpoints = max_endpoints;
+            config.retention = retention;
             config.policy.disable_after = disable_after.max(1);
             if let Some(schedule) = retry_schedule {
                 config.policy.schedule = schedule;

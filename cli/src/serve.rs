@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
 use webhooks::adapters::http::{Lookup, ReqwestSender, SystemLookup};
-use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
+use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
 use webhooks::adapters::sqs::SqsQueue;
 use webhooks::api_keys::hash_key;
 use webhooks::aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
@@ -65,6 +65,9 @@ pub struct ServeConfig {
     pub policy: DeliveryPolicy,
     /// A known admin key (scripts); otherwise one is minted on first start.
     pub admin_key: Option<String>,
+    /// How long events and deliveries are kept (SQLite: pruned in the background; DynamoDB:
+    /// its TTL).
+    pub retention: Duration,
     /// The API listener's header read timeout and connection limit.
     pub api_limits: Limits,
     /// Batches the sender handles at once.
@@ -92,6 +95,7 @@ impl ServeConfig {
             lookup: Arc::new(SystemLookup),
             policy: DeliveryPolicy::default(),
             admin_key: None,
+            retention: DEFAULT_RETENTION,
             api_limits: Limits::default(),
             sender_concurrency: 16,
             aws: None,
@@ -233,6 +237,7 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
         events_dead_letters: db.queue(events_dlq_settings),
         deliveries,
         deliveries_dead_letters: DeadLetters::Sqlite(db.queue(deliveries_dlq_settings)),
+        pruned: Some(db.clone()),
         subscription_cache: Duration::ZERO,
         poll_wait: Duration::from_secs(1),
     };
@@ -256,7 +261,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         policy: config.policy.clone(),
         url_policy: config.url_policy.clone(),
         max_endpoints: config.max_endpoints,
-        retention: DEFAULT_RETENTION,
+        retention: config.retention,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
     let aws_backend = AwsBackend::with_clients(dynamodb, sqs.clone(), &settings);
@@ -268,6 +273,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         events_dead_letters: aws_backend.events_dead_letters,
         deliveries: aws_backend.deliveries,
         deliveries_dead_letters: DeadLetters::Sqs(deliveries_dlq),
+        pruned: None,
         subscription_cache: settings.subscription_cache,
         poll_wait: Duration::from_secs(5),
     };
@@ -281,6 +287,8 @@ struct Backend<P: Ports> {
     events_dead_letters: P::Queue,
     deliveries: P::Queue,
     deliveries_dead_letters: DeadLetters,
+    /// The database whose retention this process enforces (DynamoDB's TTL does it on AWS).
+    pruned: Option<SqliteDatabase>,
     subscription_cache: Duration,
     /// The pollers' long-poll wait: SQS bills every receive, so AWS waits longer.
     poll_wait: Duration,
@@ -301,6 +309,7 @@ where
         events_dead_letters,
         deliveries,
         deliveries_dead_letters,
+        pruned,
         subscription_cache,
         poll_wait,
     } = backend;
@@ -324,6 +333,9 @@ where
     let (shutdown, watching) = watch::channel(false);
 
     let mut tasks = Vec::new();
+    if let Some(db) = pruned {
+        tasks.push(tokio::spawn(run_retention(db, config.retention, watching.clone())));
+    }
     let (api_limits, api_shutdown) = (config.api_limits, watching.clone());
     tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
 

@@ -4,6 +4,7 @@
 //! ([`writer`]); reads use a small pool of read connections, which WAL lets run beside it.
 
 mod queue;
+mod retention;
 mod store;
 mod writer;
 
@@ -15,6 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Notify;
 
 pub use queue::{QueueSettings, SqliteQueue};
+pub use retention::{PRUNE_BATCH, Pruned, prune_interval, run_retention};
 pub use store::SqliteStore;
 
 use crate::ports::StoreError;
@@ -85,6 +87,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
+CREATE INDEX IF NOT EXISTS deliveries_by_age ON deliveries (created_at);
+CREATE INDEX IF NOT EXISTS events_by_age ON events (created_at);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
