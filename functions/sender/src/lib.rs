@@ -37,7 +37,8 @@ pub enum SendOutcome {
     Delivered,
     /// Failed; retried when the message becomes visible again.
     RetryScheduled,
-    /// Failed for the last time; the message goes on to the DLQ.
+    /// Failed for the last time: a `failed` delivery in the history (retryable there); the
+    /// message is done. The DLQ is for what the pipeline could not handle, not for this.
     GaveUp,
     /// Nothing to send: already delivered, endpoint deleted or disabled.
     Skipped,
@@ -175,21 +176,26 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             None => {
                 delivery.status = DeliveryStatus::Failed;
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
-                // Visible at once, so the next receive moves it to the DLQ.
-                self.deliveries.change_visibility(&message.receipt, std::time::Duration::ZERO).await?;
+                tracing::warn!(
+                    delivery_id = %delivery.id,
+                    endpoint_id = %endpoint.id,
+                    attempts = message.receive_count,
+                    "delivery failed for good after its last retry"
+                );
                 Ok(SendOutcome::GaveUp)
             }
         }
     }
 
     /// Handles a batch concurrently; answers the ids of the messages that must stay on the
-    /// queue (retries, final failures bound for the DLQ, and errors).
+    /// queue: retries, and errors (which the queue's redrive moves to the DLQ once they have
+    /// failed as many times as a delivery may be attempted).
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         stream::iter(messages)
             .map(|message| async move {
                 match self.handle_message(&message).await {
-                    Ok(SendOutcome::Delivered | SendOutcome::Skipped) => None,
-                    Ok(SendOutcome::RetryScheduled | SendOutcome::GaveUp) => Some(message.message_id),
+                    Ok(SendOutcome::Delivered | SendOutcome::Skipped | SendOutcome::GaveUp) => None,
+                    Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
                     Err(error) => {
                         tracing::warn!(message_id = %message.message_id, %error, "delivery not processed");
                         Some(message.message_id)

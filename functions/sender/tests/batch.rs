@@ -87,7 +87,16 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
     assert_eq!(store.delivery_status("acme", &endpoint.id, &pending).await.unwrap(), Some(DeliveryStatus::Pending));
     assert_eq!(store.get_endpoint("acme", &endpoint.id).await.unwrap().failure_count, 1);
 
-    // The last attempt fails too: marked failed and left visible for the DLQ move.
-    assert_eq!(sender.handle_batch(retry).await.len(), 1);
+    // The last attempt fails too: a failed delivery in the history, and the message done (the
+    // DLQ is for what the pipeline could not handle).
+    assert!(sender.handle_batch(retry).await.is_empty());
     assert_eq!(store.delivery_status("acme", &endpoint.id, &pending).await.unwrap(), Some(DeliveryStatus::Failed));
+    assert!(queue.receive(10, Duration::from_secs(3)).await.unwrap().is_empty());
+    let dlq = db.queue(QueueSettings {
+        name: "deliveries-dlq".into(),
+        visibility_timeout: Duration::from_secs(60),
+        max_receive_count: None,
+        dead_letter_queue: None,
+    });
+    assert_eq!(dlq.depth().await.unwrap(), 0);
 }
