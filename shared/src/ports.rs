@@ -92,8 +92,9 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the endpoint and its delivery history. MUST return `NotFound` if absent.
     fn delete_endpoint(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The enabled endpoints of `tenant` subscribed to `event_type` exactly or by a wildcard.
-    /// Entity filters are the caller's to apply.
+    /// The endpoints of `tenant` subscribed to `event_type` exactly or by a wildcard, each
+    /// once, disabled ones included (the dispatcher records what they missed). Entity filters
+    /// are the caller's to apply.
     fn subscribed_endpoints(
         &self,
         tenant: &str,

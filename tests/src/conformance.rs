@@ -109,7 +109,8 @@ pub async fn endpoints<S: Store>(store: &S) {
     let mut disabled = updated.clone();
     disabled.enabled = false;
     store.update_endpoint(&disabled).await.unwrap();
-    assert!(store.subscribed_endpoints(&tenant, "agent.created").await.unwrap().is_empty());
+    let still = store.subscribed_endpoints(&tenant, "agent.created").await.unwrap();
+    assert_eq!(still.iter().map(|e| e.enabled).collect::<Vec<_>>(), [false], "disabled ones are listed, as such");
     assert!(moved().await, "a disable moves it");
     assert!(!moved().await, "reading does not");
 

@@ -138,16 +138,31 @@ async fn ten_consecutive_failures_disable_the_endpoint_and_reenabling_resets_it(
     assert!(endpoint["failure_count"].as_u64().unwrap() >= 10);
     assert!(endpoint["disabled_reason"].as_str().unwrap().contains("10 consecutive failed"));
 
-    // Disabled: new events are not sent.
+    // Disabled: new events are not sent, but leave a trace: a failed delivery with the reason.
     let before = receiver.received().len();
-    service.api.send_events(json!({"type": "run.failed", "payload": {"after": true}})).await;
+    let sent = service.api.send_events(json!({"type": "run.failed", "payload": {"after": true}})).await;
     receiver.assert_stays_at(before, Duration::from_millis(1500)).await;
+    let history = format!("/v1/webhooks/{id}/deliveries?status=failed");
+    let failed = service
+        .api
+        .wait_until(&history, WAIT, |b| b["data"].as_array().unwrap().iter().any(|d| d["event_id"] == sent[0].as_str()))
+        .await;
+    let missed = failed["data"].as_array().unwrap().iter().find(|d| d["event_id"] == sent[0].as_str()).unwrap().clone();
+    assert_eq!(missed["attempts"], 0);
+    assert_eq!(missed["last_error"], "not sent: endpoint disabled: 10 consecutive failed deliveries");
 
     let enabled = service.api.patch(&format!("/v1/webhooks/{id}"), json!({"enabled": true})).await;
     assert_eq!(enabled.status, 200);
     assert_eq!(enabled.body["enabled"], true);
     assert_eq!(enabled.body["failure_count"], 0);
     assert_eq!(enabled.body["disabled_reason"], json!(null));
+
+    // Once enabled again, what it missed can be sent with a manual retry.
+    receiver.always(200);
+    let retry = format!("/v1/webhooks/{id}/deliveries/{}/retry", missed["id"].as_str().unwrap());
+    assert_eq!(service.api.post(&retry, json!({})).await.status, 202);
+    let got = receiver.wait_for(before + 1, WAIT).await;
+    assert_eq!(got[before].json(), json!({"after": true}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

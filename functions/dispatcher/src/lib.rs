@@ -14,7 +14,7 @@ use futures_util::stream;
 use webhooks::filter::endpoint_accepts;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope};
-use webhooks::model::{Endpoint, Event};
+use webhooks::model::{Delivery, DeliveryStatus, Endpoint, Event};
 use webhooks::ports::{EventRecord, Queue, QueueError, ReceivedMessage, Store, StoreError};
 use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_event, is_valid_tenant};
 
@@ -158,9 +158,19 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
             return Ok(Vec::new());
         }
         let endpoints = self.subscribed(&event.tenant, &event.event_type, batch).await?;
-        let bodies: Vec<String> = endpoints
+        let (enabled, disabled): (Vec<&Endpoint>, Vec<&Endpoint>) = endpoints
             .iter()
             .filter(|endpoint| endpoint_accepts(endpoint, &event.event_type, event.entity_id.as_ref()))
+            .partition(|endpoint| endpoint.enabled);
+        for endpoint in disabled {
+            let missed = missed_while_disabled(&event, endpoint);
+            // A redelivered event must not overwrite what became of an earlier fan-out.
+            if self.store.delivery_status(&missed.tenant, &missed.endpoint_id, &missed.id).await?.is_none() {
+                self.store.save_delivery(&missed, None).await?;
+            }
+        }
+        let bodies: Vec<String> = enabled
+            .into_iter()
             .map(|endpoint| {
                 let pending = DeliveryMessage {
                     id: DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
@@ -227,6 +237,27 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
             }
         }
         failed
+    }
+}
+
+/// The trace an event leaves on a disabled endpoint it would have gone to: a `failed`
+/// delivery that was never sent, with the reason; once the endpoint is enabled again, a
+/// manual retry sends it.
+fn missed_while_disabled(event: &Event, endpoint: &Endpoint) -> Delivery {
+    let reason = endpoint.disabled_reason.as_deref().map_or(String::new(), |reason| format!(": {reason}"));
+    Delivery {
+        id: DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
+        tenant: event.tenant.clone(),
+        endpoint_id: endpoint.id.clone(),
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        status: DeliveryStatus::Failed,
+        http_status: None,
+        attempts: 0,
+        created_at: event.created_at,
+        delivered_at: None,
+        next_retry_at: None,
+        last_error: Some(format!("not sent: endpoint disabled{reason}")),
     }
 }
 

@@ -639,7 +639,6 @@ impl Store for DynamoStore {
             .await?
             .iter()
             .map(|item| endpoint_from_item(tenant, item))
-            .filter(|endpoint| endpoint.as_ref().map_or(true, |endpoint| endpoint.enabled))
             .collect::<Result<Vec<_>, _>>()?;
         endpoints.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(endpoints)

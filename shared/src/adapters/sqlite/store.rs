@@ -270,7 +270,7 @@ impl Store for SqliteStore {
             .read(move |connection| {
                 let placeholders = vec!["?"; patterns.len()].join(", ");
                 let sql = format!(
-                    "SELECT {ENDPOINT_COLUMNS} FROM endpoints e WHERE e.tenant = ? AND e.enabled = 1 AND e.id IN \
+                    "SELECT {ENDPOINT_COLUMNS} FROM endpoints e WHERE e.tenant = ? AND e.id IN \
                      (SELECT endpoint_id FROM subscriptions WHERE tenant = e.tenant AND pattern IN ({placeholders})) \
                      ORDER BY e.id"
                 );
