@@ -6,6 +6,7 @@ use bytes::Bytes;
 use crate::ids::DeliveryId;
 use crate::model::{Attempt, Endpoint};
 use crate::ports::{HttpSender, OutboundRequest};
+use crate::receiver_answer::{Answer, classify};
 use crate::signing::EndpointKeys;
 use crate::time::Timestamp;
 
@@ -44,7 +45,7 @@ pub fn build_request(
     OutboundRequest { url: endpoint.url.clone(), headers, body: delivering.payload.clone(), timeout }
 }
 
-/// Sends one attempt and records what happened.
+/// Sends one attempt; answers its record and what the receiver's answer means.
 pub async fn attempt_delivery<H: HttpSender>(
     http: &H,
     endpoint: &Endpoint,
@@ -52,15 +53,17 @@ pub async fn attempt_delivery<H: HttpSender>(
     delivering: &Delivering<'_>,
     now: Timestamp,
     timeout: std::time::Duration,
-) -> Attempt {
+) -> (Attempt, Answer) {
     let outcome = http.post(build_request(endpoint, keys, delivering, now, timeout)).await;
-    Attempt {
+    let answer = classify(outcome.status, outcome.retry_after);
+    let attempt = Attempt {
         at: now,
         duration_ms: outcome.duration.as_millis() as u64,
         http_status: outcome.status,
         response_body: outcome.body,
         error: outcome.error,
-    }
+    };
+    (attempt, answer)
 }
 
 /// A short account of a failed attempt, for the delivery's `last_error`.

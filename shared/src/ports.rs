@@ -250,6 +250,8 @@ pub struct HttpOutcome {
     pub body: Option<String>,
     pub error: Option<String>,
     pub duration: Duration,
+    /// The receiver's `Retry-After`, if it sent one.
+    pub retry_after: Option<Duration>,
 }
 
 /// How much of a receiver's response body is kept.

@@ -59,8 +59,8 @@ struct ReceiverState {
     /// Extra time before answering.
     delay: Option<Duration>,
     response_body: String,
-    /// Sent as `Location` with every answer.
-    location: Option<String>,
+    /// Sent with every answer (`Location`, `Retry-After`, ...).
+    answer_headers: Vec<(String, String)>,
 }
 
 /// A real HTTP server on 127.0.0.1 that records every request.
@@ -77,19 +77,19 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, HeaderMap, String) {
-    let (status, delay, text, location) = {
+    let (status, delay, text, answer_headers) = {
         let mut state = receiver.state.lock().unwrap();
         state.received.push(Received { path: uri.path().to_owned(), headers, body, at: Instant::now() });
         let status = state.script.pop_front().or(state.fallback).unwrap_or(200);
-        (status, state.delay, state.response_body.clone(), state.location.clone())
+        (status, state.delay, state.response_body.clone(), state.answer_headers.clone())
     };
     receiver.arrived.notify_waiters();
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
     let mut headers = HeaderMap::new();
-    if let Some(location) = location {
-        headers.insert("location", location.parse().unwrap());
+    for (name, value) in answer_headers {
+        headers.insert(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
     }
     (StatusCode::from_u16(status).unwrap(), headers, text)
 }
@@ -125,7 +125,12 @@ impl Receiver {
 
     /// Send `Location: url` with every answer (with a 3xx status: a redirect).
     pub fn redirect_to(&self, url: String) {
-        self.state.lock().unwrap().location = Some(url);
+        self.answer_with_header("location", &url);
+    }
+
+    /// Send this header with every answer.
+    pub fn answer_with_header(&self, name: &str, value: &str) {
+        self.state.lock().unwrap().answer_headers.push((name.to_owned(), value.to_owned()));
     }
 
     pub fn respond_with_body(&self, body: String) {

@@ -396,3 +396,52 @@ async fn delivery_history_filters_and_pages() {
     sorted.reverse();
     assert_eq!(seen, sorted, "newest first, no duplicates across pages");
 }
+
+/// 503 with `Retry-After`: the retry waits as asked (within the schedule's bounds), and a
+/// busy receiver does not count toward auto-disable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_and_busy_is_not_broken() {
+    let service = Service::start_with(|config| {
+        config.policy.schedule = [1, 1, 1, 5].map(Duration::from_secs).to_vec();
+        config.policy.disable_after = 2;
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.script(&[503, 429, 503]);
+    receiver.answer_with_header("retry-after", "3");
+    let created = service.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
+    let id = created["id"].as_str().unwrap();
+    service.api.send_events(json!({"type": "run.failed", "payload": {}})).await;
+
+    let got = receiver.wait_for(4, Duration::from_secs(20)).await;
+    for pair in got.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        // The schedule says 1 s; the receiver asked for 3 s, within the longest delay (5 s).
+        assert!(gap >= Duration::from_millis(2700) && gap < Duration::from_millis(4500), "retried after {gap:?}");
+    }
+    let endpoint = service.api.get(&format!("/v1/webhooks/{id}")).await.body;
+    assert_eq!(endpoint["enabled"], true, "three busy answers with disable_after 2 do not disable it");
+    service
+        .api
+        .wait_until(&format!("/v1/webhooks/{id}/deliveries?status=delivered"), WAIT, |b| b["data"][0]["attempts"] == 4)
+        .await;
+}
+
+/// 410 Gone: the endpoint is disabled at once, with the reason, and nothing is retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_disables_the_endpoint_at_once() {
+    let service = Service::start().await;
+    let receiver = Receiver::start().await;
+    receiver.always(410);
+    let created = service.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
+    let id = created["id"].as_str().unwrap();
+    service.api.send_events(json!({"type": "run.failed", "payload": {}})).await;
+    let disabled = service.api.wait_until(&format!("/v1/webhooks/{id}"), WAIT, |b| b["enabled"] == false).await;
+    assert_eq!(disabled["disabled_reason"], "the receiver answered 410 Gone");
+    receiver.assert_stays_at(1, Duration::from_millis(2500)).await;
+    let history = service.api.get(&format!("/v1/webhooks/{id}/deliveries")).await.body;
+    assert_eq!(
+        (history["data"][0]["status"].clone(), history["data"][0]["attempts"].clone()),
+        (json!("failed"), json!(1))
+    );
+}

@@ -187,7 +187,8 @@ pub async fn test<P: Ports>(
         payload: Bytes::copy_from_slice(event.payload.get().as_bytes()),
     };
     let keys = EndpointKeys::for_endpoint(&endpoint, now);
-    let attempt = attempt_delivery(&app.http, &endpoint, &keys, &delivering, now, app.settings.policy.timeout).await;
+    let (attempt, _) =
+        attempt_delivery(&app.http, &endpoint, &keys, &delivering, now, app.settings.policy.timeout).await;
     let delivered = attempt.succeeded();
     let delivery = Delivery {
         id: delivery_id.clone(),

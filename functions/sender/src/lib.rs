@@ -12,6 +12,7 @@ use webhooks::ids::EndpointId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
 use webhooks::ports::{Clock, HttpSender, Queue, QueueError, ReceivedMessage, Store, StoreError};
+use webhooks::receiver_answer::{Answer, GONE_REASON, retry_delay};
 use webhooks::retry::{DeliveryPolicy, random_jitter};
 use webhooks::signing::EndpointKeys;
 use webhooks::time::Timestamp;
@@ -140,10 +141,11 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             event_type: &pending.event_type,
             payload: Bytes::copy_from_slice(pending.payload.get().as_bytes()),
         };
-        let attempt = attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout).await;
+        let (attempt, answer) =
+            attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout).await;
         delivery.http_status = attempt.http_status;
 
-        if attempt.succeeded() {
+        if answer == Answer::Delivered {
             delivery.status = DeliveryStatus::Delivered;
             delivery.delivered_at = Some(now.plus(std::time::Duration::from_millis(attempt.duration_ms)));
             self.store.save_delivery(&delivery, Some(&attempt)).await?;
@@ -154,21 +156,33 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
         }
 
         delivery.last_error = Some(failure_summary(&attempt));
-        let reason = format!("{} consecutive failed deliveries", self.policy.disable_after);
-        let failures =
-            self.store.record_failure(&endpoint.tenant, &endpoint.id, self.policy.disable_after, &reason).await?;
-        if failures.disabled_now {
-            tracing::warn!(endpoint_id = %endpoint.id, failures = failures.failure_count, "endpoint disabled");
+        let disabled_now = match answer {
+            // Gone for good: disabled at once, whatever the count.
+            Answer::Gone => {
+                self.store.record_failure(&endpoint.tenant, &endpoint.id, 1, GONE_REASON).await?.disabled_now
+            }
+            // Busy, not broken: no step toward auto-disable.
+            Answer::Busy(_) => false,
+            Answer::Failed | Answer::Delivered => {
+                let reason = format!("{} consecutive failed deliveries", self.policy.disable_after);
+                let policy = &self.policy;
+                let failures =
+                    self.store.record_failure(&endpoint.tenant, &endpoint.id, policy.disable_after, &reason).await?;
+                failures.disabled_now
+            }
+        };
+        if disabled_now {
+            tracing::warn!(endpoint_id = %endpoint.id, "endpoint disabled");
         }
-        match self.policy.retry_delay(message.receive_count, random_jitter()) {
-            Some(delay) if !failures.disabled_now => {
+        match retry_delay(&self.policy, message.receive_count, random_jitter(), answer) {
+            Some(delay) if !disabled_now && answer != Answer::Gone => {
                 delivery.next_retry_at = Some(now.plus(delay));
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
                 self.deliveries.change_visibility(&message.receipt, delay).await?;
                 Ok(SendOutcome::RetryScheduled)
             }
             Some(_) => {
-                // Disabled by this failure: stop retrying; the history keeps the delivery.
+                // Disabled by this answer: stop retrying; the history keeps the delivery.
                 delivery.status = DeliveryStatus::Failed;
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
                 Ok(SendOutcome::Skipped)

@@ -28,6 +28,7 @@ impl HttpSender for ScriptedHttp {
             body: Some(String::new()),
             error: None,
             duration: Duration::from_millis(1),
+            retry_after: None,
         }
     }
 }

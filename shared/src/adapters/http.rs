@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::ports::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
+use crate::receiver_answer::parse_retry_after;
 use crate::url_guard::UrlPolicy;
 
 /// Sent as `User-Agent` on every delivery.
@@ -151,7 +152,13 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
 }
 
 fn failed(kind: FailureKind, started: Instant) -> HttpOutcome {
-    HttpOutcome { status: None, body: None, error: Some(kind.as_str().to_owned()), duration: started.elapsed() }
+    HttpOutcome {
+        status: None,
+        body: None,
+        error: Some(kind.as_str().to_owned()),
+        duration: started.elapsed(),
+        retry_after: None,
+    }
 }
 
 impl HttpSender for ReqwestSender {
@@ -178,6 +185,11 @@ impl HttpSender for ReqwestSender {
             }
         };
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, std::time::SystemTime::now()));
         let mut body = Vec::new();
         let mut error = None;
         // Read only the start of the body: a receiver cannot make us buffer megabytes.
@@ -199,6 +211,7 @@ impl HttpSender for ReqwestSender {
             body: Some(String::from_utf8_lossy(&body).into_owned()),
             error,
             duration: started.elapsed(),
+            retry_after,
         }
     }
 }
