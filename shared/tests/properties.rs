@@ -1,0 +1,122 @@
+//! Property tests of the pure parts: the URL guard, subscription matching and signing. Each
+//! runs a bounded number of cases (proptest's default, 256), so CI time stays fixed.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use proptest::prelude::*;
+use sha2::Sha256;
+use webhooks::filter::{pattern_matches, patterns_matching};
+use webhooks::model::Secret;
+use webhooks::signing::SigningKey;
+use webhooks::url_guard::{UrlPolicy, UrlRejection, is_internal};
+
+/// IPv4 addresses from the internal ranges.
+fn internal_v4() -> impl Strategy<Value = Ipv4Addr> {
+    prop_oneof![
+        any::<[u8; 3]>().prop_map(|[b, c, d]| Ipv4Addr::new(127, b, c, d)),
+        any::<[u8; 3]>().prop_map(|[b, c, d]| Ipv4Addr::new(10, b, c, d)),
+        (16u8..32, any::<[u8; 2]>()).prop_map(|(b, [c, d])| Ipv4Addr::new(172, b, c, d)),
+        any::<[u8; 2]>().prop_map(|[c, d]| Ipv4Addr::new(192, 168, c, d)),
+        any::<[u8; 2]>().prop_map(|[c, d]| Ipv4Addr::new(169, 254, c, d)),
+        (64u8..128, any::<[u8; 2]>()).prop_map(|(b, [c, d])| Ipv4Addr::new(100, b, c, d)),
+        any::<[u8; 3]>().prop_map(|[b, c, d]| Ipv4Addr::new(0, b, c, d)),
+        (224u8..=255, any::<[u8; 3]>()).prop_map(|(a, [b, c, d])| Ipv4Addr::new(a, b, c, d)),
+    ]
+}
+
+/// The spellings of one IPv4 address that a WHATWG parser (and so the HTTP client) accepts.
+fn spellings(ip: Ipv4Addr) -> Vec<String> {
+    let [a, b, c, d] = ip.octets();
+    let n = u32::from(ip);
+    vec![
+        ip.to_string(),
+        n.to_string(),
+        format!("{n}."),
+        format!("0x{n:x}"),
+        format!("0x{a:x}.0x{b:x}.0x{c:x}.0x{d:x}"),
+        format!("0{a:o}.0{b:o}.0{c:o}.0{d:o}"),
+        format!("{a}.{}", n & 0x00ff_ffff),
+        format!("{a}.{b}.{}", n & 0xffff),
+        format!("[::ffff:{ip}]"),
+        format!("[::{ip}]"),
+        format!("[64:ff9b::{ip}]"),
+        format!("[2002:{:x}:{:x}::1]", n >> 16, n & 0xffff),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn every_spelling_of_an_internal_address_is_refused(ip in internal_v4(), insecure in any::<bool>()) {
+        for host in spellings(ip) {
+            let url = format!("https://{host}/hook");
+            let checked = UrlPolicy::insecure(insecure).check_url(&url);
+            // The insecure switch opens 127.0.0.1 itself, in whatever spelling.
+            if insecure && ip == Ipv4Addr::LOCALHOST && !host.starts_with('[') {
+                continue;
+            }
+            prop_assert_eq!(checked.map(|_| ()), Err(UrlRejection::InternalAddress), "{}", url);
+        }
+    }
+
+    /// Whatever the text, the guard answers (no panic); what it lets through is https (or the
+    /// local development hosts) and never an internal literal.
+    #[test]
+    fn the_guard_never_lets_an_internal_literal_through(text in "\\PC{0,80}", host in "[0-9a-fx.:\\[\\]]{1,24}") {
+        for url in [text.clone(), format!("https://{host}/"), format!("https://{text}")] {
+            if let Ok(parsed) = UrlPolicy::default().check_url(&url) {
+                prop_assert_eq!(parsed.scheme(), "https");
+                match parsed.host() {
+                    Some(url::Host::Ipv4(ip)) => prop_assert!(!is_internal(IpAddr::V4(ip)), "{}", url),
+                    Some(url::Host::Ipv6(ip)) => prop_assert!(!is_internal(IpAddr::V6(ip)), "{}", url),
+                    Some(url::Host::Domain(name)) => prop_assert!(!name.trim_end_matches('.').ends_with("localhost")),
+                    None => prop_assert!(false, "no host in {}", url),
+                }
+            }
+        }
+    }
+
+    /// An address is let through exactly when it is not internal, in IPv4 and IPv6 alike.
+    #[test]
+    fn literals_pass_exactly_when_public(v4 in any::<u32>(), v6 in any::<u128>()) {
+        for ip in [IpAddr::V4(Ipv4Addr::from(v4)), IpAddr::V6(Ipv6Addr::from(v6))] {
+            let host = match ip { IpAddr::V4(ip) => ip.to_string(), IpAddr::V6(ip) => format!("[{ip}]") };
+            let passed = UrlPolicy::default().check_url(&format!("https://{host}/")).is_ok();
+            prop_assert_eq!(passed, !is_internal(ip), "{}", host);
+            prop_assert_eq!(UrlPolicy::default().allows_address("example.com", ip), !is_internal(ip));
+        }
+    }
+
+    /// The dispatcher looks subscriptions up by `patterns_matching`; it must find exactly the
+    /// patterns `pattern_matches` accepts.
+    #[test]
+    fn subscription_lookup_keys_agree_with_matching(
+        event in "[a-z]{1,4}(\\.[a-z]{1,4}){0,3}",
+        pattern in prop_oneof![Just("*".to_owned()), "[a-z]{1,4}(\\.[a-z]{1,4}){0,3}", "[a-z]{1,4}(\\.[a-z]{1,4}){0,2}\\.\\*"],
+    ) {
+        prop_assert_eq!(pattern_matches(&pattern, &event), patterns_matching(&event).contains(&pattern));
+        prop_assert!(pattern_matches(&event, &event));
+        prop_assert!(pattern_matches("*", &event));
+    }
+
+    /// Both signatures are the HMAC-SHA256 the receivers compute, for any secret and body.
+    #[test]
+    fn signatures_are_what_receivers_compute(
+        secret in "[ -~]{16,64}",
+        body in proptest::collection::vec(any::<u8>(), 0..2048),
+        id in "[a-z0-9_]{1,40}",
+        at in 0i64..4_000_000_000,
+    ) {
+        let key = SigningKey::new(&Secret::new(secret.clone()));
+        let mac = |parts: &[&[u8]]| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            for part in parts { mac.update(part); }
+            mac.finalize().into_bytes()
+        };
+        prop_assert_eq!(key.body_signature(&body), format!("sha256={}", hex::encode(mac(&[&body]))));
+        let signed = [id.as_bytes(), b".", at.to_string().as_bytes(), b".", &body].concat();
+        let standard = base64::engine::general_purpose::STANDARD.encode(mac(&[&signed]));
+        prop_assert_eq!(key.standard_signature(&id, at, &body), format!("v1,{standard}"));
+    }
+}
