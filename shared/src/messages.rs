@@ -27,7 +27,9 @@ pub struct EventEnvelope {
 }
 
 /// A pending delivery on the deliveries queue. The message is the pending record: the
-/// delivery is written to the store when its first attempt ends.
+/// delivery is written to the store when its first attempt ends. It carries no copy of the
+/// payload: the event is stored once, and the sender reads it from there, so a fan-out to
+/// hundreds of endpoints costs hundreds of small messages, not hundreds of payloads.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DeliveryMessage<'a> {
     pub id: DeliveryId,
@@ -36,6 +38,8 @@ pub struct DeliveryMessage<'a> {
     pub event_id: String,
     pub event_type: String,
     pub created_at: Timestamp,
-    #[serde(borrow)]
-    pub payload: &'a RawValue,
+    /// Only in messages written before deliveries stopped carrying the payload; the sender
+    /// still sends those from it.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<&'a RawValue>,
 }

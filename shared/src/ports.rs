@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use serde_json::value::RawValue;
 
 use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
 use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
@@ -126,6 +127,15 @@ pub trait Store: Send + Sync + 'static {
         event: &Event,
         message_id: &str,
     ) -> impl Future<Output = Result<EventRecord, StoreError>> + Send;
+
+    /// The payload of event `event_id` of `tenant`, byte for byte as the producer sent it;
+    /// `None` if it was never recorded or is past retention. MUST see an event recorded
+    /// before the call (the sender reads what the dispatcher just wrote).
+    fn event_payload(
+        &self,
+        tenant: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<Box<RawValue>>, StoreError>> + Send;
 
     /// Writes the delivery's current state and, if given, appends an attempt to its history,
     /// in one write. Creates the delivery on first use.

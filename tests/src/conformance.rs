@@ -200,7 +200,12 @@ pub async fn events<S: Store>(store: &S) {
     assert_eq!(store.record_event(&event, "m1").await.unwrap(), EventRecord::New);
     assert_eq!(store.record_event(&event, "m1").await.unwrap(), EventRecord::SameMessage);
     assert_eq!(store.record_event(&event, "m2").await.unwrap(), EventRecord::Duplicate);
+    // The payload reads back byte for byte (spacing kept), right after it was recorded.
+    let payload = store.event_payload(&tenant, "evt-1").await.unwrap().expect("recorded just now");
+    assert_eq!(payload.get(), r#"{"a": 1}"#);
+    assert!(store.event_payload(&tenant, "evt-unknown").await.unwrap().is_none());
     let other_tenant = Event { tenant: format!("{tenant}x"), ..event };
+    assert!(store.event_payload(&other_tenant.tenant, "evt-1").await.unwrap().is_none(), "tenants are apart");
     assert_eq!(store.record_event(&other_tenant, "m2").await.unwrap(), EventRecord::New);
 }
 

@@ -59,14 +59,21 @@ async fn endpoint_lifecycle() {
     // The subscription change takes effect: a run.failed event now reaches endpoint a.
     api.send_events(json!({"type": "run.failed", "payload": {}})).await;
     receiver.wait_for(1, WAIT).await;
-    api.wait_until("/v1/deliveries", WAIT, |b| b["data"].as_array().unwrap().len() == 1).await;
+    api.wait_until(&format!("/v1/webhooks/{id}/deliveries"), WAIT, |b| b["data"].as_array().unwrap().len() == 1).await;
+    // The disabled endpoint b got nothing but a trace of what it missed.
+    let b_history = format!("/v1/webhooks/{}/deliveries", custom["id"].as_str().unwrap());
+    let missed = api.wait_until(&b_history, WAIT, |b| b["data"].as_array().unwrap().len() == 1).await;
+    assert_eq!(missed["data"][0]["last_error"], "not sent: endpoint disabled");
 
     let deleted = api.delete(&format!("/v1/webhooks/{id}")).await;
     assert_eq!(deleted.status, 204);
     assert_error(&api.get(&format!("/v1/webhooks/{id}")).await, 404, "not_found");
     assert_error(&api.delete(&format!("/v1/webhooks/{id}")).await, 404, "not_found");
     let log = api.get("/v1/deliveries").await;
-    assert_eq!(log.body["data"], json!([]), "its delivery history went with it");
+    let left: Vec<&Value> =
+        log.body["data"].as_array().unwrap().iter().filter(|d| d["endpoint_id"] == id.as_str()).collect();
+    assert!(left.is_empty(), "its delivery history went with it: {left:?}");
+    assert_eq!(log.body["data"].as_array().unwrap().len(), 1, "b's trace stays");
     assert_error(&api.get("/v1/webhooks/ep_not-an-id").await, 404, "not_found");
 }
 

@@ -128,8 +128,9 @@ pub async fn retry<P: Ports>(
             detail.delivery.status.as_str()
         )));
     }
-    let payload =
-        detail.payload.ok_or_else(|| ApiError::Conflict("the event's payload is no longer retained".into()))?;
+    if detail.payload.is_none() {
+        return Err(ApiError::Conflict("the event's payload is no longer retained".into()));
+    }
     let mut delivery = detail.delivery;
     let message = DeliveryMessage {
         id: delivery.id.clone(),
@@ -138,7 +139,7 @@ pub async fn retry<P: Ports>(
         event_id: delivery.event_id.clone(),
         event_type: delivery.event_type.clone(),
         created_at: delivery.created_at,
-        payload: &payload,
+        payload: None,
     };
     let body = serde_json::to_string(&message).expect("delivery messages serialize");
     // Enqueued first: if that fails, the history still says failed (and retryable). Marked

@@ -179,7 +179,7 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
                     event_id: event.id.clone(),
                     event_type: event.event_type.clone(),
                     created_at: event.created_at,
-                    payload: &event.payload,
+                    payload: None,
                 };
                 serde_json::to_string(&pending).expect("delivery messages serialize")
             })

@@ -21,6 +21,9 @@ use webhooks::time::Timestamp;
 const BATCH_CONCURRENCY: usize = 10;
 /// Prepared signing keys kept; the cache is cleared when it grows past this.
 const KEY_CACHE_LIMIT: usize = 10_000;
+/// Payload bytes kept, so that an event fanned out to many endpoints is read once; the cache
+/// is cleared when it grows past this.
+const PAYLOAD_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// What the sender works with; built once per process.
 pub struct Sender<S, Q, H, C> {
@@ -31,6 +34,32 @@ pub struct Sender<S, Q, H, C> {
     pub clock: C,
     pub policy: DeliveryPolicy,
     keys: KeyCache,
+    payloads: PayloadCache,
+}
+
+/// Event payloads read from the store, by (tenant, event id). Events never change, so an
+/// entry is good until evicted.
+#[derive(Default)]
+struct PayloadCache {
+    entries: Mutex<(HashMap<(String, String), Bytes>, usize)>,
+}
+
+impl PayloadCache {
+    fn get(&self, tenant: &str, event_id: &str) -> Option<Bytes> {
+        let entries = self.entries.lock().expect("payload cache");
+        entries.0.get(&(tenant.to_owned(), event_id.to_owned())).cloned()
+    }
+
+    fn put(&self, tenant: &str, event_id: &str, payload: Bytes) {
+        let mut entries = self.entries.lock().expect("payload cache");
+        let (map, bytes) = &mut *entries;
+        if *bytes + payload.len() > PAYLOAD_CACHE_BYTES {
+            map.clear();
+            *bytes = 0;
+        }
+        *bytes += payload.len();
+        map.insert((tenant.to_owned(), event_id.to_owned()), payload);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +122,24 @@ impl KeyCache {
 
 impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
-        Self { store, deliveries, http, clock, policy, keys: KeyCache::default() }
+        Self { store, deliveries, http, clock, policy, keys: KeyCache::default(), payloads: PayloadCache::default() }
+    }
+
+    /// The event's payload: from the message if an older one carries it, else from the store
+    /// (once per event while cached). `None` if the event is no longer retained.
+    async fn payload(&self, pending: &DeliveryMessage<'_>) -> Result<Option<Bytes>, StoreError> {
+        if let Some(payload) = pending.payload {
+            return Ok(Some(Bytes::copy_from_slice(payload.get().as_bytes())));
+        }
+        if let Some(payload) = self.payloads.get(&pending.tenant, &pending.event_id) {
+            return Ok(Some(payload));
+        }
+        let Some(payload) = self.store.event_payload(&pending.tenant, &pending.event_id).await? else {
+            return Ok(None);
+        };
+        let payload = Bytes::from(payload.get().to_owned());
+        self.payloads.put(&pending.tenant, &pending.event_id, payload.clone());
+        Ok(Some(payload))
     }
 
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
@@ -134,13 +180,15 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             return Ok(SendOutcome::Skipped);
         }
 
+        let Some(payload) = self.payload(&pending).await? else {
+            delivery.status = DeliveryStatus::Failed;
+            delivery.last_error = Some("not sent: the event is no longer retained".to_owned());
+            self.store.save_delivery(&delivery, None).await?;
+            return Ok(SendOutcome::Skipped);
+        };
         let now = self.clock.now();
         let keys = self.keys.keys_for(&endpoint, now);
-        let delivering = Delivering {
-            delivery_id: &pending.id,
-            event_type: &pending.event_type,
-            payload: Bytes::copy_from_slice(pending.payload.get().as_bytes()),
-        };
+        let delivering = Delivering { delivery_id: &pending.id, event_type: &pending.event_type, payload };
         let (attempt, answer) =
             attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout).await;
         delivery.http_status = attempt.http_status;

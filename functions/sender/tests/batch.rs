@@ -64,7 +64,8 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
                 event_id: (*name).into(),
                 event_type: "run.failed".into(),
                 created_at: now,
-                payload: &payload,
+                // A message from before deliveries stopped carrying the payload: still sent.
+                payload: Some(&payload),
             })
             .unwrap()
         })

@@ -22,7 +22,7 @@ pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn malformed(what: &str) -> StoreError {
+pub(super) fn malformed(what: &str) -> StoreError {
     StoreError::Backend(format!("malformed stored item: {what}"))
 }
 

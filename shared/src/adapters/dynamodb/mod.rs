@@ -723,6 +723,13 @@ impl Store for DynamoStore {
         })
     }
 
+    async fn event_payload(&self, tenant: &str, event_id: &str) -> Result<Option<Box<RawValue>>, StoreError> {
+        // Consistent: the dispatcher wrote the event a moment before the delivery's message.
+        let event = self.get_item("GetItem", event_key(tenant, event_id), true, &["payload"]).await?;
+        let Some(text) = event.as_ref().and_then(|event| optional_text(event, "payload")) else { return Ok(None) };
+        RawValue::from_string(text.to_owned()).map(Some).map_err(|_| malformed("payload"))
+    }
+
     async fn save_delivery(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
         let mut e = Expression::default();
         let mut sets = Vec::new();
