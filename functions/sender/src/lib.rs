@@ -41,24 +41,29 @@ pub struct Sender<S, Q, H, C> {
 /// entry is good until evicted.
 #[derive(Default)]
 struct PayloadCache {
-    entries: Mutex<(HashMap<(String, String), Bytes>, usize)>,
+    entries: Mutex<CachedPayloads>,
+}
+
+/// Payloads by (tenant, event id), and their bytes in all.
+#[derive(Default)]
+struct CachedPayloads {
+    by_event: HashMap<(String, String), Bytes>,
+    bytes: usize,
 }
 
 impl PayloadCache {
     fn get(&self, tenant: &str, event_id: &str) -> Option<Bytes> {
         let entries = self.entries.lock().expect("payload cache");
-        entries.0.get(&(tenant.to_owned(), event_id.to_owned())).cloned()
+        entries.by_event.get(&(tenant.to_owned(), event_id.to_owned())).cloned()
     }
 
     fn put(&self, tenant: &str, event_id: &str, payload: Bytes) {
         let mut entries = self.entries.lock().expect("payload cache");
-        let (map, bytes) = &mut *entries;
-        if *bytes + payload.len() > PAYLOAD_CACHE_BYTES {
-            map.clear();
-            *bytes = 0;
+        if entries.bytes + payload.len() > PAYLOAD_CACHE_BYTES {
+            *entries = CachedPayloads::default();
         }
-        *bytes += payload.len();
-        map.insert((tenant.to_owned(), event_id.to_owned()), payload);
+        entries.bytes += payload.len();
+        entries.by_event.insert((tenant.to_owned(), event_id.to_owned()), payload);
     }
 }
 
