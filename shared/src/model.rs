@@ -85,6 +85,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Why nothing is sent to it, for a delivery's `last_error`: `endpoint disabled`, and
+    /// the reason if it has one.
+    pub fn disabled_summary(&self) -> String {
+        match &self.disabled_reason {
+            Some(reason) => format!("endpoint disabled: {reason}"),
+            None => "endpoint disabled".to_owned(),
+        }
+    }
+
     /// A new endpoint as it starts out: enabled, no failures, no filters, headers or
     /// description, its id and both timestamps taken from `now`.
     pub fn new(tenant: Tenant, url: String, events: Vec<String>, secret: Secret, now: Timestamp) -> Self {

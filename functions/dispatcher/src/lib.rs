@@ -244,7 +244,6 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
 /// delivery that was never sent, with the reason; once the endpoint is enabled again, a
 /// manual retry sends it.
 fn missed_while_disabled(event: &Event, endpoint: &Endpoint) -> Delivery {
-    let reason = endpoint.disabled_reason.as_deref().map_or(String::new(), |reason| format!(": {reason}"));
     Delivery {
         id: DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
         tenant: event.tenant.clone(),
@@ -257,7 +256,7 @@ fn missed_while_disabled(event: &Event, endpoint: &Endpoint) -> Delivery {
         created_at: event.created_at,
         delivered_at: None,
         next_retry_at: None,
-        last_error: Some(format!("not sent: endpoint disabled{reason}")),
+        last_error: Some(format!("not sent: {}", endpoint.disabled_summary())),
     }
 }
 

@@ -177,10 +177,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
         if !endpoint.enabled {
             // Re-enabling does not replay; the history shows why, and a manual retry can.
             delivery.status = DeliveryStatus::Failed;
-            delivery.last_error = Some(match &endpoint.disabled_reason {
-                Some(reason) => format!("endpoint disabled: {reason}"),
-                None => "endpoint disabled".to_owned(),
-            });
+            delivery.last_error = Some(endpoint.disabled_summary());
             self.store.save_delivery(&delivery, None).await?;
             return Ok(SendOutcome::Skipped);
         }
