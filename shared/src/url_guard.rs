@@ -105,8 +105,7 @@ impl UrlPolicy {
 
     /// Whether a delivery to host name `name` may connect to `ip`, one of its addresses.
     pub fn allows_address(&self, name: &str, ip: IpAddr) -> bool {
-        let name = name.trim_end_matches('.');
-        if self.allow_insecure_local && name.eq_ignore_ascii_case("localhost") {
+        if self.allow_insecure_local && is_localhost(name) {
             return ip == IpAddr::V4(Ipv4Addr::LOCALHOST) || ip == IpAddr::V6(Ipv6Addr::LOCALHOST);
         }
         !is_internal(ip) || self.is_allow_listed(ip)
@@ -139,10 +138,15 @@ pub fn parse_allow_list(text: &str) -> Result<Vec<IpNet>, String> {
 
 fn is_local_dev_host(host: &Host<&str>) -> bool {
     match host {
-        Host::Domain(name) => name.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+        Host::Domain(name) => is_localhost(name),
         Host::Ipv4(ip) => *ip == Ipv4Addr::LOCALHOST,
         Host::Ipv6(ip) => *ip == Ipv6Addr::LOCALHOST,
     }
+}
+
+/// `localhost`, in any case, with or without the root's trailing dot.
+fn is_localhost(name: &str) -> bool {
+    name.trim_end_matches('.').eq_ignore_ascii_case("localhost")
 }
 
 fn is_hostname(host: &str) -> bool {
