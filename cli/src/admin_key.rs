@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use webhooks::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
 use webhooks::adapters::sqlite::SqliteDatabase;
-use webhooks::api_keys::{check_chosen_key, mint};
+use webhooks::api_keys::{MintedKey, check_chosen_key, mint};
 use webhooks::aws::load_sdk_config;
 use webhooks::model::Scope;
 use webhooks::ports::Store;
@@ -37,7 +37,7 @@ pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, St
             }
             let _lock = lock_data_dir(&dir)?;
             let db = SqliteDatabase::open(&file).map_err(|e| e.to_string())?;
-            mint_admin_key(&db.store(), name, None).await
+            mint_admin_key(&db.store(), name, None).await.map(|minted| minted.key)
         }
         KeyStore::Aws { table } => {
             let client = aws_sdk_dynamodb::Client::new(&load_sdk_config().await);
@@ -45,18 +45,23 @@ pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, St
             client.describe_table().table_name(&table).send().await.map_err(|_| {
                 format!("no DynamoDB table {table:?} here: check the stack's name and AWS_REGION/AWS_PROFILE")
             })?;
-            mint_admin_key(&DynamoStore::new(client, table, DEFAULT_RETENTION), name, None).await
+            let store = DynamoStore::new(client, table, DEFAULT_RETENTION);
+            mint_admin_key(&store, name, None).await.map(|minted| minted.key)
         }
     }
 }
 
 /// Stores an admin key for the default tenant: `chosen` (refused if weak), or a new one;
-/// answers the key.
-pub(crate) async fn mint_admin_key<S: Store>(store: &S, name: &str, chosen: Option<String>) -> Result<String, String> {
+/// answers the key and its record.
+pub(crate) async fn mint_admin_key<S: Store>(
+    store: &S,
+    name: &str,
+    chosen: Option<String>,
+) -> Result<MintedKey, String> {
     if let Some(key) = &chosen {
         check_chosen_key(key)?;
     }
     let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), chosen);
     store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
-    Ok(minted.key)
+    Ok(minted)
 }

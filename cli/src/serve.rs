@@ -185,11 +185,7 @@ async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result
     if let Some(key) = chosen {
         let current = match store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())? {
             Some(found) => found.id,
-            None => {
-                mint_admin_key(store, FLAG_ADMIN_KEY_NAME, Some(key.clone())).await?;
-                let found = store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())?;
-                found.ok_or("the admin key was not found after it was stored")?.id
-            }
+            None => mint_admin_key(store, FLAG_ADMIN_KEY_NAME, Some(key)).await?.record.id,
         };
         let keys = store.list_api_keys(Some(DEFAULT_TENANT)).await.map_err(|e| e.to_string())?;
         for earlier in keys.iter().filter(|k| k.name == FLAG_ADMIN_KEY_NAME && k.id != current) {
@@ -205,7 +201,7 @@ async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result
     if !store.list_api_keys(None).await.map_err(|e| e.to_string())?.is_empty() {
         return Ok(None);
     }
-    mint_admin_key(store, "admin (first start)", None).await.map(Some)
+    mint_admin_key(store, "admin (first start)", None).await.map(|minted| Some(minted.key))
 }
 
 /// Starts everything and returns once the API listens.
