@@ -92,26 +92,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Refuses any query parameter: on a route that takes none, one is a mistake, not noise.
-pub struct NoQuery;
+/// The query of a route that takes none: any parameter is a `validation_error` naming it, a
+/// mistake rather than noise.
+pub type NoQuery = ApiQuery<NoParameters>;
 
-impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        match parts.uri.query().filter(|query| !query.is_empty()) {
-            None => Ok(NoQuery),
-            Some(query) => {
-                let names: Vec<&str> =
-                    query.split('&').map(|pair| pair.split('=').next().unwrap_or_default()).collect();
-                Err(ApiError::invalid(
-                    "query",
-                    format!("this route takes no query parameters (got {})", names.join(", ")),
-                ))
-            }
-        }
-    }
-}
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParameters {}
 
 /// Path parameters, whose errors (an id with invalid percent-encoding) are `validation_error`.
 pub struct ApiPath<T>(pub T);
