@@ -45,7 +45,7 @@ enum Command {
         #[arg(long, default_value = "100", value_parser = parse_max_endpoints)]
         max_endpoints: usize,
         /// Delay before each retry, e.g. `5s,5m,30m,2h,5h` (the default).
-        #[arg(long, value_parser = parse_schedule)]
+        #[arg(long, env = "WEBHOOKS_RETRY_SCHEDULE", value_parser = parse_schedule)]
         retry_schedule: Option<std::vec::Vec<std::time::Duration>>,
         /// Consecutive failed attempts that disable an endpoint.
         #[arg(long, default_value_t = 10)]

@@ -337,7 +337,8 @@ where
 
     let dispatcher =
         Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), events_dead_letters, subscription_cache));
-    let dispatch_settings = EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait };
+    let dispatch_settings =
+        EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait, one_at_a_time: false };
     tasks.push(tokio::spawn(run_event_source(
         Arc::new(events),
         dispatch_settings,
@@ -349,7 +350,13 @@ where
     )));
 
     let sender = Arc::new(Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone()));
-    let send_settings = EventSourceSettings { batch_size: 10, concurrency: config.sender_concurrency, wait: poll_wait };
+    let send_settings = EventSourceSettings {
+        batch_size: 10,
+        concurrency: config.sender_concurrency,
+        wait: poll_wait,
+        // A slow receiver must hold its own message's slot only.
+        one_at_a_time: true,
+    };
     tasks.push(tokio::spawn(run_event_source(
         Arc::new(deliveries),
         send_settings,

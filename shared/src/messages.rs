@@ -42,4 +42,39 @@ pub struct DeliveryMessage<'a> {
     /// still sends those from it.
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<&'a RawValue>,
+    /// Attempts made from earlier messages of this delivery: a message re-sent to defer its
+    /// delivery starts its receive count again, and the attempt number is this plus it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts_before: u32,
+    /// Times this delivery was deferred because its endpoint had as many deliveries in
+    /// flight as it may; each deferral waits longer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferrals: u32,
+}
+
+impl DeliveryMessage<'_> {
+    /// The number of the attempt this receive makes (1 for the first).
+    pub fn attempt_number(&self, receive_count: u32) -> u32 {
+        self.attempts_before.saturating_add(receive_count.max(1))
+    }
+
+    /// This message re-sent for later, after a receive that made no attempt.
+    pub fn deferred(&self, receive_count: u32) -> String {
+        let deferred = DeliveryMessage {
+            id: self.id.clone(),
+            tenant: self.tenant.clone(),
+            endpoint_id: self.endpoint_id.clone(),
+            event_id: self.event_id.clone(),
+            event_type: self.event_type.clone(),
+            created_at: self.created_at,
+            payload: self.payload,
+            attempts_before: self.attempt_number(receive_count) - 1,
+            deferrals: self.deferrals.saturating_add(1),
+        };
+        serde_json::to_string(&deferred).expect("delivery messages serialize")
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -204,10 +204,17 @@ pub struct ReceivedMessage {
     pub sent_at: Timestamp,
 }
 
+/// The longest [`Queue::send_delayed`] delay: SQS's DelaySeconds maximum.
+pub const MAX_SEND_DELAY: Duration = Duration::from_secs(15 * 60);
+
 /// One queue with SQS semantics, as Lambda's event source mapping uses it.
 pub trait Queue: Send + Sync + 'static {
     /// Enqueues every body, durably, before returning Ok. On Err some may have been sent.
     fn send_batch(&self, bodies: Vec<String>) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Enqueues one body, durably, hidden until `delay` from now (at most
+    /// [`MAX_SEND_DELAY`]; longer is cut to it). Its receive count starts at zero again.
+    fn send_delayed(&self, body: String, delay: Duration) -> impl Future<Output = Result<(), QueueError>> + Send;
 
     /// Up to `max` visible messages, waiting up to `wait` for one to arrive (long polling).
     /// Each returned message MUST stay hidden for the queue's visibility timeout. A message

@@ -42,6 +42,19 @@ impl DeliveryPolicy {
     }
 }
 
+/// The first wait of a delivery deferred because its endpoint was busy with others.
+pub const FIRST_DEFERRAL: Duration = Duration::from_secs(1);
+/// The longest wait of a deferred delivery.
+pub const MAX_DEFERRAL: Duration = Duration::from_secs(5 * 60);
+
+/// How long a delivery deferred for the `deferral`-th time (1-based) waits before it is tried
+/// again: one second, doubling, at most five minutes, spread by ±50% with `jitter` in [0, 1)
+/// so that the deferred deliveries of one endpoint do not return in step.
+pub fn deferral_delay(deferral: u32, jitter: f64) -> Duration {
+    let doubled = FIRST_DEFERRAL.saturating_mul(1 << deferral.saturating_sub(1).min(16));
+    doubled.min(MAX_DEFERRAL).mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+}
+
 /// Parses `5s,5m,30m,2h,5h` (humantime units; an empty string means no retries).
 pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
     let schedule: Vec<Duration> = text
@@ -84,6 +97,15 @@ mod tests {
         let policy = DeliveryPolicy::default();
         assert_eq!(policy.retry_delay(2, 0.0), Some(Duration::from_secs(270)));
         assert_eq!(policy.retry_delay(2, 1.0), Some(Duration::from_secs(330)));
+    }
+
+    #[test]
+    fn deferrals_double_from_a_second_to_five_minutes() {
+        let waits: Vec<u64> = (1..=12).map(|n| deferral_delay(n, 0.5).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        assert_eq!(deferral_delay(u32::MAX, 0.5), MAX_DEFERRAL);
+        assert_eq!(deferral_delay(1, 0.0), Duration::from_millis(500));
+        assert_eq!(deferral_delay(20, 1.0), Duration::from_secs(450), "within SQS's 15-minute delay limit");
     }
 
     #[test]

@@ -325,6 +325,25 @@ pub async fn queue<Q: Queue>(queue: &Q, dead_letters: &Q, visibility: Duration, 
     assert_eq!(parked[0].body, "two");
 }
 
+/// A delayed message stays hidden for its delay, then arrives as a new message (first
+/// receive); a zero delay is an ordinary send.
+pub async fn delayed_send<Q: Queue>(queue: &Q) {
+    let started = Instant::now();
+    queue.send_delayed("later".into(), Duration::from_secs(2)).await.unwrap();
+    queue.send_delayed("now".into(), Duration::ZERO).await.unwrap();
+    let first = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["now"], "the delayed one is hidden");
+    queue.delete_batch(first.iter().map(|m| m.receipt.clone()).collect()).await.unwrap();
+    let mut later = Vec::new();
+    while later.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        later = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+    }
+    assert_eq!(later.len(), 1, "the delayed message arrives");
+    assert_eq!((later[0].body.as_str(), later[0].receive_count), ("later", 1));
+    assert!(started.elapsed() >= Duration::from_millis(1900), "arrived after {:?}", started.elapsed());
+    queue.delete_batch(vec![later[0].receipt.clone()]).await.unwrap();
+}
+
 /// A send wakes a long poll at once.
 pub async fn long_poll_wakes_on_send<Q: Queue + Clone>(queue: &Q) {
     let receiver = queue.clone();

@@ -497,9 +497,11 @@ impl Binary {
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
-            .args(["--allow-insecure-urls", "--retry-schedule", "1s,1s,1s,1s,1s"])
+            .arg("--allow-insecure-urls")
             .args(args)
             .env_remove("WEBHOOKS_ADMIN_KEY")
+            // Fast retries unless the test says otherwise.
+            .env("WEBHOOKS_RETRY_SCHEDULE", "1s,1s,1s,1s,1s")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
         if let Some(key) = admin_key {

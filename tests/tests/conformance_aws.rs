@@ -41,4 +41,5 @@ async fn queue_contract() {
     let dead_letters = SqsQueue::new(client, dead_letters_url, usage);
     conformance::queue(&queue, &dead_letters, visibility, 3).await;
     conformance::long_poll_wakes_on_send(&queue).await;
+    conformance::delayed_send(&queue).await;
 }

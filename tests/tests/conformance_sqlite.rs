@@ -36,4 +36,5 @@ async fn queue_contract() {
     });
     conformance::queue(&queue, &dead_letters, visibility, 3).await;
     conformance::long_poll_wakes_on_send(&queue).await;
+    conformance::delayed_send(&queue).await;
 }

@@ -34,6 +34,13 @@ impl Queue for FlakyQueue {
         self.inner.send_batch(bodies).await
     }
 
+    async fn send_delayed(&self, body: String, delay: Duration) -> Result<(), QueueError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(QueueError::Backend("the queue is unreachable".into()));
+        }
+        self.inner.send_delayed(body, delay).await
+    }
+
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
         self.inner.receive(max, wait).await
     }

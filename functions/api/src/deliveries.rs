@@ -140,6 +140,8 @@ pub async fn retry<P: Ports>(
         event_type: delivery.event_type.clone(),
         created_at: delivery.created_at,
         payload: None,
+        attempts_before: 0,
+        deferrals: 0,
     };
     let body = serde_json::to_string(&message).expect("delivery messages serialize");
     // Enqueued first: if that fails, the history still says failed (and retryable). Marked

@@ -180,6 +180,8 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
                     event_type: event.event_type.clone(),
                     created_at: event.created_at,
                     payload: None,
+                    attempts_before: 0,
+                    deferrals: 0,
                 };
                 serde_json::to_string(&pending).expect("delivery messages serialize")
             })

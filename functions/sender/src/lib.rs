@@ -7,15 +7,19 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
+pub mod in_flight;
+
 use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
 use webhooks::ids::EndpointId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
 use webhooks::ports::{Clock, HttpSender, Queue, QueueError, ReceivedMessage, Store, StoreError};
 use webhooks::receiver_answer::{Answer, GONE_REASON, retry_delay};
-use webhooks::retry::{DeliveryPolicy, random_jitter};
+use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
 use webhooks::signing::EndpointKeys;
 use webhooks::time::Timestamp;
+
+use crate::in_flight::InFlight;
 
 /// Deliveries sent at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
@@ -35,6 +39,7 @@ pub struct Sender<S, Q, H, C> {
     pub policy: DeliveryPolicy,
     keys: KeyCache,
     payloads: PayloadCache,
+    in_flight: InFlight,
 }
 
 /// Event payloads read from the store, by (tenant, event id). Events never change, so an
@@ -77,6 +82,10 @@ pub enum SendOutcome {
     GaveUp,
     /// Nothing to send: already delivered, endpoint deleted or disabled.
     Skipped,
+    /// Not attempted: its endpoint had as many deliveries in flight and waiting as it may. A
+    /// copy of the message was sent for later (with the attempts made so far); this one is
+    /// done.
+    Deferred,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +136,17 @@ impl KeyCache {
 
 impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
-        Self { store, deliveries, http, clock, policy, keys: KeyCache::default(), payloads: PayloadCache::default() }
+        let (keys, payloads, in_flight) = Default::default();
+        Self { store, deliveries, http, clock, policy, keys, payloads, in_flight }
+    }
+
+    /// Sends the delivery later, as a new message that carries the attempts made so far: a
+    /// deferral is not an attempt, and does not use up the message's receives.
+    async fn defer(&self, pending: &DeliveryMessage<'_>, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
+        let delay = deferral_delay(pending.deferrals.saturating_add(1), random_jitter());
+        self.deliveries.send_delayed(pending.deferred(message.receive_count), delay).await?;
+        tracing::debug!(delivery_id = %pending.id, endpoint_id = %pending.endpoint_id, ?delay, "endpoint busy; deferred");
+        Ok(SendOutcome::Deferred)
     }
 
     /// The event's payload: from the message if an older one carries it, else from the store
@@ -150,6 +169,10 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
         let pending: DeliveryMessage<'_> =
             serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
+        if self.in_flight.refuses(&pending.endpoint_id) {
+            return self.defer(&pending, message).await;
+        }
+        let attempt_number = pending.attempt_number(message.receive_count);
         let endpoint = match self.store.get_endpoint(&pending.tenant, &pending.endpoint_id).await {
             Ok(endpoint) => endpoint,
             Err(StoreError::NotFound) => return Ok(SendOutcome::Skipped),
@@ -188,11 +211,16 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             self.store.save_delivery(&delivery, None).await?;
             return Ok(SendOutcome::Skipped);
         };
+        // A turn covers the request only: what the receiver's speed decides.
+        let Some(turn) = self.in_flight.turn(&endpoint.id).await else {
+            return self.defer(&pending, message).await;
+        };
         let now = self.clock.now();
         let keys = self.keys.keys_for(&endpoint, now);
         let delivering = Delivering { delivery_id: &pending.id, event_type: &pending.event_type, payload };
         let (attempt, answer) =
             attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout).await;
+        drop(turn);
         delivery.http_status = attempt.http_status;
 
         if answer == Answer::Delivered {
@@ -224,7 +252,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
         if disabled_now {
             tracing::warn!(endpoint_id = %endpoint.id, "endpoint disabled");
         }
-        match retry_delay(&self.policy, message.receive_count, random_jitter(), answer) {
+        match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
             Some(delay) if !disabled_now && answer != Answer::Gone => {
                 delivery.next_retry_at = Some(now.plus(delay));
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
@@ -243,7 +271,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
                 tracing::warn!(
                     delivery_id = %delivery.id,
                     endpoint_id = %endpoint.id,
-                    attempts = message.receive_count,
+                    attempts = attempt_number,
                     "delivery failed for good after its last retry"
                 );
                 Ok(SendOutcome::GaveUp)
@@ -258,7 +286,9 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
         stream::iter(messages)
             .map(|message| async move {
                 match self.handle_message(&message).await {
-                    Ok(SendOutcome::Delivered | SendOutcome::Skipped | SendOutcome::GaveUp) => None,
+                    Ok(SendOutcome::Delivered | SendOutcome::Skipped | SendOutcome::GaveUp | SendOutcome::Deferred) => {
+                        None
+                    }
                     Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
                     Err(error) => {
                         tracing::warn!(message_id = %message.message_id, %error, "delivery not processed");

@@ -66,6 +66,8 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
                 created_at: now,
                 // A message from before deliveries stopped carrying the payload: still sent.
                 payload: Some(&payload),
+                attempts_before: 0,
+                deferrals: 0,
             })
             .unwrap()
         })

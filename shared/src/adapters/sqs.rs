@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::{
 };
 
 use super::usage::Usage;
-use crate::ports::{Queue, QueueError, ReceivedMessage};
+use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage};
 use crate::time::Timestamp;
 
 /// SQS's batch limits: 10 entries and 1 MiB per request.
@@ -128,6 +128,20 @@ impl Queue for SqsQueue {
         for chunk in chunks(bodies) {
             self.send_chunk(chunk).await?;
         }
+        Ok(())
+    }
+
+    async fn send_delayed(&self, body: String, delay: Duration) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&*self.url)
+            .message_body(body)
+            // Whole seconds, rounded up: never visible before it was asked to be.
+            .delay_seconds(delay.min(MAX_SEND_DELAY).as_secs_f64().ceil() as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.usage.record("SendMessage", 0.0);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{SqliteDatabase, backend};
-use crate::ports::{Queue, QueueError, ReceivedMessage, StoreError};
+use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError};
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug)]
@@ -163,22 +163,24 @@ fn receive_now(
     Ok((received, next_visible))
 }
 
-impl Queue for SqliteQueue {
-    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+impl SqliteQueue {
+    /// Inserts `bodies`, visible `delay` from now.
+    async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
         if bodies.is_empty() {
             return Ok(());
         }
         let name = self.settings.name.clone();
+        let delay = delay.min(MAX_SEND_DELAY).as_millis() as i64;
         self.db
             .write(move |connection| {
                 let now = Timestamp::now().as_millis();
                 let mut insert = connection
                     .prepare_cached(
-                        "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?3)",
+                        "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
                     )
                     .map_err(backend)?;
                 for body in bodies {
-                    insert.execute(params![name, body, now]).map_err(backend)?;
+                    insert.execute(params![name, body, now, now + delay]).map_err(backend)?;
                 }
                 Ok(())
             })
@@ -186,6 +188,16 @@ impl Queue for SqliteQueue {
             .map_err(queue_error)?;
         self.wake.notify_waiters();
         Ok(())
+    }
+}
+
+impl Queue for SqliteQueue {
+    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+        self.insert(bodies, Duration::ZERO).await
+    }
+
+    async fn send_delayed(&self, body: String, delay: Duration) -> Result<(), QueueError> {
+        self.insert(vec![body], delay).await
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {

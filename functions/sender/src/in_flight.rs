@@ -1,0 +1,191 @@
+//! The per-endpoint in-flight bound: one sender process sends at most [`PER_ENDPOINT`]
+//! requests to one endpoint at a time. Past that, a delivery waits for a turn while the
+//! endpoint answers quickly, and is deferred by the caller (no attempt made) once it is slow:
+//! a request of it has been open for [`SLOW_AFTER`], or its last answer took that long. So a
+//! receiver that hangs or answers slowly holds a small, fixed share of the sender's slots and
+//! every other endpoint keeps the rest, while a burst to a fast endpoint just queues.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use webhooks::ids::EndpointId;
+
+/// Requests one sender process has open to one endpoint at once.
+pub const PER_ENDPOINT: usize = 16;
+/// An endpoint is slow while a request to it has been open this long, or its last answer
+/// took this long; also how long a delivery waits for a turn before it is deferred.
+pub const SLOW_AFTER: Duration = Duration::from_secs(1);
+
+type Lanes = Arc<Mutex<HashMap<EndpointId, Lane>>>;
+
+/// The endpoints with requests open or deliveries waiting; an endpoint leaves the map when
+/// it has neither, so the map is as large as the sender's slots at most.
+#[derive(Clone, Default)]
+pub struct InFlight {
+    lanes: Lanes,
+}
+
+struct Lane {
+    sending: Arc<Semaphore>,
+    waiting: usize,
+    /// When each open request started, by turn.
+    open: HashMap<u64, Instant>,
+    next_turn: u64,
+    last_took: Duration,
+}
+
+impl Lane {
+    fn new() -> Self {
+        Self {
+            sending: Arc::new(Semaphore::new(PER_ENDPOINT)),
+            waiting: 0,
+            open: HashMap::new(),
+            next_turn: 0,
+            last_took: Duration::ZERO,
+        }
+    }
+
+    fn is_slow(&self, now: Instant) -> bool {
+        self.last_took >= SLOW_AFTER || self.open.values().any(|started| now - *started >= SLOW_AFTER)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.waiting == 0 && self.open.is_empty()
+    }
+
+    fn start(&mut self, permit: OwnedSemaphorePermit, endpoint: &EndpointId, lanes: &Lanes) -> Turn {
+        let id = self.next_turn;
+        self.next_turn += 1;
+        self.open.insert(id, Instant::now());
+        Turn { _permit: permit, id, endpoint: endpoint.clone(), lanes: lanes.clone() }
+    }
+}
+
+/// One open request to an endpoint; the next delivery may go when it drops.
+pub struct Turn {
+    _permit: OwnedSemaphorePermit,
+    id: u64,
+    endpoint: EndpointId,
+    lanes: Lanes,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut lanes = self.lanes.lock().expect("in-flight lanes");
+        let Some(lane) = lanes.get_mut(&self.endpoint) else { return };
+        if let Some(started) = lane.open.remove(&self.id) {
+            lane.last_took = started.elapsed();
+        }
+        if lane.is_idle() {
+            lanes.remove(&self.endpoint);
+        }
+    }
+}
+
+impl InFlight {
+    /// A turn to send to `endpoint`: at once if fewer than [`PER_ENDPOINT`] requests are open,
+    /// else after waiting up to [`SLOW_AFTER`] while the endpoint is not slow; `None` means
+    /// defer the delivery.
+    pub async fn turn(&self, endpoint: &EndpointId) -> Option<Turn> {
+        let sending = {
+            let mut lanes = self.lanes.lock().expect("in-flight lanes");
+            let lane = lanes.entry(endpoint.clone()).or_insert_with(Lane::new);
+            if let Ok(permit) = lane.sending.clone().try_acquire_owned() {
+                return Some(lane.start(permit, endpoint, &self.lanes));
+            }
+            if lane.is_slow(Instant::now()) {
+                return None;
+            }
+            lane.waiting += 1;
+            lane.sending.clone()
+        };
+        let waited = tokio::time::timeout(SLOW_AFTER, sending.acquire_owned()).await;
+        let mut lanes = self.lanes.lock().expect("in-flight lanes");
+        // A lane with a waiter is never removed, so this one is still there.
+        let lane = lanes.get_mut(endpoint).expect("a lane with a waiter stays");
+        lane.waiting -= 1;
+        match waited {
+            Ok(Ok(permit)) => Some(lane.start(permit, endpoint, &self.lanes)),
+            _ => {
+                if lane.is_idle() {
+                    lanes.remove(endpoint);
+                }
+                None
+            }
+        }
+    }
+
+    /// True when a turn at `endpoint` would be refused now: every turn taken and the endpoint
+    /// slow. Cheap, so a delivery bound to be deferred is deferred before anything is read.
+    pub fn refuses(&self, endpoint: &EndpointId) -> bool {
+        let lanes = self.lanes.lock().expect("in-flight lanes");
+        lanes.get(endpoint).is_some_and(|lane| lane.sending.available_permits() == 0 && lane.is_slow(Instant::now()))
+    }
+
+    /// Endpoints with requests open or deliveries waiting.
+    pub fn endpoints(&self) -> usize {
+        self.lanes.lock().expect("in-flight lanes").len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoints() -> (EndpointId, EndpointId) {
+        let now = webhooks::time::Timestamp::now();
+        (EndpointId::generate(now), EndpointId::generate(now))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fast_endpoint_queues_past_its_share() {
+        let in_flight = InFlight::default();
+        let (fast, _) = endpoints();
+        let mut open: Vec<Turn> = Vec::new();
+        for _ in 0..PER_ENDPOINT {
+            open.push(in_flight.turn(&fast).await.expect("a free turn"));
+        }
+        let line: Vec<_> = (0..3 * PER_ENDPOINT)
+            .map(|_| {
+                let (in_flight, fast) = (in_flight.clone(), fast.clone());
+                tokio::spawn(async move { in_flight.turn(&fast).await.map(drop).is_some() })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Answers come back quickly, so the whole line is served.
+        drop(open);
+        for waiter in line {
+            assert!(waiter.await.unwrap(), "every delivery in line got a turn");
+        }
+        assert_eq!(in_flight.endpoints(), 0, "idle endpoints leave the map");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_endpoint_gets_its_share_and_no_line() {
+        let in_flight = InFlight::default();
+        let (slow, other) = endpoints();
+        let open: Vec<Turn> = futures_util::future::join_all((0..PER_ENDPOINT).map(|_| in_flight.turn(&slow)))
+            .await
+            .into_iter()
+            .map(|turn| turn.expect("a free turn"))
+            .collect();
+        // In line while the endpoint is not known to be slow; the wait runs out.
+        let started = Instant::now();
+        assert!(in_flight.turn(&slow).await.is_none());
+        assert_eq!(started.elapsed(), SLOW_AFTER, "waited for a turn, then gave up");
+        // Now its requests have been open for a second: turned away at once.
+        assert!(in_flight.refuses(&slow) && !in_flight.refuses(&other));
+        let started = Instant::now();
+        assert!(in_flight.turn(&slow).await.is_none());
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert!(in_flight.turn(&other).await.is_some(), "another endpoint is not held up");
+
+        drop(open);
+        let open = in_flight.turn(&slow).await.expect("a free turn");
+        drop(open);
+        assert_eq!(in_flight.endpoints(), 0, "idle endpoints leave the map");
+    }
+}
