@@ -50,6 +50,10 @@ enum Command {
         /// Consecutive failed attempts that disable an endpoint.
         #[arg(long, default_value_t = 10)]
         disable_after: u32,
+        /// Requests the sender keeps open to one endpoint at most (1 to 1000); more wait for a
+        /// turn while it answers within a second, and are deferred once it is slower.
+        #[arg(long, env = "WEBHOOKS_ENDPOINT_CONCURRENCY", default_value = "16", value_parser = parse_endpoint_concurrency)]
+        endpoint_concurrency: usize,
         /// Use this admin API key (at least 32 characters) instead of minting one on first
         /// start; it replaces the key an earlier --admin-key set.
         #[arg(long, env = "WEBHOOKS_ADMIN_KEY", hide_env_values = true)]
@@ -124,6 +128,7 @@ async fn main() {
             retention,
             retry_schedule,
             disable_after,
+            endpoint_concurrency,
             admin_key,
             aws,
             provision,
@@ -136,6 +141,7 @@ async fn main() {
             config.admin_key = admin_key;
             config.max_endpoints = max_endpoints;
             config.retention = retention;
+            config.endpoint_concurrency = endpoint_concurrency;
             config.policy.disable_after = disable_after.max(1);
             if let Some(schedule) = retry_schedule {
                 config.policy.schedule = schedule;
@@ -169,4 +175,13 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+}
+
+fn parse_endpoint_concurrency(text: &str) -> Result<usize, String> {
+    let most = webhooks_sender::in_flight::MAX_PER_ENDPOINT;
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=most).contains(n))
+        .ok_or_else(|| format!("must be a whole number from 1 to {most}"))
 }

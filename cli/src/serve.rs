@@ -13,13 +13,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
 use webhooks::adapters::http::{Lookup, ReqwestSender, SystemLookup};
+use webhooks::adapters::local_rate_counter::LocalRateCounter;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
 use webhooks::adapters::sqs::SqsQueue;
 use webhooks::api_keys::hash_key;
 use webhooks::aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
 use webhooks::deployment::{Deployment, find, provision};
 use webhooks::event_source::{EventSourceSettings, run_event_source};
-use webhooks::ports::{Store, StoreError, SystemClock};
+use webhooks::ports::{RateCounter, Store, StoreError, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::url_guard::UrlPolicy;
 use webhooks::validation::DEFAULT_MAX_ENDPOINTS;
@@ -72,6 +73,8 @@ pub struct ServeConfig {
     pub api_limits: Limits,
     /// Batches the sender handles at once.
     pub sender_concurrency: usize,
+    /// Requests the sender keeps open to one endpoint at most.
+    pub endpoint_concurrency: usize,
     /// Run on DynamoDB and SQS (AWS or an emulator at AWS_ENDPOINT_URL) instead of SQLite.
     pub aws: Option<AwsServe>,
 }
@@ -98,6 +101,7 @@ impl ServeConfig {
             retention: DEFAULT_RETENTION,
             api_limits: Limits::default(),
             sender_concurrency: 16,
+            endpoint_concurrency: webhooks_sender::in_flight::PER_ENDPOINT,
             aws: None,
         }
     }
@@ -237,7 +241,8 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
         subscription_cache: Duration::ZERO,
         poll_wait: Duration::from_secs(1),
     };
-    run_pipeline(backend, &config, Some(lock)).await
+    // This process is the data directory's only sender: it counts rate limits alone.
+    run_pipeline(backend, LocalRateCounter::default(), &config, Some(lock)).await
 }
 
 async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
@@ -263,6 +268,8 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
     let aws_backend = AwsBackend::with_clients(dynamodb, sqs.clone(), &settings);
     let deliveries_dlq =
         SqsQueue::new(sqs, resources.deliveries_dlq_url.clone(), aws_backend.deliveries.usage().clone());
+    // Counted in the table, as the deployed senders count: shared by every process.
+    let rates = aws_backend.store.clone();
     let backend = Backend::<AwsPorts> {
         store: aws_backend.store,
         events: aws_backend.events,
@@ -273,7 +280,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         subscription_cache: settings.subscription_cache,
         poll_wait: Duration::from_secs(5),
     };
-    run_pipeline(backend, &config, None).await
+    run_pipeline(backend, rates, &config, None).await
 }
 
 /// The store and queues of one backend, before the pipeline runs on them.
@@ -293,8 +300,14 @@ struct Backend<P: Ports> {
 /// The API, the dispatcher's and the sender's pollers over `backend`; the same handlers the
 /// Lambda functions run.
 /// `lock` is the embedded backend's hold on its data directory, kept while running.
-async fn run_pipeline<P>(backend: Backend<P>, config: &ServeConfig, lock: Option<File>) -> Result<Running, String>
+async fn run_pipeline<P, R>(
+    backend: Backend<P>,
+    rates: R,
+    config: &ServeConfig,
+    lock: Option<File>,
+) -> Result<Running, String>
 where
+    R: RateCounter,
     P: Ports<Http = ReqwestSender, Clock = SystemClock>,
     P::Queue: Clone,
     P::Store: Clone,
@@ -349,7 +362,11 @@ where
         watching.clone(),
     )));
 
-    let sender = Arc::new(Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone()));
+    let sender = Arc::new(
+        Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone())
+            .with_rate_counter(rates)
+            .with_endpoint_concurrency(config.endpoint_concurrency),
+    );
     let send_settings = EventSourceSettings {
         batch_size: 10,
         concurrency: config.sender_concurrency,

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod model;
 pub mod pagination;
 pub mod ports;
+pub mod rate_limit;
 pub mod receiver_answer;
 pub mod retry;
 pub mod signing;

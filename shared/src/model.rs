@@ -73,6 +73,9 @@ pub struct Endpoint {
     pub description: Option<String>,
     /// Custom headers sent with every delivery.
     pub headers: BTreeMap<String, String>,
+    /// At most this many deliveries attempted per second (see [`crate::rate_limit`]); `None`
+    /// for no limit.
+    pub rate_limit: Option<u32>,
     pub enabled: bool,
     pub failure_count: u32,
     pub disabled_reason: Option<String>,
@@ -105,6 +108,7 @@ impl Endpoint {
             event_filters: BTreeMap::new(),
             description: None,
             headers: BTreeMap::new(),
+            rate_limit: None,
             enabled: true,
             failure_count: 0,
             disabled_reason: None,

@@ -237,6 +237,14 @@ pub trait Queue: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
+/// Deliveries counted per endpoint and second, for an endpoint's `rate_limit`.
+pub trait RateCounter: Send + Sync + 'static {
+    /// Adds one to the count of `endpoint` in second `second` (Unix seconds) and answers the
+    /// count, this one included. MUST be atomic (concurrent calls answer distinct counts) and
+    /// MUST start each second at zero; a second's count may be forgotten once it is over.
+    fn count(&self, endpoint: &EndpointId, second: i64) -> impl Future<Output = Result<u32, StoreError>> + Send;
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
 }

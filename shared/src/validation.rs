@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use crate::catalog::{is_known_type, is_valid_subscription};
 use crate::filter::pattern_matches;
 use crate::model::EntityId;
+use crate::rate_limit::MAX_RATE_LIMIT;
 use crate::url_guard::UrlPolicy;
 
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -155,6 +156,7 @@ pub struct EndpointFields<'a> {
     pub event_filters: &'a BTreeMap<String, Vec<EntityId>>,
     pub description: Option<&'a str>,
     pub headers: &'a BTreeMap<String, String>,
+    pub rate_limit: Option<u32>,
 }
 
 /// Checks an endpoint's fields; `url_policy` is the deployment's outbound policy.
@@ -198,6 +200,11 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Ve
         errors.push(FieldError::new("description", format!("at most {MAX_DESCRIPTION_LEN} characters")));
     }
     check_headers(fields.headers, &mut errors);
+    if let Some(limit) = fields.rate_limit
+        && !(1..=MAX_RATE_LIMIT).contains(&limit)
+    {
+        errors.push(FieldError::new("rate_limit", format!("deliveries per second, 1..={MAX_RATE_LIMIT}")));
+    }
     errors
 }
 
@@ -256,7 +263,7 @@ mod tests {
         filters: &'a BTreeMap<String, Vec<EntityId>>,
         headers: &'a BTreeMap<String, String>,
     ) -> EndpointFields<'a> {
-        EndpointFields { url, events, event_filters: filters, description: None, headers }
+        EndpointFields { url, events, event_filters: filters, description: None, headers, rate_limit: None }
     }
 
     #[test]

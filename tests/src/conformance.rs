@@ -10,7 +10,7 @@ use webhooks::api_keys::{hash_key, mint};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Scope, Secret};
 use webhooks::pagination::decode_cursor;
-use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, Store, StoreError};
+use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, RateCounter, Store, StoreError};
 use webhooks::time::Timestamp;
 use webhooks::validation::MAX_SUBSCRIPTIONS;
 
@@ -19,6 +19,7 @@ fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
         event_filters: BTreeMap::from([("run.failed".to_owned(), vec![EntityId::Number(7)])]),
         description: Some("conformance".into()),
         headers: BTreeMap::from([("X-Team".to_owned(), "core".to_owned())]),
+        rate_limit: Some(25),
         ..Endpoint::new(
             tenant.to_owned(),
             "https://example.com/hook".into(),
@@ -323,6 +324,23 @@ pub async fn queue<Q: Queue>(queue: &Q, dead_letters: &Q, visibility: Duration, 
     let parked = dead_letters.receive(10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].body, "two");
+}
+
+/// Counts per endpoint and second: 1, 2, 3 in one second; a new second and another endpoint
+/// start at 1; concurrent counts are distinct.
+pub async fn rate_counter<R: RateCounter>(counter: &R) {
+    let now = Timestamp::now();
+    let (one, other) = (EndpointId::generate(now), EndpointId::generate(now));
+    let second = now.unix_seconds();
+    for expected in 1..=3 {
+        assert_eq!(counter.count(&one, second).await.unwrap(), expected);
+    }
+    assert_eq!(counter.count(&one, second + 1).await.unwrap(), 1, "each second starts at zero");
+    assert_eq!(counter.count(&other, second).await.unwrap(), 1, "each endpoint counts alone");
+    let mut counts =
+        futures_util::future::try_join_all((0..20).map(|_| counter.count(&other, second + 2))).await.unwrap();
+    counts.sort();
+    assert_eq!(counts, (1..=20).collect::<Vec<u32>>(), "concurrent counts are distinct");
 }
 
 /// A delayed message stays hidden for its delay, then arrives as a new message (first

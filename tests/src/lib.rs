@@ -468,6 +468,16 @@ impl Binary {
         Self::serve_command(std::process::Command::new(binary_path()), data, args, admin_key, env)
     }
 
+    /// `webhooks serve --aws --provision` with `args`, on fresh resources named after `what`
+    /// on the local emulator, with the test admin key; answers its data directory too.
+    pub fn serve_on_aws(what: &str, args: &[&str]) -> (tempfile::TempDir, Self) {
+        let data = data_dir();
+        let prefix = local_aws::unique_name(what);
+        let args = [&["--aws", "--provision", "--prefix", &prefix][..], args].concat();
+        let binary = Self::serve_with_env(data.path(), &args, Some(ADMIN_KEY), &local_aws::local_aws().env());
+        (data, binary)
+    }
+
     /// [`Binary::serve`] with at most `limit` open file descriptors.
     pub fn serve_with_fd_limit(data: &Path, admin_key: &str, limit: u64) -> Self {
         use std::os::unix::process::CommandExt;

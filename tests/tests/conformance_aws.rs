@@ -18,6 +18,7 @@ async fn store_contract() {
     provision_table(&client, &table).await.unwrap();
     let store = DynamoStore::new(client, table, DEFAULT_RETENTION);
     conformance::store(&store).await;
+    conformance::rate_counter(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

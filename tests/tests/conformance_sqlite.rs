@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use webhooks::adapters::local_rate_counter::LocalRateCounter;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
 use webhooks_tests::{conformance, data_dir};
 
@@ -16,6 +17,12 @@ async fn store_contract() {
     let (_dir, db) = database();
     let store = db.store();
     conformance::store(&store).await;
+}
+
+/// `serve` on SQLite counts in memory: it is the data directory's only process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_counter_contract() {
+    conformance::rate_counter(&LocalRateCounter::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,15 +4,15 @@
 //! endpoints' p95 latency must stay within a few seconds of the run without the neighbour
 //! (before the sender stopped waiting on its slowest delivery: 10.3 s and 54 s against
 //! 0.4 s). Prints what it measured. The scheduling is the same code on DynamoDB and SQS; there
-//! the emulator's own speed would decide the latency, so the AWS path is held to what the
-//! scheduling relies on: deferred deliveries keep their attempts, and at most 16 are open.
+//! the emulator's own speed would decide the latency, so `deferrals.rs` holds the AWS path to
+//! what the scheduling relies on. Alone in its test binary, so that no other test shares the
+//! machine while it measures.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use webhooks::retry::DeliveryPolicy;
-use webhooks_tests::local_aws::{local_aws, unique_name};
-use webhooks_tests::{ADMIN_KEY, Api, Binary, Receiver, Service, data_dir};
+use webhooks_tests::{Api, Receiver, Service};
 /// How much later than without the neighbour the healthy endpoints' p95 may be.
 const ALLOWED_SLOWDOWN: Duration = Duration::from_secs(3);
 
@@ -94,57 +94,4 @@ async fn neighbours_cost_nothing(admin: &Api, events: usize) {
 async fn a_hanging_or_slow_receiver_does_not_slow_its_neighbours() {
     let service = Service::start_with(|config| config.policy = DeliveryPolicy::default()).await;
     neighbours_cost_nothing(&service.api, 500).await;
-}
-
-/// Deliveries to an endpoint slower than it may be are deferred, not attempted: with no
-/// retries at all (a message's second receive would park it), 48 deliveries to a receiver
-/// that takes 1.2 s each all arrive, each once, with one attempt, never more than 16 at a
-/// time.
-async fn deferrals_cost_no_attempts(admin: &Api) {
-    const DELIVERIES: usize = 48;
-    const ANSWERS_AFTER: Duration = Duration::from_millis(1200);
-    let slow = Receiver::start().await;
-    slow.delay(ANSWERS_AFTER);
-    let endpoint = admin.create_endpoint(&slow.url("/slow"), &["run.failed"]).await;
-    let events: Vec<_> = (0..DELIVERIES).map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
-    admin.send_events(json!({"events": events})).await;
-
-    let got = slow.wait_for(DELIVERIES, Duration::from_secs(120)).await;
-    let mut numbers: Vec<u64> = got.iter().map(|got| got.json()["n"].as_u64().unwrap()).collect();
-    numbers.sort();
-    numbers.dedup();
-    assert_eq!(numbers.len(), DELIVERIES, "each delivery arrived");
-    // Requests open when each arrived: those that arrived less than an answer's time before.
-    let open = |at: Instant| {
-        got.iter().filter(|other| other.at <= at && at - other.at < ANSWERS_AFTER - Duration::from_millis(50)).count()
-    };
-    let most_open = got.iter().map(|got| open(got.at)).max().unwrap();
-    assert!(most_open <= 16, "{most_open} requests were open at once");
-
-    let id = endpoint["id"].as_str().unwrap();
-    let delivered = admin
-        .wait_until(&format!("/v1/webhooks/{id}/deliveries?status=delivered&limit=100"), Duration::from_secs(30), |b| {
-            b["data"].as_array().unwrap().len() == DELIVERIES
-        })
-        .await;
-    assert!(delivered["data"].as_array().unwrap().iter().all(|d| d["attempts"] == 1), "one attempt each");
-    slow.assert_stays_at(DELIVERIES, Duration::from_secs(2)).await;
-    println!(
-        "{DELIVERIES} deliveries to a receiver answering after {ANSWERS_AFTER:?}: at most {most_open} open at once"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_sqlite_deliveries_deferred_for_a_slow_endpoint_keep_their_attempts() {
-    let service = Service::start_with(|config| config.policy.schedule.clear()).await;
-    deferrals_cost_no_attempts(&service.api).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_aws_deliveries_deferred_for_a_slow_endpoint_keep_their_attempts() {
-    let data = data_dir();
-    let prefix = unique_name("deferrals");
-    let args = ["--aws", "--provision", "--prefix", &prefix, "--retry-schedule", ""];
-    let service = Binary::serve_with_env(data.path(), &args, Some(ADMIN_KEY), &local_aws().env());
-    deferrals_cost_no_attempts(&service.api).await;
 }

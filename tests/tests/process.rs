@@ -184,3 +184,18 @@ fn a_short_or_weak_admin_key_is_refused_with_a_clear_message() {
         assert!(!stderr.contains(key), "the key is not echoed: {stderr}");
     }
 }
+
+#[test]
+fn an_endpoint_concurrency_out_of_range_is_refused() {
+    let dir = data_dir();
+    for value in ["0", "1001", "many"] {
+        let output = std::process::Command::new(webhooks_tests::binary_path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--endpoint-concurrency", value, "--data"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{value} is refused");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("must be a whole number from 1 to 1000"), "{stderr}");
+    }
+}

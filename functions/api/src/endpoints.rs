@@ -34,6 +34,7 @@ pub struct NewEndpoint {
     description: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    rate_limit: Option<u32>,
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
     enabled: Option<bool>,
@@ -49,6 +50,9 @@ pub struct EndpointPatch {
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,
     headers: Option<BTreeMap<String, String>>,
+    /// `null` lifts the limit.
+    #[serde(default, deserialize_with = "present")]
+    rate_limit: Option<Option<u32>>,
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
     enabled: Option<bool>,
@@ -79,6 +83,7 @@ fn validate(endpoint: &Endpoint, new_secret: Option<&str>, url_policy: &UrlPolic
         event_filters: &endpoint.event_filters,
         description: endpoint.description.as_deref(),
         headers: &endpoint.headers,
+        rate_limit: endpoint.rate_limit,
     };
     let mut errors = check_endpoint(&fields, url_policy);
     if let Some(secret) = new_secret {
@@ -100,6 +105,7 @@ pub async fn create<P: Ports>(
         event_filters: input.event_filters,
         description: input.description,
         headers: input.headers,
+        rate_limit: input.rate_limit,
         enabled: input.enabled.unwrap_or(true),
         ..Endpoint::new(caller.tenant().to_owned(), input.url, input.events, secret, now)
     };
@@ -188,6 +194,9 @@ pub async fn update<P: Ports>(
         }
         if let Some(headers) = patch.headers {
             endpoint.headers = headers;
+        }
+        if let Some(rate_limit) = patch.rate_limit {
+            endpoint.rate_limit = rate_limit;
         }
         if let Some(secret) = &patch.secret {
             endpoint.secret = Secret::new(secret.clone());

@@ -37,6 +37,8 @@ pub struct EndpointView<'a> {
     pub event_filters: &'a BTreeMap<String, Vec<EntityId>>,
     pub description: Option<&'a str>,
     pub headers: HeadersView<'a>,
+    /// Deliveries per second at most; `null` for no limit.
+    pub rate_limit: Option<u32>,
     pub enabled: bool,
     pub failure_count: u32,
     pub disabled_reason: Option<&'a str>,
@@ -53,6 +55,7 @@ impl<'a> From<&'a Endpoint> for EndpointView<'a> {
             event_filters: &endpoint.event_filters,
             description: endpoint.description.as_deref(),
             headers: HeadersView { headers: &endpoint.headers, values: true },
+            rate_limit: endpoint.rate_limit,
             enabled: endpoint.enabled,
             failure_count: endpoint.failure_count,
             disabled_reason: endpoint.disabled_reason.as_deref(),

@@ -1,5 +1,5 @@
-//! The per-endpoint in-flight bound: one sender process sends at most [`PER_ENDPOINT`]
-//! requests to one endpoint at a time. Past that, a delivery waits for a turn while the
+//! The per-endpoint in-flight bound: one sender process has at most [`PER_ENDPOINT`] requests
+//! open to one endpoint at a time (`serve --endpoint-concurrency`). Past that, a delivery waits for a turn while the
 //! endpoint answers quickly, and is deferred by the caller (no attempt made) once it is slow:
 //! a request of it has been open for [`SLOW_AFTER`], or its last answer took that long. So a
 //! receiver that hangs or answers slowly holds a small, fixed share of the sender's slots and
@@ -13,8 +13,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use webhooks::ids::EndpointId;
 
-/// Requests one sender process has open to one endpoint at once.
+/// Requests one sender process has open to one endpoint at once, unless configured.
 pub const PER_ENDPOINT: usize = 16;
+/// The most `serve --endpoint-concurrency` takes.
+pub const MAX_PER_ENDPOINT: usize = 1000;
 /// An endpoint is slow while a request to it has been open this long, or its last answer
 /// took this long; also how long a delivery waits for a turn before it is deferred.
 pub const SLOW_AFTER: Duration = Duration::from_secs(1);
@@ -23,9 +25,16 @@ type Lanes = Arc<Mutex<HashMap<EndpointId, Lane>>>;
 
 /// The endpoints with requests open or deliveries waiting; an endpoint leaves the map when
 /// it has neither, so the map is as large as the sender's slots at most.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct InFlight {
     lanes: Lanes,
+    per_endpoint: usize,
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self::new(PER_ENDPOINT)
+    }
 }
 
 struct Lane {
@@ -38,9 +47,9 @@ struct Lane {
 }
 
 impl Lane {
-    fn new() -> Self {
+    fn new(per_endpoint: usize) -> Self {
         Self {
-            sending: Arc::new(Semaphore::new(PER_ENDPOINT)),
+            sending: Arc::new(Semaphore::new(per_endpoint)),
             waiting: 0,
             open: HashMap::new(),
             next_turn: 0,
@@ -86,13 +95,18 @@ impl Drop for Turn {
 }
 
 impl InFlight {
-    /// A turn to send to `endpoint`: at once if fewer than [`PER_ENDPOINT`] requests are open,
+    /// At most `per_endpoint` requests open per endpoint (1 to [`MAX_PER_ENDPOINT`]).
+    pub fn new(per_endpoint: usize) -> Self {
+        Self { lanes: Lanes::default(), per_endpoint: per_endpoint.clamp(1, MAX_PER_ENDPOINT) }
+    }
+
+    /// A turn to send to `endpoint`: at once if fewer than `per_endpoint` requests are open,
     /// else after waiting up to [`SLOW_AFTER`] while the endpoint is not slow; `None` means
     /// defer the delivery.
     pub async fn turn(&self, endpoint: &EndpointId) -> Option<Turn> {
         let sending = {
             let mut lanes = self.lanes.lock().expect("in-flight lanes");
-            let lane = lanes.entry(endpoint.clone()).or_insert_with(Lane::new);
+            let lane = lanes.entry(endpoint.clone()).or_insert_with(|| Lane::new(self.per_endpoint));
             if let Ok(permit) = lane.sending.clone().try_acquire_owned() {
                 return Some(lane.start(permit, endpoint, &self.lanes));
             }

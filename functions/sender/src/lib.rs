@@ -1,19 +1,22 @@
 //! The sender: signs and POSTs one pending delivery, records the attempt, and schedules the
 //! retry through the queue's visibility timeout (the message is the retry timer).
 
+pub mod in_flight;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
-pub mod in_flight;
-
+use webhooks::adapters::local_rate_counter::LocalRateCounter;
 use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
 use webhooks::ids::EndpointId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
-use webhooks::ports::{Clock, HttpSender, Queue, QueueError, ReceivedMessage, Store, StoreError};
+use webhooks::ports::{Clock, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage, Store, StoreError};
+use webhooks::rate_limit::rate_delay;
 use webhooks::receiver_answer::{Answer, GONE_REASON, retry_delay};
 use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
 use webhooks::signing::EndpointKeys;
@@ -30,13 +33,16 @@ const KEY_CACHE_LIMIT: usize = 10_000;
 const PAYLOAD_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// What the sender works with; built once per process.
-pub struct Sender<S, Q, H, C> {
+pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     pub store: S,
     /// The deliveries queue, whose visibility timeout schedules retries.
     pub deliveries: Q,
     pub http: H,
     pub clock: C,
     pub policy: DeliveryPolicy,
+    /// Counts deliveries per endpoint and second for `rate_limit`: in memory unless given one
+    /// that every sender shares ([`Sender::with_rate_counter`]).
+    pub rates: R,
     keys: KeyCache,
     payloads: PayloadCache,
     in_flight: InFlight,
@@ -82,9 +88,9 @@ pub enum SendOutcome {
     GaveUp,
     /// Nothing to send: already delivered, endpoint deleted or disabled.
     Skipped,
-    /// Not attempted: its endpoint had as many deliveries in flight and waiting as it may. A
-    /// copy of the message was sent for later (with the attempts made so far); this one is
-    /// done.
+    /// Not attempted: its endpoint was slow with as many requests open as it may have, or at
+    /// its `rate_limit` for this second. A copy of the message was sent for later (with the
+    /// attempts made so far); this one is done.
     Deferred,
 }
 
@@ -135,17 +141,43 @@ impl KeyCache {
 }
 
 impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
+    /// A sender whose rate limits count in this process: exact when it is the only one.
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
-        let (keys, payloads, in_flight) = Default::default();
-        Self { store, deliveries, http, clock, policy, keys, payloads, in_flight }
+        let (keys, payloads, in_flight, rates) = Default::default();
+        Self { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight }
+    }
+}
+
+impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H, C, R> {
+    /// The same sender with at most `per_endpoint` requests open to one endpoint (see
+    /// [`in_flight`]).
+    pub fn with_endpoint_concurrency(mut self, per_endpoint: usize) -> Self {
+        self.in_flight = InFlight::new(per_endpoint);
+        self
+    }
+
+    /// The same sender counting rate limits with `rates`, e.g. one shared by every Lambda
+    /// environment.
+    pub fn with_rate_counter<R2: RateCounter>(self, rates: R2) -> Sender<S, Q, H, C, R2> {
+        let Sender { store, deliveries, http, clock, policy, rates: _, keys, payloads, in_flight } = self;
+        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight }
     }
 
     /// Sends the delivery later, as a new message that carries the attempts made so far: a
     /// deferral is not an attempt, and does not use up the message's receives.
     async fn defer(&self, pending: &DeliveryMessage<'_>, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
         let delay = deferral_delay(pending.deferrals.saturating_add(1), random_jitter());
+        self.defer_for(pending, message, delay).await
+    }
+
+    async fn defer_for(
+        &self,
+        pending: &DeliveryMessage<'_>,
+        message: &ReceivedMessage,
+        delay: Duration,
+    ) -> Result<SendOutcome, SendError> {
         self.deliveries.send_delayed(pending.deferred(message.receive_count), delay).await?;
-        tracing::debug!(delivery_id = %pending.id, endpoint_id = %pending.endpoint_id, ?delay, "endpoint busy; deferred");
+        tracing::debug!(delivery_id = %pending.id, endpoint_id = %pending.endpoint_id, ?delay, "deferred");
         Ok(SendOutcome::Deferred)
     }
 
@@ -216,6 +248,12 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             return self.defer(&pending, message).await;
         };
         let now = self.clock.now();
+        if let Some(limit) = endpoint.rate_limit {
+            let counted = self.rates.count(&endpoint.id, now.unix_seconds()).await?;
+            if let Some(delay) = rate_delay(counted, limit) {
+                return self.defer_for(&pending, message, delay).await;
+            }
+        }
         let keys = self.keys.keys_for(&endpoint, now);
         let delivering = Delivering { delivery_id: &pending.id, event_type: &pending.event_type, payload };
         let (attempt, answer) =

@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod http;
+pub mod local_rate_counter;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod sqs;

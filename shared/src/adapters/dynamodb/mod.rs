@@ -5,6 +5,7 @@
 pub mod schema;
 
 mod items;
+mod rate_counter;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -11,6 +11,7 @@
 //! | event | `EV#{tenant}#{event id}` | `EV` | |
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
 //! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
+//! | rate count | `RATE#{endpoint id}` | `{unix second}` | |
 //!
 //! Tenants, event ids and event types cannot contain `#`, so the keys are unambiguous.
 
@@ -51,6 +52,11 @@ pub const EVENT_SORT_KEY: &str = "EV";
 
 pub fn delivery_partition(tenant: &str, endpoint_id: &str) -> String {
     format!("D#{tenant}#{endpoint_id}")
+}
+
+/// The per-second delivery counts of a rate-limited endpoint.
+pub fn rate_partition(endpoint_id: &str) -> String {
+    format!("RATE#{endpoint_id}")
 }
 
 pub fn delivery_log_partition(tenant: &str) -> String {

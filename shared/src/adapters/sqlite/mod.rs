@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
+    rate_limit INTEGER,
     PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscription_versions (
@@ -127,6 +128,19 @@ struct Inner {
     wake: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
+/// Brings a database made by an earlier version up to [`SCHEMA`]: columns added since are
+/// added to it.
+fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    let has_rate_limit = connection
+        .prepare("SELECT 1 FROM pragma_table_info('endpoints') WHERE name = 'rate_limit'")
+        .and_then(|mut statement| statement.exists([]))
+        .map_err(backend)?;
+    if !has_rate_limit {
+        connection.execute_batch("ALTER TABLE endpoints ADD COLUMN rate_limit INTEGER").map_err(backend)?;
+    }
+    Ok(())
+}
+
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -143,6 +157,7 @@ impl SqliteDatabase {
             )
             .map_err(backend)?;
         connection.execute_batch(SCHEMA).map_err(backend)?;
+        migrate(&connection)?;
         connection.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -203,4 +218,38 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     connection.execute_batch("PRAGMA busy_timeout = 5000;").map_err(backend)?;
     connection.set_prepared_statement_cache_capacity(64);
     Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::EndpointId;
+    use crate::ports::Store;
+    use crate::time::Timestamp;
+
+    #[tokio::test]
+    async fn a_database_from_before_rate_limits_opens_and_reads_back() {
+        let path = std::env::temp_dir().join(format!("webhooks-migrate-{}.sqlite3", Timestamp::now().as_millis()));
+        let id = EndpointId::generate(Timestamp::now());
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(&SCHEMA.replace("    rate_limit INTEGER,\n", "")).unwrap();
+            old.execute(
+                "INSERT INTO endpoints VALUES ('acme', ?1, 'https://example.com', '[\"run.failed\"]', '{}', NULL, \
+                 '{}', 1, 0, NULL, 'secret', NULL, NULL, 0, 0, 0)",
+                [id.to_string()],
+            )
+            .unwrap();
+        }
+        let db = SqliteDatabase::open(&path).unwrap();
+        let endpoint = db.store().get_endpoint("acme", &id).await.unwrap();
+        assert_eq!((endpoint.url.as_str(), endpoint.rate_limit), ("https://example.com", None));
+        let limited = crate::model::Endpoint { rate_limit: Some(7), ..endpoint };
+        db.store().update_endpoint(&limited).await.unwrap();
+        assert_eq!(db.store().get_endpoint("acme", &id).await.unwrap().rate_limit, Some(7));
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }

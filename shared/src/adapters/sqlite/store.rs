@@ -39,7 +39,7 @@ fn parse_id<T>(text: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T
 }
 
 const ENDPOINT_COLUMNS: &str = "tenant, id, url, events, event_filters, description, headers, enabled, failure_count, \
-     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at, version";
+     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at, version, rate_limit";
 
 fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
     let previous_secret: Option<String> = row.get(11)?;
@@ -63,10 +63,11 @@ fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
         created_at: Timestamp::from_millis(row.get(13)?),
         updated_at: Timestamp::from_millis(row.get(14)?),
         version: row.get::<_, i64>(15)? as u64,
+        rate_limit: row.get(16)?,
     })
 }
 
-fn endpoint_values(endpoint: &Endpoint) -> [Value; 16] {
+fn endpoint_values(endpoint: &Endpoint) -> [Value; 17] {
     [
         Value::Text(endpoint.tenant.clone()),
         Value::Text(endpoint.id.to_string()),
@@ -84,6 +85,7 @@ fn endpoint_values(endpoint: &Endpoint) -> [Value; 16] {
         Value::Integer(endpoint.created_at.as_millis()),
         Value::Integer(endpoint.updated_at.as_millis()),
         Value::Integer(endpoint.version as i64),
+        endpoint.rate_limit.map_or(Value::Null, |limit| Value::Integer(limit.into())),
     ]
 }
 
@@ -164,7 +166,7 @@ impl Store for SqliteStore {
         self.db
             .write(move |connection| {
                 let sql = format!(
-                    "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                    "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
                 );
                 let inserted = connection
                     .prepare_cached(&sql)
@@ -217,7 +219,7 @@ impl Store for SqliteStore {
                     return Err(StoreError::Conflict("the endpoint changed since it was read".into()));
                 }
                 updated.version += 1;
-                let sql = format!("REPLACE INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+                let sql = format!("REPLACE INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
                 connection
                     .prepare_cached(&sql)
                     .map_err(backend)?

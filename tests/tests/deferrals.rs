@@ -1,0 +1,58 @@
+//! Deliveries deferred because their endpoint is slow keep their attempts, on both backends,
+//! and at most so many requests are open to one endpoint (16, or `--endpoint-concurrency`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use webhooks_tests::{Api, Binary, Receiver, Service};
+
+/// Deliveries to an endpoint slower than it may be are deferred, not attempted: with no
+/// retries at all (a message's second receive would park it), 48 deliveries to a receiver
+/// that takes 1.2 s each all arrive, each once, with one attempt, never more than
+/// `per_endpoint` at a time.
+async fn deferrals_cost_no_attempts(admin: &Api, per_endpoint: usize) {
+    const DELIVERIES: usize = 48;
+    const ANSWERS_AFTER: Duration = Duration::from_millis(1200);
+    let slow = Receiver::start().await;
+    slow.delay(ANSWERS_AFTER);
+    let endpoint = admin.create_endpoint(&slow.url("/slow"), &["run.failed"]).await;
+    let events: Vec<_> = (0..DELIVERIES).map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
+    admin.send_events(json!({"events": events})).await;
+
+    let got = slow.wait_for(DELIVERIES, Duration::from_secs(120)).await;
+    let mut numbers: Vec<u64> = got.iter().map(|got| got.json()["n"].as_u64().unwrap()).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), DELIVERIES, "each delivery arrived");
+    // Requests open when each arrived: those that arrived less than an answer's time before.
+    let open = |at: Instant| {
+        got.iter().filter(|other| other.at <= at && at - other.at < ANSWERS_AFTER - Duration::from_millis(50)).count()
+    };
+    let most_open = got.iter().map(|got| open(got.at)).max().unwrap();
+    assert!(most_open <= per_endpoint, "{most_open} requests were open at once");
+
+    let id = endpoint["id"].as_str().unwrap();
+    let delivered = admin
+        .wait_until(&format!("/v1/webhooks/{id}/deliveries?status=delivered&limit=100"), Duration::from_secs(30), |b| {
+            b["data"].as_array().unwrap().len() == DELIVERIES
+        })
+        .await;
+    assert!(delivered["data"].as_array().unwrap().iter().all(|d| d["attempts"] == 1), "one attempt each");
+    slow.assert_stays_at(DELIVERIES, Duration::from_secs(2)).await;
+    println!(
+        "{DELIVERIES} deliveries to a receiver answering after {ANSWERS_AFTER:?}: at most {most_open} open at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_deliveries_deferred_for_a_slow_endpoint_keep_their_attempts() {
+    let service = Service::start_with(|config| config.policy.schedule.clear()).await;
+    deferrals_cost_no_attempts(&service.api, 16).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_aws_deliveries_deferred_for_a_slow_endpoint_keep_their_attempts() {
+    let args = ["--retry-schedule", "", "--endpoint-concurrency", "8"];
+    let (_data, service) = Binary::serve_on_aws("deferrals", &args);
+    deferrals_cost_no_attempts(&service.api, 8).await;
+}
