@@ -30,7 +30,7 @@ pub struct EventEnvelope {
 /// delivery is written to the store when its first attempt ends. It carries no copy of the
 /// payload: the event is stored once, and the sender reads it from there, so a fan-out to
 /// hundreds of endpoints costs hundreds of small messages, not hundreds of payloads.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryMessage<'a> {
     pub id: DeliveryId,
     pub tenant: Tenant,
@@ -46,8 +46,8 @@ pub struct DeliveryMessage<'a> {
     /// delivery starts its receive count again, and the attempt number is this plus it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub attempts_before: u32,
-    /// Times this delivery was deferred because its endpoint had as many deliveries in
-    /// flight as it may; each deferral waits longer.
+    /// Times this delivery was deferred (its endpoint slow and busy, or at its rate limit);
+    /// each deferral for a busy endpoint waits longer.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub deferrals: u32,
 }
@@ -61,15 +61,9 @@ impl DeliveryMessage<'_> {
     /// This message re-sent for later, after a receive that made no attempt.
     pub fn deferred(&self, receive_count: u32) -> String {
         let deferred = DeliveryMessage {
-            id: self.id.clone(),
-            tenant: self.tenant.clone(),
-            endpoint_id: self.endpoint_id.clone(),
-            event_id: self.event_id.clone(),
-            event_type: self.event_type.clone(),
-            created_at: self.created_at,
-            payload: self.payload,
             attempts_before: self.attempt_number(receive_count) - 1,
             deferrals: self.deferrals.saturating_add(1),
+            ..self.clone()
         };
         serde_json::to_string(&deferred).expect("delivery messages serialize")
     }

@@ -158,6 +158,17 @@ impl Receiver {
         }
     }
 
+    /// Waits for the deliveries of [`numbered_events`] `0..count`; panics unless each number
+    /// arrived (or after `timeout`).
+    pub async fn wait_for_each(&self, count: usize, timeout: Duration) -> Vec<Received> {
+        let got = self.wait_for(count, timeout).await;
+        let mut numbers: Vec<u64> = got.iter().map(|got| got.json()["n"].as_u64().unwrap()).collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), count, "each delivery arrived");
+        got
+    }
+
     /// Asserts that no more than `count` requests arrive within `window`.
     pub async fn assert_stays_at(&self, count: usize, window: Duration) {
         tokio::time::sleep(window).await;
@@ -251,6 +262,12 @@ pub fn seed_signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// `{"events": [...]}`: a `run.failed` event with payload `{"n": n}` for each n in `numbers`.
+pub fn numbered_events(numbers: std::ops::Range<usize>) -> Value {
+    let events: Vec<Value> = numbers.map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
+    json!({ "events": events })
 }
 
 /// A temporary data directory.
@@ -412,6 +429,15 @@ impl Api {
             assert!(Instant::now() < deadline, "gave up waiting on {path}: {:?}", reply.body);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits until endpoint `id` has `count` delivered deliveries (at most 100); asserts each
+    /// took one attempt.
+    pub async fn assert_delivered_once_each(&self, id: &str, count: usize) {
+        let path = format!("/v1/webhooks/{id}/deliveries?status=delivered&limit=100");
+        let delivered =
+            self.wait_until(&path, Duration::from_secs(30), |b| b["data"].as_array().unwrap().len() == count).await;
+        assert!(delivered["data"].as_array().unwrap().iter().all(|d| d["attempts"] == 1), "one attempt each");
     }
 
     /// Mints a key for `tenant` with `scopes`; answers the key.

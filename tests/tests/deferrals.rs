@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use webhooks_tests::{Api, Binary, Receiver, Service};
+use webhooks_tests::{Api, Binary, Receiver, Service, numbered_events};
 
 /// Deliveries to an endpoint slower than it may be are deferred, not attempted: with no
 /// retries at all (a message's second receive would park it), 48 deliveries to a receiver
@@ -16,14 +15,9 @@ async fn deferrals_cost_no_attempts(admin: &Api, per_endpoint: usize) {
     let slow = Receiver::start().await;
     slow.delay(ANSWERS_AFTER);
     let endpoint = admin.create_endpoint(&slow.url("/slow"), &["run.failed"]).await;
-    let events: Vec<_> = (0..DELIVERIES).map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
-    admin.send_events(json!({"events": events})).await;
+    admin.send_events(numbered_events(0..DELIVERIES)).await;
 
-    let got = slow.wait_for(DELIVERIES, Duration::from_secs(120)).await;
-    let mut numbers: Vec<u64> = got.iter().map(|got| got.json()["n"].as_u64().unwrap()).collect();
-    numbers.sort();
-    numbers.dedup();
-    assert_eq!(numbers.len(), DELIVERIES, "each delivery arrived");
+    let got = slow.wait_for_each(DELIVERIES, Duration::from_secs(120)).await;
     // Requests open when each arrived: those that arrived less than an answer's time before.
     let open = |at: Instant| {
         got.iter().filter(|other| other.at <= at && at - other.at < ANSWERS_AFTER - Duration::from_millis(50)).count()
@@ -31,13 +25,7 @@ async fn deferrals_cost_no_attempts(admin: &Api, per_endpoint: usize) {
     let most_open = got.iter().map(|got| open(got.at)).max().unwrap();
     assert!(most_open <= per_endpoint, "{most_open} requests were open at once");
 
-    let id = endpoint["id"].as_str().unwrap();
-    let delivered = admin
-        .wait_until(&format!("/v1/webhooks/{id}/deliveries?status=delivered&limit=100"), Duration::from_secs(30), |b| {
-            b["data"].as_array().unwrap().len() == DELIVERIES
-        })
-        .await;
-    assert!(delivered["data"].as_array().unwrap().iter().all(|d| d["attempts"] == 1), "one attempt each");
+    admin.assert_delivered_once_each(endpoint["id"].as_str().unwrap(), DELIVERIES).await;
     slow.assert_stays_at(DELIVERIES, Duration::from_secs(2)).await;
     println!(
         "{DELIVERIES} deliveries to a receiver answering after {ANSWERS_AFTER:?}: at most {most_open} open at once"

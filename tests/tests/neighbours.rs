@@ -10,9 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use webhooks::retry::DeliveryPolicy;
-use webhooks_tests::{Api, Receiver, Service};
+use webhooks_tests::{Api, Receiver, Service, numbered_events};
 /// How much later than without the neighbour the healthy endpoints' p95 may be.
 const ALLOWED_SLOWDOWN: Duration = Duration::from_secs(3);
 
@@ -50,9 +49,7 @@ async fn p95s(admin: &Api, neighbour: Neighbour, events: usize) -> (Duration, Du
     for first in (0..events).step_by(chunk) {
         for api in [&tenant_a, &tenant_b] {
             sent_at.push(Instant::now());
-            let events: Vec<_> =
-                (first..first + chunk).map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
-            api.send_events(json!({"events": events})).await;
+            api.send_events(numbered_events(first..first + chunk)).await;
         }
     }
     let latencies = |receiver: &Receiver, offset: usize| {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use webhooks_tests::{Api, Binary, Receiver, Service};
+use webhooks_tests::{Api, Binary, Receiver, Service, numbered_events};
 
 const LIMIT: usize = 4;
 const EVENTS: usize = 24;
@@ -19,14 +19,9 @@ async fn rate_limit_holds(api: &Api) {
         .await;
     assert_eq!(endpoint["rate_limit"], LIMIT);
     let (started, started_at) = (Instant::now(), SystemTime::now());
-    let events: Vec<_> = (0..EVENTS).map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
-    api.send_events(json!({"events": events})).await;
+    api.send_events(numbered_events(0..EVENTS)).await;
 
-    let got = receiver.wait_for(EVENTS, Duration::from_secs(90)).await;
-    let mut numbers: Vec<u64> = got.iter().map(|got| got.json()["n"].as_u64().unwrap()).collect();
-    numbers.sort();
-    numbers.dedup();
-    assert_eq!(numbers.len(), EVENTS, "each delivery arrived");
+    let got = receiver.wait_for_each(EVENTS, Duration::from_secs(90)).await;
 
     // Per second as signed (the second the sender counted the attempt in)...
     let mut by_signed_second = BTreeMap::<u64, usize>::new();
@@ -46,13 +41,7 @@ async fn rate_limit_holds(api: &Api) {
     let seconds = by_signed_second.keys().last().unwrap() - by_signed_second.keys().next().unwrap();
     assert!(seconds as usize >= EVENTS / LIMIT - 1, "took {seconds} s");
 
-    let id = endpoint["id"].as_str().unwrap();
-    let delivered = api
-        .wait_until(&format!("/v1/webhooks/{id}/deliveries?status=delivered&limit=100"), Duration::from_secs(30), |b| {
-            b["data"].as_array().unwrap().len() == EVENTS
-        })
-        .await;
-    assert!(delivered["data"].as_array().unwrap().iter().all(|d| d["attempts"] == 1), "one attempt each");
+    api.assert_delivered_once_each(endpoint["id"].as_str().unwrap(), EVENTS).await;
     receiver.assert_stays_at(EVENTS, Duration::from_secs(2)).await;
 }
 

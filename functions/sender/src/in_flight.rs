@@ -1,7 +1,8 @@
 //! The per-endpoint in-flight bound: one sender process has at most [`PER_ENDPOINT`] requests
-//! open to one endpoint at a time (`serve --endpoint-concurrency`). Past that, a delivery waits for a turn while the
-//! endpoint answers quickly, and is deferred by the caller (no attempt made) once it is slow:
-//! a request of it has been open for [`SLOW_AFTER`], or its last answer took that long. So a
+//! open to one endpoint at a time (`serve --endpoint-concurrency`). Past that, a delivery
+//! waits for a turn while the endpoint answers quickly, and is deferred by the caller (no
+//! attempt made) once it is slow: a request of it has been open for [`SLOW_AFTER`], or its
+//! last answer took that long. So a
 //! receiver that hangs or answers slowly holds a small, fixed share of the sender's slots and
 //! every other endpoint keeps the rest, while a burst to a fast endpoint just queues.
 
@@ -69,7 +70,7 @@ impl Lane {
         let id = self.next_turn;
         self.next_turn += 1;
         self.open.insert(id, Instant::now());
-        Turn { _permit: permit, id, endpoint: endpoint.clone(), lanes: lanes.clone() }
+        Turn { _permit: permit, id, endpoint: endpoint.clone(), lanes: lanes.clone(), sent: true }
     }
 }
 
@@ -79,13 +80,25 @@ pub struct Turn {
     id: u64,
     endpoint: EndpointId,
     lanes: Lanes,
+    /// Whether a request went out in this turn, so that its time says how fast the endpoint is.
+    sent: bool,
+}
+
+impl Turn {
+    /// Gives the turn back without having sent anything (e.g. over the rate limit): the
+    /// endpoint's speed stays what its last answer said.
+    pub fn unused(mut self) {
+        self.sent = false;
+    }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
         let mut lanes = self.lanes.lock().expect("in-flight lanes");
         let Some(lane) = lanes.get_mut(&self.endpoint) else { return };
-        if let Some(started) = lane.open.remove(&self.id) {
+        if let Some(started) = lane.open.remove(&self.id)
+            && self.sent
+        {
             lane.last_took = started.elapsed();
         }
         if lane.is_idle() {
@@ -140,7 +153,8 @@ impl InFlight {
     }
 
     /// Endpoints with requests open or deliveries waiting.
-    pub fn endpoints(&self) -> usize {
+    #[cfg(test)]
+    fn endpoints(&self) -> usize {
         self.lanes.lock().expect("in-flight lanes").len()
     }
 }
@@ -201,5 +215,23 @@ mod tests {
         let open = in_flight.turn(&slow).await.expect("a free turn");
         drop(open);
         assert_eq!(in_flight.endpoints(), 0, "idle endpoints leave the map");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_given_back_unused_does_not_make_a_slow_endpoint_look_fast() {
+        let in_flight = InFlight::default();
+        let (slow, _) = endpoints();
+        let first = in_flight.turn(&slow).await.expect("a free turn");
+        tokio::time::sleep(2 * SLOW_AFTER).await;
+        let mut open: Vec<Turn> = Vec::new();
+        for _ in 1..PER_ENDPOINT - 1 {
+            open.push(in_flight.turn(&slow).await.expect("a free turn"));
+        }
+        // Its last answer took 2 s; every request open now is fresh.
+        drop(first);
+        in_flight.turn(&slow).await.expect("a free turn").unused();
+        open.push(in_flight.turn(&slow).await.expect("a free turn"));
+        open.push(in_flight.turn(&slow).await.expect("a free turn"));
+        assert!(in_flight.refuses(&slow), "still slow: the unused turn measured nothing");
     }
 }

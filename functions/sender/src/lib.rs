@@ -251,6 +251,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
         if let Some(limit) = endpoint.rate_limit {
             let counted = self.rates.count(&endpoint.id, now.unix_seconds()).await?;
             if let Some(delay) = rate_delay(counted, limit) {
+                turn.unused();
                 return self.defer_for(&pending, message, delay).await;
             }
         }
