@@ -247,10 +247,15 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
         let Some(turn) = self.in_flight.turn(&endpoint.id).await else {
             return self.defer(&pending, message).await;
         };
-        let now = self.clock.now();
+        let mut now = self.clock.now();
         if let Some(limit) = endpoint.rate_limit {
-            let counted = self.rates.count(&endpoint.id, now.unix_seconds()).await?;
-            if let Some(delay) = rate_delay(counted, limit) {
+            let second = now.unix_seconds();
+            let counted = self.rates.count(&endpoint.id, second).await?;
+            // Sent only within the second it was counted in (a slow count can end in the
+            // next), so that no second's arrivals pass the limit.
+            now = self.clock.now();
+            let late = now.unix_seconds() != second;
+            if let Some(delay) = rate_delay(counted, limit).or(late.then_some(Duration::ZERO)) {
                 turn.unused();
                 return self.defer_for(&pending, message, delay).await;
             }
