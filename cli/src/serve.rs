@@ -259,6 +259,8 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         events_queue_url: resources.events_url.clone(),
         events_dlq_url: resources.events_dlq_url.clone(),
         deliveries_queue_url: resources.deliveries_url.clone(),
+        // Lambda's slow lane; `serve` bounds slow endpoints in process and does not use it.
+        slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
         policy: config.policy.clone(),
         url_policy: config.url_policy.clone(),
         max_endpoints: config.max_endpoints,

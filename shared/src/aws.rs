@@ -22,6 +22,8 @@ pub mod env {
     /// Where the dispatcher moves messages that are not events.
     pub const EVENTS_DLQ_URL: &str = "WEBHOOKS_EVENTS_DLQ_URL";
     pub const DELIVERIES_QUEUE_URL: &str = "WEBHOOKS_DELIVERIES_QUEUE_URL";
+    /// The sender's slow lane (deliveries to endpoints that answer slowly).
+    pub const SLOW_DELIVERIES_QUEUE_URL: &str = "WEBHOOKS_SLOW_DELIVERIES_QUEUE_URL";
     /// Retry delays after each failed attempt, e.g. `5s,5m,30m,2h,5h` (the default).
     pub const RETRY_SCHEDULE: &str = "WEBHOOKS_RETRY_SCHEDULE";
     /// Consecutive failures that disable an endpoint (default 10).
@@ -44,11 +46,12 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
         DELIVERIES_QUEUE_URL,
+        SLOW_DELIVERIES_QUEUE_URL,
         RETRY_SCHEDULE,
         DISABLE_AFTER,
         DELIVERY_TIMEOUT,
@@ -69,6 +72,7 @@ pub struct AwsSettings {
     pub events_queue_url: String,
     pub events_dlq_url: String,
     pub deliveries_queue_url: String,
+    pub slow_deliveries_queue_url: String,
     pub policy: DeliveryPolicy,
     pub url_policy: UrlPolicy,
     pub max_endpoints: usize,
@@ -132,6 +136,7 @@ impl AwsSettings {
             events_queue_url: required(env::EVENTS_QUEUE_URL)?,
             events_dlq_url: required(env::EVENTS_DLQ_URL)?,
             deliveries_queue_url: required(env::DELIVERIES_QUEUE_URL)?,
+            slow_deliveries_queue_url: required(env::SLOW_DELIVERIES_QUEUE_URL)?,
             policy,
             url_policy: UrlPolicy {
                 allow_insecure_local,
@@ -148,13 +153,14 @@ impl AwsSettings {
     }
 }
 
-/// The store and both queues on AWS, sharing one SQS request counter.
+/// The store and the queues on AWS, sharing one SQS request counter.
 #[derive(Clone)]
 pub struct AwsBackend {
     pub store: DynamoStore,
     pub events: SqsQueue,
     pub events_dead_letters: SqsQueue,
     pub deliveries: SqsQueue,
+    pub slow_deliveries: SqsQueue,
 }
 
 impl AwsBackend {
@@ -169,7 +175,8 @@ impl AwsBackend {
             store: DynamoStore::new(dynamodb, settings.table.clone(), settings.retention),
             events: SqsQueue::new(sqs.clone(), settings.events_queue_url.clone(), usage.clone()),
             events_dead_letters: SqsQueue::new(sqs.clone(), settings.events_dlq_url.clone(), usage.clone()),
-            deliveries: SqsQueue::new(sqs, settings.deliveries_queue_url.clone(), usage),
+            deliveries: SqsQueue::new(sqs.clone(), settings.deliveries_queue_url.clone(), usage.clone()),
+            slow_deliveries: SqsQueue::new(sqs, settings.slow_deliveries_queue_url.clone(), usage),
         }
     }
 }
@@ -190,11 +197,12 @@ mod tests {
         AwsSettings::from_lookup(|name| vars.get(name).cloned())
     }
 
-    const REQUIRED: [(&str, &str); 4] = [
+    const REQUIRED: [(&str, &str); 5] = [
         (env::TABLE, "t"),
         (env::EVENTS_QUEUE_URL, "http://q/e"),
         (env::EVENTS_DLQ_URL, "http://q/e-dlq"),
         (env::DELIVERIES_QUEUE_URL, "http://q/d"),
+        (env::SLOW_DELIVERIES_QUEUE_URL, "http://q/d-slow"),
     ];
 
     #[test]

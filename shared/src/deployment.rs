@@ -45,6 +45,9 @@ pub struct Deployment {
     pub events: QueueDefinition,
     pub deliveries_dlq: QueueDefinition,
     pub deliveries: QueueDefinition,
+    /// The sender's slow lane on Lambda: deliveries to endpoints that answer slowly, consumed
+    /// with a concurrency of their own so they never hold the main lane's invocations.
+    pub slow_deliveries: QueueDefinition,
 }
 
 impl Deployment {
@@ -73,6 +76,12 @@ impl Deployment {
                 retention: DELIVERIES_RETENTION,
                 redrive: Some((format!("{prefix}-deliveries-dlq"), policy.max_attempts())),
             },
+            slow_deliveries: QueueDefinition {
+                name: format!("{prefix}-deliveries-slow"),
+                visibility_timeout: SENDER_TIMEOUT * 6,
+                retention: DELIVERIES_RETENTION,
+                redrive: Some((format!("{prefix}-deliveries-dlq"), policy.max_attempts())),
+            },
         }
     }
 }
@@ -85,6 +94,7 @@ pub struct Provisioned {
     pub events_dlq_url: String,
     pub deliveries_url: String,
     pub deliveries_dlq_url: String,
+    pub slow_deliveries_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,7 +222,15 @@ pub async fn provision(
     let events_url = provision_queue(sqs, &deployment.events).await?;
     let deliveries_dlq_url = provision_queue(sqs, &deployment.deliveries_dlq).await?;
     let deliveries_url = provision_queue(sqs, &deployment.deliveries).await?;
-    Ok(Provisioned { table: deployment.table.clone(), events_url, events_dlq_url, deliveries_url, deliveries_dlq_url })
+    let slow_deliveries_url = provision_queue(sqs, &deployment.slow_deliveries).await?;
+    Ok(Provisioned {
+        table: deployment.table.clone(),
+        events_url,
+        events_dlq_url,
+        deliveries_url,
+        deliveries_dlq_url,
+        slow_deliveries_url,
+    })
 }
 
 /// Where the resources of `deployment` are; an error names the first one missing.
@@ -233,5 +251,6 @@ pub async fn find(
         events_dlq_url: url(&deployment.events_dlq).await?,
         deliveries_url: url(&deployment.deliveries).await?,
         deliveries_dlq_url: url(&deployment.deliveries_dlq).await?,
+        slow_deliveries_url: url(&deployment.slow_deliveries).await?,
     })
 }

@@ -60,12 +60,19 @@ impl DeliveryMessage<'_> {
 
     /// This message re-sent for later, after a receive that made no attempt.
     pub fn deferred(&self, receive_count: u32) -> String {
-        let deferred = DeliveryMessage {
-            attempts_before: self.attempt_number(receive_count) - 1,
-            deferrals: self.deferrals.saturating_add(1),
-            ..self.clone()
-        };
-        serde_json::to_string(&deferred).expect("delivery messages serialize")
+        self.resent(receive_count, self.deferrals.saturating_add(1))
+    }
+
+    /// This message re-sent to another queue (the sender's slow lane) after a receive that
+    /// recorded no attempt.
+    pub fn moved(&self, receive_count: u32) -> String {
+        self.resent(receive_count, self.deferrals)
+    }
+
+    fn resent(&self, receive_count: u32, deferrals: u32) -> String {
+        let resent =
+            DeliveryMessage { attempts_before: self.attempt_number(receive_count) - 1, deferrals, ..self.clone() };
+        serde_json::to_string(&resent).expect("delivery messages serialize")
     }
 }
 

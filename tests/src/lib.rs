@@ -2,6 +2,8 @@
 //! the real binary), with a small API client.
 
 pub mod conformance;
+pub mod event_source_mapping;
+pub mod functions;
 pub mod lambda_events;
 pub mod local_aws;
 pub mod pricing;
@@ -265,6 +267,18 @@ pub fn seed_signature(secret: &str, body: &[u8]) -> String {
 }
 
 /// `{"events": [...]}`: a `run.failed` event with payload `{"n": n}` for each n in `numbers`.
+/// The 95th percentile of the time from sending to arrival of what `receiver` got, each
+/// request's event numbered `n` (see [`numbered_events`]) and sent at `sent_at(n)`.
+pub fn p95_latency(receiver: &Receiver, sent_at: impl Fn(usize) -> Instant) -> Duration {
+    let mut latencies: Vec<Duration> = receiver
+        .received()
+        .iter()
+        .map(|got| got.at.duration_since(sent_at(got.json()["n"].as_u64().unwrap() as usize)))
+        .collect();
+    latencies.sort();
+    latencies[latencies.len() * 95 / 100]
+}
+
 pub fn numbered_events(numbers: std::ops::Range<usize>) -> Value {
     let events: Vec<Value> = numbers.map(|n| json!({"type": "run.failed", "payload": {"n": n}})).collect();
     json!({ "events": events })

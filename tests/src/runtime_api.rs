@@ -1,7 +1,10 @@
 //! A minimal Lambda Runtime API (version 2018-06-01), the HTTP interface Lambda offers a
 //! custom runtime: it hands the bootstrap the invocations a test queues and records what the
 //! bootstrap answers. With it, the real `bootstrap` binaries run here as they run in Lambda.
+//! Invocations may overlap: each goes to whichever started function asks for the next one,
+//! as Lambda spreads invocations over its environments.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use serde_json::Value;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
@@ -26,24 +29,32 @@ pub enum Answer {
     InitError { body: Value },
 }
 
+type Invocation = (Value, oneshot::Sender<Answer>);
+
 struct Shared {
-    invocations: Mutex<mpsc::UnboundedReceiver<Value>>,
-    answers: mpsc::UnboundedSender<Answer>,
+    invocations: Mutex<mpsc::UnboundedReceiver<Invocation>>,
+    /// Who waits for each invocation handed out, by request id.
+    waiting: std::sync::Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    init_error: watch::Sender<Option<Value>>,
     next_id: AtomicU64,
 }
 
 pub struct RuntimeApi {
     pub address: SocketAddr,
-    invocations: mpsc::UnboundedSender<Value>,
-    answers: Mutex<mpsc::UnboundedReceiver<Answer>>,
+    invocations: mpsc::UnboundedSender<Invocation>,
+    init_error: watch::Receiver<Option<Value>>,
 }
 
 impl RuntimeApi {
     pub async fn start() -> Self {
         let (invoke, invocations) = mpsc::unbounded_channel();
-        let (answer, answers) = mpsc::unbounded_channel();
-        let shared =
-            Arc::new(Shared { invocations: Mutex::new(invocations), answers: answer, next_id: AtomicU64::new(1) });
+        let (init_error_sender, init_errors) = watch::channel(None);
+        let shared = Arc::new(Shared {
+            invocations: Mutex::new(invocations),
+            waiting: Default::default(),
+            init_error: init_error_sender,
+            next_id: AtomicU64::new(1),
+        });
         let app = Router::new()
             .route(&format!("{PREFIX}/invocation/next"), get(next))
             .route(&format!("{PREFIX}/invocation/{{id}}/response"), post(response))
@@ -53,15 +64,23 @@ impl RuntimeApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { address, invocations: invoke, answers: Mutex::new(answers) }
+        Self { address, invocations: invoke, init_error: init_errors }
     }
 
-    /// Invokes the function with `event` and waits for its answer.
+    /// Invokes the function with `event` and waits for its answer (or its init error).
     pub async fn invoke(&self, event: Value) -> Answer {
-        self.invocations.send(event).unwrap();
-        let mut answers = self.answers.lock().await;
-        let answer = tokio::time::timeout(Duration::from_secs(30), answers.recv()).await;
-        answer.expect("the function answers within 30 s").expect("the runtime API runs")
+        let (answer, answered) = oneshot::channel();
+        self.invocations.send((event, answer)).unwrap();
+        let mut init_error = self.init_error.clone();
+        let answer = async {
+            tokio::select! {
+                answer = answered => answer.expect("the runtime API runs"),
+                failed = init_error.wait_for(Option::is_some) => {
+                    Answer::InitError { body: failed.expect("the runtime API runs").clone().unwrap_or_default() }
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), answer).await.expect("the function answers within 30 s")
     }
 
     /// Starts `binary` as Lambda starts a bootstrap: `AWS_LAMBDA_*` pointing at this API, and
@@ -130,8 +149,9 @@ impl Drop for Function {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> (HeaderMap, String) {
-    let event = shared.invocations.lock().await.recv().await.expect("the test holds the sender");
+    let (event, answer) = shared.invocations.lock().await.recv().await.expect("the test holds the sender");
     let id = format!("req-{}", shared.next_id.fetch_add(1, Ordering::Relaxed));
+    shared.waiting.lock().unwrap().insert(id.clone(), answer);
     let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
     let mut headers = HeaderMap::new();
     headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(&id).unwrap());
@@ -149,17 +169,25 @@ fn parse(body: &Bytes) -> Value {
     serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
+fn answer(shared: &Shared, id: &str, answer: Answer) -> StatusCode {
+    match shared.waiting.lock().unwrap().remove(id) {
+        Some(waiting) => {
+            let _ = waiting.send(answer);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
 async fn response(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    let _ = shared.answers.send(Answer::Response { request_id: id, body: parse(&body) });
-    StatusCode::ACCEPTED
+    answer(&shared, &id, Answer::Response { request_id: id.clone(), body: parse(&body) })
 }
 
 async fn error(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    let _ = shared.answers.send(Answer::Error { request_id: id, body: parse(&body) });
-    StatusCode::ACCEPTED
+    answer(&shared, &id, Answer::Error { request_id: id.clone(), body: parse(&body) })
 }
 
 async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
-    let _ = shared.answers.send(Answer::InitError { body: parse(&body) });
+    shared.init_error.send_replace(Some(parse(&body)));
     StatusCode::ACCEPTED
 }

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use webhooks::retry::DeliveryPolicy;
-use webhooks_tests::{Api, Receiver, Service, numbered_events};
+use webhooks_tests::{Api, Receiver, Service, numbered_events, p95_latency};
 /// How much later than without the neighbour the healthy endpoints' p95 may be.
 const ALLOWED_SLOWDOWN: Duration = Duration::from_secs(3);
 
@@ -52,18 +52,7 @@ async fn p95s(admin: &Api, neighbour: Neighbour, events: usize) -> (Duration, Du
             api.send_events(numbered_events(first..first + chunk)).await;
         }
     }
-    let latencies = |receiver: &Receiver, offset: usize| {
-        let mut latencies: Vec<Duration> = receiver
-            .received()
-            .iter()
-            .map(|got| {
-                let n = got.json()["n"].as_u64().unwrap() as usize;
-                got.at.duration_since(sent_at[(n / chunk) * 2 + offset])
-            })
-            .collect();
-        latencies.sort();
-        latencies[latencies.len() * 95 / 100]
-    };
+    let latencies = |receiver: &Receiver, offset: usize| p95_latency(receiver, |n| sent_at[(n / chunk) * 2 + offset]);
     same_tenant.wait_for(events, Duration::from_secs(120)).await;
     other_tenant.wait_for(events, Duration::from_secs(120)).await;
     let figures = (latencies(&same_tenant, 0), latencies(&other_tenant, 1));

@@ -76,11 +76,16 @@ async fn the_template_declares_what_provisioning_creates() {
         stack.attributes.insert((id.clone(), "QueueName".into()), name.clone());
         live.insert(id.clone(), (name, attributes));
     }
-    let provisioned: BTreeSet<&str> =
-        [&deployment.events, &deployment.events_dlq, &deployment.deliveries, &deployment.deliveries_dlq]
-            .iter()
-            .map(|q| q.name.as_str())
-            .collect();
+    let provisioned: BTreeSet<&str> = [
+        &deployment.events,
+        &deployment.events_dlq,
+        &deployment.deliveries,
+        &deployment.deliveries_dlq,
+        &deployment.slow_deliveries,
+    ]
+    .iter()
+    .map(|q| q.name.as_str())
+    .collect();
     let declared: BTreeSet<&str> = live.values().map(|(name, _)| name.as_str()).collect();
     assert_eq!(declared, provisioned, "the template's queues and provisioning's");
 
@@ -110,13 +115,14 @@ async fn the_template_declares_what_provisioning_creates() {
             (declared, live) => panic!("{name}: redrive policy declared {declared:?}, provisioned {live:?}"),
         }
     }
-    assert_eq!(
-        number(
-            &template.evaluate(&template.resource("DeliveriesQueue")["Properties"], &stack)["RedrivePolicy"]["maxReceiveCount"]
-        ),
-        u64::from(policy.max_attempts()),
-        "the deliveries queue redrives after the last attempt"
-    );
+    for queue in ["DeliveriesQueue", "SlowDeliveriesQueue"] {
+        let declared = template.evaluate(&template.resource(queue)["Properties"], &stack);
+        assert_eq!(
+            number(&declared["RedrivePolicy"]["maxReceiveCount"]),
+            u64::from(policy.max_attempts()),
+            "{queue} redrives after the last attempt"
+        );
+    }
 
     // The table.
     let tables = template.of_type("AWS::DynamoDB::Table");
@@ -196,8 +202,8 @@ fn the_template_sets_every_setting_the_functions_read_and_nothing_else() {
     assert_eq!(settings.events_queue_url, "ref:EventsQueue");
 }
 
-/// The Lambda functions as the template builds them: (binary, function, consumed queue).
-fn functions(template: &Template) -> Vec<(String, String, Option<String>)> {
+/// The Lambda functions as the template builds them: (binary, function, consumed queues).
+fn functions(template: &Template) -> Vec<(String, String, Vec<String>)> {
     template
         .of_type("AWS::Serverless::Function")
         .into_iter()
@@ -206,11 +212,15 @@ fn functions(template: &Template) -> Vec<(String, String, Option<String>)> {
             assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
             let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
             let events = function["Properties"]["Events"].as_object().unwrap();
-            let queue = events.values().find(|e| e["Type"] == "SQS").map(|e| {
-                assert_eq!(e["Properties"]["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]), "{id}");
-                e["Properties"]["Queue"]["Fn::GetAtt"][0].as_str().unwrap().to_owned()
-            });
-            (binary, id, queue)
+            let queues = events
+                .values()
+                .filter(|e| e["Type"] == "SQS")
+                .map(|e| {
+                    assert_eq!(e["Properties"]["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]), "{id}");
+                    e["Properties"]["Queue"]["Fn::GetAtt"][0].as_str().unwrap().to_owned()
+                })
+                .collect();
+            (binary, id, queues)
         })
         .collect()
 }
@@ -231,9 +241,15 @@ fn the_functions_are_the_workspace_binaries_and_fit_their_queues() {
         assert!(built.join(binary).exists(), "{binary} is not a binary of the workspace");
     }
 
-    let expected_timeouts = BTreeMap::from([("EventsQueue", DISPATCHER_TIMEOUT), ("DeliveriesQueue", SENDER_TIMEOUT)]);
-    for (binary, id, queue) in &functions {
-        let Some(queue) = queue else { continue };
+    let expected_timeouts = BTreeMap::from([
+        ("EventsQueue", DISPATCHER_TIMEOUT),
+        ("DeliveriesQueue", SENDER_TIMEOUT),
+        ("SlowDeliveriesQueue", SENDER_TIMEOUT),
+    ]);
+    let consumed: BTreeSet<&str> =
+        functions.iter().flat_map(|(.., queues)| queues.iter().map(String::as_str)).collect();
+    assert_eq!(consumed, expected_timeouts.keys().copied().collect(), "the queues the functions consume");
+    for (binary, id, queue) in functions.iter().flat_map(|(b, id, queues)| queues.iter().map(move |q| (b, id, q))) {
         let timeout = template.resource(id)["Properties"]["Timeout"]["Ref"].as_str().unwrap();
         let parameter = &template.root["Parameters"][timeout];
         let visibility = number(&template.resource(queue)["Properties"]["VisibilityTimeout"]);
@@ -244,8 +260,10 @@ fn the_functions_are_the_workspace_binaries_and_fit_their_queues() {
         assert_eq!(Duration::from_secs(number(&parameter["Default"])), expected_timeouts[queue.as_str()], "{binary}");
     }
     let sender = template.resource("SenderFunction");
-    let scaling = &sender["Properties"]["Events"]["Deliveries"]["Properties"]["ScalingConfig"];
-    assert!(scaling["MaximumConcurrency"].get("Ref").is_some(), "the sender's concurrency is a parameter");
+    for lane in ["Deliveries", "SlowDeliveries"] {
+        let scaling = &sender["Properties"]["Events"][lane]["Properties"]["ScalingConfig"];
+        assert!(scaling["MaximumConcurrency"].get("Ref").is_some(), "the sender's {lane} concurrency is a parameter");
+    }
 }
 
 #[test]
@@ -282,6 +300,47 @@ fn policies_name_only_this_stack_s_table_queues_and_log_groups() {
     }
 }
 
+/// The (action, resource) pairs `role`'s policies allow, resources named by template id.
+fn allowed(template: &Template, role: &str) -> BTreeSet<(String, String)> {
+    let stack = Stack::with_placeholders("webhooks", template);
+    let properties = template.evaluate(&template.resource(role)["Properties"], &stack);
+    let list = |value: &Value| match value {
+        Value::Array(all) => all.clone(),
+        one => vec![one.clone()],
+    };
+    let mut allowed = BTreeSet::new();
+    for policy in properties["Policies"].as_array().unwrap() {
+        for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            for resource in list(&statement["Resource"]) {
+                let resource = resource.as_str().unwrap().strip_prefix("arn:").unwrap_or_default();
+                for action in list(&statement["Action"]) {
+                    allowed.insert((action.as_str().unwrap().to_owned(), resource.to_owned()));
+                }
+            }
+        }
+    }
+    allowed
+}
+
+#[test]
+fn the_sender_may_retry_defer_and_move_deliveries_on_each_queue_it_consumes() {
+    let template = Template::load();
+    let allowed = allowed(&template, "SenderRole");
+    let (_, _, queues) = functions(&template).into_iter().find(|(_, id, _)| id == "SenderFunction").unwrap();
+    assert_eq!(queues.len(), 2, "the main lane and the slow lane");
+    for queue in &queues {
+        for action in [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility", // a retry
+            "sqs:SendMessage",             // a deferral, or a move to the slow lane
+        ] {
+            assert!(allowed.contains(&(action.to_owned(), queue.clone())), "the sender may not {action} on {queue}");
+        }
+    }
+}
+
 #[test]
 fn alarms_watch_both_dead_letter_queues_the_delivery_backlog_and_every_function() {
     let template = Template::load();
@@ -299,7 +358,9 @@ fn alarms_watch_both_dead_letter_queues_the_delivery_backlog_and_every_function(
     for queue in ["EventsDeadLetterQueue", "DeliveriesDeadLetterQueue"] {
         assert!(has("ApproximateNumberOfMessagesVisible", queue), "no alarm on {queue}");
     }
-    assert!(has("ApproximateAgeOfOldestMessage", "DeliveriesQueue"), "no alarm on the delivery backlog");
+    for queue in ["DeliveriesQueue", "SlowDeliveriesQueue"] {
+        assert!(has("ApproximateAgeOfOldestMessage", queue), "no alarm on the backlog of {queue}");
+    }
     for (_, id, _) in functions(&template) {
         assert!(has("Errors", &id), "no alarm on {id}'s errors");
     }

@@ -64,6 +64,15 @@ pub fn batch_response(failed: Vec<String>) -> SqsBatchResponse {
     response
 }
 
+/// Whether the event's records come from the queue at `queue_url`: an event source mapping
+/// gives one function the records of one queue per invocation, and names it in every record
+/// (`arn:aws:sqs:{region}:{account}:{name}`, the URL ending `/{name}`).
+pub fn is_from_queue(event: &LambdaEvent<SqsEvent>, queue_url: &str) -> bool {
+    let name = queue_url.rsplit('/').next().unwrap_or_default();
+    let source = event.payload.records.first().and_then(|record| record.event_source_arn.as_deref());
+    source.and_then(|arn| arn.rsplit(':').next()).is_some_and(|source| source == name)
+}
+
 /// Runs `handle_batch` (which answers the failed message ids) on an SQS event.
 pub async fn handle_sqs_event<H, Fut>(
     event: LambdaEvent<SqsEvent>,

@@ -2,6 +2,7 @@
 //! retry through the queue's visibility timeout (the message is the retry timer).
 
 pub mod in_flight;
+pub mod slow_lane;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,6 +24,7 @@ use webhooks::signing::EndpointKeys;
 use webhooks::time::Timestamp;
 
 use crate::in_flight::InFlight;
+use crate::slow_lane::{MAIN_LANE_PER_ENDPOINT, SLOW_AFTER, SlowLane};
 
 /// Deliveries sent at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
@@ -46,6 +48,8 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     keys: KeyCache,
     payloads: PayloadCache,
     in_flight: InFlight,
+    /// On Lambda's main lane: where deliveries to slow endpoints go (see [`slow_lane`]).
+    slow_lane: Option<SlowLane<Q>>,
 }
 
 /// Event payloads read from the store, by (tenant, event id). Events never change, so an
@@ -92,6 +96,9 @@ pub enum SendOutcome {
     /// its `rate_limit` for this second. A copy of the message was sent for later (with the
     /// attempts made so far); this one is done.
     Deferred,
+    /// Not attempted, or its request dropped unanswered after [`SLOW_AFTER`]: moved to the
+    /// slow lane with the attempts made so far (none recorded for this receive).
+    MovedToSlowLane,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +151,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     /// A sender whose rate limits count in this process: exact when it is the only one.
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
         let (keys, payloads, in_flight, rates) = Default::default();
-        Self { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight }
+        Self { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane: None }
     }
 }
 
@@ -159,8 +166,40 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
     /// The same sender counting rate limits with `rates`, e.g. one shared by every Lambda
     /// environment.
     pub fn with_rate_counter<R2: RateCounter>(self, rates: R2) -> Sender<S, Q, H, C, R2> {
-        let Sender { store, deliveries, http, clock, policy, rates: _, keys, payloads, in_flight } = self;
-        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight }
+        let Sender { store, deliveries, http, clock, policy, rates: _, keys, payloads, in_flight, slow_lane } = self;
+        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane }
+    }
+
+    /// The same sender as Lambda's main lane: a request gets [`SLOW_AFTER`], and deliveries
+    /// to slower endpoints go to `slow_lane`, whose own sender gives them the full timeout.
+    pub fn with_slow_lane(mut self, slow_lane: Q) -> Self {
+        self.slow_lane = Some(SlowLane::new(slow_lane));
+        self.in_flight = InFlight::new(MAIN_LANE_PER_ENDPOINT);
+        self
+    }
+
+    /// A delivery not sent now: moved to the slow lane if there is one, else deferred.
+    async fn not_now(
+        &self,
+        pending: &DeliveryMessage<'_>,
+        message: &ReceivedMessage,
+    ) -> Result<SendOutcome, SendError> {
+        match &self.slow_lane {
+            Some(lane) => self.move_to_slow_lane(lane, pending, message).await,
+            None => self.defer(pending, message).await,
+        }
+    }
+
+    /// Sends the delivery to the slow lane, carrying the attempts made so far.
+    async fn move_to_slow_lane(
+        &self,
+        lane: &SlowLane<Q>,
+        pending: &DeliveryMessage<'_>,
+        message: &ReceivedMessage,
+    ) -> Result<SendOutcome, SendError> {
+        lane.queue.send_batch(vec![pending.moved(message.receive_count)]).await?;
+        tracing::debug!(delivery_id = %pending.id, endpoint_id = %pending.endpoint_id, "moved to the slow lane");
+        Ok(SendOutcome::MovedToSlowLane)
     }
 
     /// Sends the delivery later, as a new message that carries the attempts made so far: a
@@ -201,8 +240,13 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
         let pending: DeliveryMessage<'_> =
             serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
+        if let Some(lane) = &self.slow_lane
+            && lane.is_slow(&pending.endpoint_id)
+        {
+            return self.move_to_slow_lane(lane, &pending, message).await;
+        }
         if self.in_flight.refuses(&pending.endpoint_id) {
-            return self.defer(&pending, message).await;
+            return self.not_now(&pending, message).await;
         }
         let attempt_number = pending.attempt_number(message.receive_count);
         let endpoint = match self.store.get_endpoint(&pending.tenant, &pending.endpoint_id).await {
@@ -245,8 +289,15 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
         };
         // A turn covers the request only: what the receiver's speed decides.
         let Some(turn) = self.in_flight.turn(&endpoint.id).await else {
-            return self.defer(&pending, message).await;
+            return self.not_now(&pending, message).await;
         };
+        if let Some(lane) = &self.slow_lane
+            && lane.is_slow(&endpoint.id)
+        {
+            // Found slow while this one waited for its turn.
+            turn.unused();
+            return self.move_to_slow_lane(lane, &pending, message).await;
+        }
         let mut now = self.clock.now();
         if let Some(limit) = endpoint.rate_limit {
             let second = now.unix_seconds();
@@ -262,8 +313,20 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
         }
         let keys = self.keys.keys_for(&endpoint, now);
         let delivering = Delivering { delivery_id: &pending.id, event_type: &pending.event_type, payload };
-        let (attempt, answer) =
-            attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout).await;
+        let attempting = attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout);
+        let (attempt, answer) = match &self.slow_lane {
+            None => attempting.await,
+            Some(lane) => match tokio::time::timeout(SLOW_AFTER, attempting).await {
+                Ok(answered) => answered,
+                Err(_) => {
+                    // Remembered before the turn is given back, so that no delivery waiting
+                    // for it sends. Dropping the future closes the connection.
+                    lane.remember(&endpoint.id);
+                    drop(turn);
+                    return self.move_to_slow_lane(lane, &pending, message).await;
+                }
+            },
+        };
         drop(turn);
         delivery.http_status = attempt.http_status;
 
@@ -330,9 +393,13 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
         stream::iter(messages)
             .map(|message| async move {
                 match self.handle_message(&message).await {
-                    Ok(SendOutcome::Delivered | SendOutcome::Skipped | SendOutcome::GaveUp | SendOutcome::Deferred) => {
-                        None
-                    }
+                    Ok(
+                        SendOutcome::Delivered
+                        | SendOutcome::Skipped
+                        | SendOutcome::GaveUp
+                        | SendOutcome::Deferred
+                        | SendOutcome::MovedToSlowLane,
+                    ) => None,
                     Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
                     Err(error) => {
                         tracing::warn!(message_id = %message.message_id, %error, "delivery not processed");

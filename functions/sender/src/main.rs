@@ -1,10 +1,12 @@
-//! The sender Lambda function: signs and POSTs each pending delivery of an SQS batch.
+//! The sender Lambda function: signs and POSTs each pending delivery of an SQS batch. Two
+//! event sources feed it: the deliveries queue (the main lane, where a request gets 1 s) and
+//! the slow lane (see `slow_lane`), each batch handled by the sender of its queue.
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use webhooks::adapters::http::ReqwestSender;
 use webhooks::aws::{AwsBackend, AwsSettings, load_sdk_config};
 use webhooks::ports::SystemClock;
-use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event};
+use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event, is_from_queue};
 use webhooks_sender::Sender;
 
 #[tokio::main]
@@ -12,17 +14,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     webhooks_lambda::init_json_logs();
     let settings = AwsSettings::from_env()?;
     let backend = AwsBackend::new(&load_sdk_config().await, &settings);
-    let rates = backend.store.clone();
-    let sender = &Sender::new(
-        backend.store,
-        backend.deliveries,
-        ReqwestSender::new(settings.url_policy),
-        SystemClock,
-        settings.policy,
-    )
-    // Counted in the table: every Lambda environment shares the count.
-    .with_rate_counter(rates);
+    let http = ReqwestSender::new(settings.url_policy.clone());
+    // Rates are counted in the table: every Lambda environment shares the count.
+    let sender = |queue| {
+        Sender::new(backend.store.clone(), queue, http.clone(), SystemClock, settings.policy.clone())
+            .with_rate_counter(backend.store.clone())
+    };
+    let main_lane = &sender(backend.deliveries.clone()).with_slow_lane(backend.slow_deliveries.clone());
+    let slow_lane = &sender(backend.slow_deliveries.clone());
+    let slow_url = &settings.slow_deliveries_queue_url;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let sender = if is_from_queue(&event, slow_url) { slow_lane } else { main_lane };
         handle_sqs_event(event, move |batch| sender.handle_batch(batch))
     }))
     .await
