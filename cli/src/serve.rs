@@ -15,9 +15,9 @@ use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
 use webhooks::adapters::http::{Lookup, ReqwestSender, SystemLookup};
 use webhooks::adapters::local_rate_counter::LocalRateCounter;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
-use webhooks::adapters::sqs::SqsQueue;
 use webhooks::api_keys::hash_key;
 use webhooks::aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
+use webhooks::dead_letters::{DeadLetterQueues, EVENT_MAX_RECEIVES};
 use webhooks::deployment::{Deployment, find, provision};
 use webhooks::event_source::{EventSourceSettings, run_event_source};
 use webhooks::ports::{RateCounter, Store, StoreError, SystemClock};
@@ -40,8 +40,6 @@ pub const DATABASE_FILE: &str = "webhooks.sqlite3";
 pub const FLAG_ADMIN_KEY_NAME: &str = "admin (--admin-key)";
 pub const EVENTS_QUEUE: &str = "events";
 pub const DELIVERIES_QUEUE: &str = "deliveries";
-/// Retries of a dispatch (a store or queue failure) before the event goes to its DLQ.
-pub const EVENTS_MAX_RECEIVES: u32 = 5;
 
 /// The embedded backends.
 pub struct Embedded;
@@ -112,28 +110,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The admin key minted on first start (shown once), if this start minted one.
     pub minted_admin_key: Option<String>,
-    /// The dead-letter queue of deliveries, for inspection.
-    pub deliveries_dlq: DeadLetters,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     /// The embedded backend's hold on its data directory.
     _lock: Option<File>,
-}
-
-/// The deliveries DLQ of either backend.
-pub enum DeadLetters {
-    Sqlite(SqliteQueue),
-    Sqs(SqsQueue),
-}
-
-impl DeadLetters {
-    /// Messages parked so far.
-    pub async fn depth(&self) -> Result<u64, String> {
-        match self {
-            DeadLetters::Sqlite(queue) => queue.depth().await.map_err(|e| e.to_string()),
-            DeadLetters::Sqs(queue) => queue.depth().await.map_err(|e| e.to_string()),
-        }
-    }
 }
 
 impl Running {
@@ -151,7 +131,7 @@ pub fn queue_settings(policy: &DeliveryPolicy) -> [QueueSettings; 4] {
         QueueSettings {
             name: EVENTS_QUEUE.into(),
             visibility_timeout: Duration::from_secs(30),
-            max_receive_count: Some(EVENTS_MAX_RECEIVES),
+            max_receive_count: Some(EVENT_MAX_RECEIVES),
             dead_letter_queue: Some(format!("{EVENTS_QUEUE}-dlq")),
         },
         QueueSettings {
@@ -234,9 +214,11 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     let backend = Backend::<Embedded> {
         store,
         events,
-        events_dead_letters: db.queue(events_dlq_settings),
         deliveries,
-        deliveries_dead_letters: DeadLetters::Sqlite(db.queue(deliveries_dlq_settings)),
+        dead_letters: DeadLetterQueues {
+            events: db.queue(events_dlq_settings),
+            deliveries: db.queue(deliveries_dlq_settings),
+        },
         pruned: Some(db.clone()),
         subscription_cache: Duration::ZERO,
         poll_wait: Duration::from_secs(1),
@@ -259,6 +241,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         events_queue_url: resources.events_url.clone(),
         events_dlq_url: resources.events_dlq_url.clone(),
         deliveries_queue_url: resources.deliveries_url.clone(),
+        deliveries_dlq_url: resources.deliveries_dlq_url.clone(),
         // Lambda's slow lane; `serve` bounds slow endpoints in process and does not use it.
         slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
         policy: config.policy.clone(),
@@ -267,17 +250,17 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         retention: config.retention,
         subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
     };
-    let aws_backend = AwsBackend::with_clients(dynamodb, sqs.clone(), &settings);
-    let deliveries_dlq =
-        SqsQueue::new(sqs, resources.deliveries_dlq_url.clone(), aws_backend.deliveries.usage().clone());
+    let aws_backend = AwsBackend::with_clients(dynamodb, sqs, &settings);
     // Counted in the table, as the deployed senders count: shared by every process.
     let rates = aws_backend.store.clone();
     let backend = Backend::<AwsPorts> {
         store: aws_backend.store,
         events: aws_backend.events,
-        events_dead_letters: aws_backend.events_dead_letters,
         deliveries: aws_backend.deliveries,
-        deliveries_dead_letters: DeadLetters::Sqs(deliveries_dlq),
+        dead_letters: DeadLetterQueues {
+            events: aws_backend.events_dead_letters,
+            deliveries: aws_backend.deliveries_dead_letters,
+        },
         pruned: None,
         subscription_cache: settings.subscription_cache,
         poll_wait: Duration::from_secs(5),
@@ -289,9 +272,8 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
 struct Backend<P: Ports> {
     store: P::Store,
     events: P::Queue,
-    events_dead_letters: P::Queue,
     deliveries: P::Queue,
-    deliveries_dead_letters: DeadLetters,
+    dead_letters: DeadLetterQueues<P::Queue>,
     /// The database whose retention this process enforces (DynamoDB's TTL does it on AWS).
     pruned: Option<SqliteDatabase>,
     subscription_cache: Duration,
@@ -314,22 +296,14 @@ where
     P::Queue: Clone,
     P::Store: Clone,
 {
-    let Backend {
-        store,
-        events,
-        events_dead_letters,
-        deliveries,
-        deliveries_dead_letters,
-        pruned,
-        subscription_cache,
-        poll_wait,
-    } = backend;
+    let Backend { store, events, deliveries, dead_letters, pruned, subscription_cache, poll_wait } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
     let http = ReqwestSender::with_lookup(config.url_policy.clone(), config.lookup.clone());
     let app = Arc::new(App::<P> {
         store: store.clone(),
         events: events.clone(),
         deliveries: deliveries.clone(),
+        dead_letters: dead_letters.clone(),
         http: http.clone(),
         clock: SystemClock,
         settings: ApiSettings {
@@ -351,7 +325,7 @@ where
     tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
 
     let dispatcher =
-        Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), events_dead_letters, subscription_cache));
+        Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), dead_letters.events, subscription_cache));
     let dispatch_settings =
         EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait, one_at_a_time: false };
     tasks.push(tokio::spawn(run_event_source(
@@ -367,7 +341,8 @@ where
     let sender = Arc::new(
         Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone())
             .with_rate_counter(rates)
-            .with_endpoint_concurrency(config.endpoint_concurrency),
+            .with_endpoint_concurrency(config.endpoint_concurrency)
+            .with_dead_letters(dead_letters.deliveries),
     );
     let send_settings = EventSourceSettings {
         batch_size: 10,
@@ -386,5 +361,5 @@ where
         watching,
     )));
 
-    Ok(Running { addr, minted_admin_key, deliveries_dlq: deliveries_dead_letters, shutdown, tasks, _lock: lock })
+    Ok(Running { addr, minted_admin_key, shutdown, tasks, _lock: lock })
 }

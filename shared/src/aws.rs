@@ -22,6 +22,8 @@ pub mod env {
     /// Where the dispatcher moves messages that are not events.
     pub const EVENTS_DLQ_URL: &str = "WEBHOOKS_EVENTS_DLQ_URL";
     pub const DELIVERIES_QUEUE_URL: &str = "WEBHOOKS_DELIVERIES_QUEUE_URL";
+    /// Where the sender parks delivery messages it cannot process.
+    pub const DELIVERIES_DLQ_URL: &str = "WEBHOOKS_DELIVERIES_DLQ_URL";
     /// The sender's slow lane (deliveries to endpoints that answer slowly).
     pub const SLOW_DELIVERIES_QUEUE_URL: &str = "WEBHOOKS_SLOW_DELIVERIES_QUEUE_URL";
     /// Retry delays after each failed attempt, e.g. `5s,5m,30m,2h,5h` (the default).
@@ -46,11 +48,12 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
         DELIVERIES_QUEUE_URL,
+        DELIVERIES_DLQ_URL,
         SLOW_DELIVERIES_QUEUE_URL,
         RETRY_SCHEDULE,
         DISABLE_AFTER,
@@ -72,6 +75,7 @@ pub struct AwsSettings {
     pub events_queue_url: String,
     pub events_dlq_url: String,
     pub deliveries_queue_url: String,
+    pub deliveries_dlq_url: String,
     pub slow_deliveries_queue_url: String,
     pub policy: DeliveryPolicy,
     pub url_policy: UrlPolicy,
@@ -136,6 +140,7 @@ impl AwsSettings {
             events_queue_url: required(env::EVENTS_QUEUE_URL)?,
             events_dlq_url: required(env::EVENTS_DLQ_URL)?,
             deliveries_queue_url: required(env::DELIVERIES_QUEUE_URL)?,
+            deliveries_dlq_url: required(env::DELIVERIES_DLQ_URL)?,
             slow_deliveries_queue_url: required(env::SLOW_DELIVERIES_QUEUE_URL)?,
             policy,
             url_policy: UrlPolicy {
@@ -160,6 +165,7 @@ pub struct AwsBackend {
     pub events: SqsQueue,
     pub events_dead_letters: SqsQueue,
     pub deliveries: SqsQueue,
+    pub deliveries_dead_letters: SqsQueue,
     pub slow_deliveries: SqsQueue,
 }
 
@@ -176,6 +182,7 @@ impl AwsBackend {
             events: SqsQueue::new(sqs.clone(), settings.events_queue_url.clone(), usage.clone()),
             events_dead_letters: SqsQueue::new(sqs.clone(), settings.events_dlq_url.clone(), usage.clone()),
             deliveries: SqsQueue::new(sqs.clone(), settings.deliveries_queue_url.clone(), usage.clone()),
+            deliveries_dead_letters: SqsQueue::new(sqs.clone(), settings.deliveries_dlq_url.clone(), usage.clone()),
             slow_deliveries: SqsQueue::new(sqs, settings.slow_deliveries_queue_url.clone(), usage),
         }
     }
@@ -197,11 +204,12 @@ mod tests {
         AwsSettings::from_lookup(|name| vars.get(name).cloned())
     }
 
-    const REQUIRED: [(&str, &str); 5] = [
+    const REQUIRED: [(&str, &str); 6] = [
         (env::TABLE, "t"),
         (env::EVENTS_QUEUE_URL, "http://q/e"),
         (env::EVENTS_DLQ_URL, "http://q/e-dlq"),
         (env::DELIVERIES_QUEUE_URL, "http://q/d"),
+        (env::DELIVERIES_DLQ_URL, "http://q/d-dlq"),
         (env::SLOW_DELIVERIES_QUEUE_URL, "http://q/d-slow"),
     ];
 

@@ -11,14 +11,13 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::adapters::dynamodb::schema::*;
+pub use crate::dead_letters::EVENT_MAX_RECEIVES;
 use crate::retry::DeliveryPolicy;
 
 /// How long the functions may run; the queues' visibility timeouts are 6x these, as AWS
 /// advises for an SQS event source.
 pub const DISPATCHER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SENDER_TIMEOUT: Duration = Duration::from_secs(60);
-/// Receives of an event message before it is parked in the events DLQ.
-pub const EVENT_MAX_RECEIVES: u32 = 5;
 /// Events wait 4 days (SQS's default) for the dispatcher, which takes them within seconds.
 pub const EVENTS_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
 /// SQS's maximum, 14 days: a delivery stays on its queue for its whole retry schedule, and

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod attempt;
 pub mod aws;
 pub mod catalog;
+pub mod dead_letters;
 pub mod deployment;
 pub mod event_source;
 pub mod filter;

@@ -24,6 +24,12 @@ pub struct EventEnvelope {
     /// When the API accepted it; deliveries take their time-ordered ids from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<Timestamp>,
+    /// The queue message this event was first dispatched from. The dispatcher sets it (with
+    /// `id` and `received_at`) on an event it parks after failing to fan it out, so that a
+    /// redrive continues that dispatch, with the same delivery ids, instead of counting as a
+    /// producer's duplicate of the event id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched_from: Option<String>,
 }
 
 /// A pending delivery on the deliveries queue. The message is the pending record: the

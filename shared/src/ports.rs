@@ -202,6 +202,21 @@ pub struct ReceivedMessage {
     /// 1 on the first receive.
     pub receive_count: u32,
     pub sent_at: Timestamp,
+    /// Why it is in a dead-letter queue, if [`Queue::park`] put it there with a reason (or
+    /// the SQLite queue's redrive did).
+    pub reason: Option<String>,
+}
+
+/// The longest reason kept with a parked message, in bytes; a longer one is cut.
+pub const MAX_REASON_BYTES: usize = 1024;
+
+/// `reason` cut to at most [`MAX_REASON_BYTES`], on a character boundary.
+pub fn cut_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(MAX_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
 }
 
 /// The longest [`Queue::send_delayed`] delay: SQS's DelaySeconds maximum.
@@ -225,6 +240,20 @@ pub trait Queue: Send + Sync + 'static {
         max: usize,
         wait: Duration,
     ) -> impl Future<Output = Result<Vec<ReceivedMessage>, QueueError>> + Send;
+
+    /// Enqueues `body` unchanged, durably, with `reason` (cut to [`MAX_REASON_BYTES`]): how a
+    /// handler parks a message in a dead-letter queue. `receive` and `peek` MUST answer the
+    /// reason with the message. If the message cannot also hold the reason (SQS's 256 KiB
+    /// limit counts it), it is sent without: the body is never lost to its reason.
+    fn park(&self, body: String, reason: &str) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Up to `max` (at most 10) messages, for a look: they MUST stay visible to the next
+    /// receive, and the queue MUST NOT redrive them for it. On SQLite the oldest ones; on SQS
+    /// a sample (SQS has no listing), which counts as a receive there.
+    fn peek(&self, max: usize) -> impl Future<Output = Result<Vec<ReceivedMessage>, QueueError>> + Send;
+
+    /// Messages in the queue, visible or not (approximate on SQS).
+    fn depth(&self) -> impl Future<Output = Result<u64, QueueError>> + Send;
 
     /// Deletes received messages; unknown or stale receipts are ignored.
     fn delete_batch(&self, receipts: Vec<String>) -> impl Future<Output = Result<(), QueueError>> + Send;

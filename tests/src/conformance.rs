@@ -10,7 +10,9 @@ use webhooks::api_keys::{hash_key, mint};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Scope, Secret};
 use webhooks::pagination::decode_cursor;
-use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, Queue, RateCounter, Store, StoreError};
+use webhooks::ports::{
+    DeliveryQuery, EndpointQuery, EventRecord, MAX_REASON_BYTES, Queue, RateCounter, Store, StoreError,
+};
 use webhooks::time::Timestamp;
 use webhooks::validation::MAX_SUBSCRIPTIONS;
 
@@ -324,6 +326,55 @@ pub async fn queue<Q: Queue>(queue: &Q, dead_letters: &Q, visibility: Duration, 
     let parked = dead_letters.receive(10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].body, "two");
+}
+
+/// Parking and redriving, on a queue and its (empty) dead-letter queue: a parked message
+/// keeps its body and its reason (cut to the limit on a character boundary), a look hides
+/// nothing, the depth counts, and a redrive moves bodies back without their reasons.
+pub async fn dead_letters<Q: Queue>(queue: &Q, dead_letters: &Q) {
+    assert_eq!(dead_letters.depth().await.unwrap(), 0, "starts empty");
+    assert!(dead_letters.peek(10).await.unwrap().is_empty());
+    dead_letters.park("not json".into(), "malformed event message: expected value").await.unwrap();
+    let long = format!("a{}", "é".repeat(MAX_REASON_BYTES)); // the limit falls inside an é
+    dead_letters.park(r#"{"n":2}"#.into(), &long).await.unwrap();
+    assert_eq!(dead_letters.depth().await.unwrap(), 2);
+
+    for look in 0..2 {
+        let mut seen = dead_letters.peek(10).await.unwrap();
+        seen.sort_by(|a, b| a.body.cmp(&b.body));
+        let parked: Vec<(&str, Option<&str>)> = seen.iter().map(|m| (m.body.as_str(), m.reason.as_deref())).collect();
+        let cut = &long[..MAX_REASON_BYTES - 1];
+        assert_eq!(
+            parked,
+            [("not json", Some("malformed event message: expected value")), (r#"{"n":2}"#, Some(cut))],
+            "look {look}"
+        );
+    }
+    let received = dead_letters.receive(10, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(received.len(), 2, "a look hides nothing");
+    assert!(received.iter().all(|m| m.reason.is_some()), "a receive answers the reason too");
+    for message in &received {
+        dead_letters.change_visibility(&message.receipt, Duration::ZERO).await.unwrap();
+    }
+
+    // A body as large as a message may be is never refused for its reason.
+    let large = "x".repeat(256 * 1024 - 16);
+    dead_letters.park(large.clone(), &"r".repeat(MAX_REASON_BYTES)).await.unwrap();
+
+    let moved = webhooks::dead_letters::redrive(dead_letters, queue, 100).await.unwrap();
+    assert_eq!(moved, 3);
+    assert_eq!(dead_letters.depth().await.unwrap(), 0, "moved, not copied");
+    let mut back = Vec::new();
+    while back.len() < 3 {
+        let batch = queue.receive(10, Duration::from_secs(2)).await.unwrap();
+        assert!(!batch.is_empty(), "only {} came back", back.len());
+        back.extend(batch);
+    }
+    assert!(back.iter().all(|m| m.reason.is_none() && m.receive_count == 1), "back as new messages");
+    let mut bodies: Vec<&str> = back.iter().map(|m| m.body.as_str()).collect();
+    bodies.sort_by_key(|body| body.len());
+    assert_eq!(bodies, ["{\"n\":2}", "not json", large.as_str()]);
+    queue.delete_batch(back.iter().map(|m| m.receipt.clone()).collect()).await.unwrap();
 }
 
 /// Counts per endpoint and second: 1, 2, 3 in one second; a new second and another endpoint

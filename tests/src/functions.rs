@@ -38,6 +38,7 @@ pub fn function_env(aws: &Provisioned) -> Vec<(String, String)> {
     stack.refs.insert("EventsQueue".into(), aws.resources.events_url.clone());
     stack.refs.insert("EventsDeadLetterQueue".into(), aws.resources.events_dlq_url.clone());
     stack.refs.insert("DeliveriesQueue".into(), aws.resources.deliveries_url.clone());
+    stack.refs.insert("DeliveriesDeadLetterQueue".into(), aws.resources.deliveries_dlq_url.clone());
     stack.refs.insert("SlowDeliveriesQueue".into(), aws.resources.slow_deliveries_url.clone());
     let variables = template.evaluate(&template.root["Globals"]["Function"]["Environment"]["Variables"], &stack);
     let mut vars: Vec<(String, String)> = variables

@@ -96,6 +96,7 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         events_queue_url: resources.events_url.clone(),
         events_dlq_url: resources.events_dlq_url.clone(),
         deliveries_queue_url: resources.deliveries_url.clone(),
+        deliveries_dlq_url: resources.deliveries_dlq_url.clone(),
         slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
         policy,
         url_policy: webhooks::url_guard::UrlPolicy::insecure(true),

@@ -36,11 +36,15 @@ async fn queue_contract() {
     let queue =
         QueueDefinition { name: name.clone(), redrive: Some((dead_letters.name.clone(), 3)), ..dead_letters.clone() };
     let dead_letters_url = provision_queue(&client, &dead_letters).await.unwrap();
+    let dead_letters_definition = dead_letters;
     let queue_url = provision_queue(&client, &queue).await.unwrap();
     let usage = Usage::default();
     let queue = SqsQueue::new(client.clone(), queue_url, usage.clone());
-    let dead_letters = SqsQueue::new(client, dead_letters_url, usage);
+    let dead_letters = SqsQueue::new(client.clone(), dead_letters_url, usage.clone());
     conformance::queue(&queue, &dead_letters, visibility, 3).await;
     conformance::long_poll_wakes_on_send(&queue).await;
     conformance::delayed_send(&queue).await;
+    let other = QueueDefinition { name: format!("{name}-dlq-2"), ..dead_letters_definition };
+    let dead_letters = SqsQueue::new(client.clone(), provision_queue(&client, &other).await.unwrap(), usage);
+    conformance::dead_letters(&queue, &dead_letters).await;
 }

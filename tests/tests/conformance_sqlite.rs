@@ -44,4 +44,11 @@ async fn queue_contract() {
     conformance::queue(&queue, &dead_letters, visibility, 3).await;
     conformance::long_poll_wakes_on_send(&queue).await;
     conformance::delayed_send(&queue).await;
+    let dead_letters = db.queue(QueueSettings {
+        name: "q-dlq-2".into(),
+        visibility_timeout: visibility,
+        max_receive_count: None,
+        dead_letter_queue: None,
+    });
+    conformance::dead_letters(&queue, &dead_letters).await;
 }

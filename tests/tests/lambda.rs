@@ -275,7 +275,7 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = logs.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
     let messages: Vec<&str> = lines.iter().filter_map(|line| line["fields"]["message"].as_str()).collect();
-    assert!(messages.contains(&"malformed event message moved to the events DLQ"), "{messages:?}");
+    assert!(messages.contains(&"event message parked in the events DLQ"), "{messages:?}");
     assert!(messages.contains(&"endpoint disabled"), "{messages:?}");
     assert!(lines.iter().all(|line| line["level"].is_string()));
     assert!(!logs.contains(SECRET), "a secret was logged");

@@ -10,6 +10,7 @@ use serde_json::json;
 use webhooks::adapters::http::ReqwestSender;
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
 use webhooks::api_keys::mint;
+use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::ids::DeliveryId;
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Scope, Secret};
 use webhooks::ports::{Queue, QueueError, ReceivedMessage, Store, SystemClock};
@@ -43,6 +44,21 @@ impl Queue for FlakyQueue {
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
         self.inner.receive(max, wait).await
+    }
+
+    async fn park(&self, body: String, reason: &str) -> Result<(), QueueError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(QueueError::Backend("the queue is unreachable".into()));
+        }
+        self.inner.park(body, reason).await
+    }
+
+    async fn peek(&self, max: usize) -> Result<Vec<ReceivedMessage>, QueueError> {
+        self.inner.peek(max).await
+    }
+
+    async fn depth(&self) -> Result<u64, QueueError> {
+        self.inner.depth().await
     }
 
     async fn delete_batch(&self, receipts: Vec<String>) -> Result<(), QueueError> {
@@ -82,6 +98,10 @@ async fn a_retry_whose_enqueue_fails_leaves_the_delivery_failed() {
         store: store.clone(),
         events: FlakyQueue { inner: db.queue(settings("events")), down: Arc::default() },
         deliveries: deliveries.clone(),
+        dead_letters: DeadLetterQueues {
+            events: FlakyQueue { inner: db.queue(settings("events-dlq")), down: Arc::default() },
+            deliveries: FlakyQueue { inner: db.queue(settings("deliveries-dlq")), down: Arc::default() },
+        },
         http: ReqwestSender::new(UrlPolicy::default()),
         clock: SystemClock,
         settings: ApiSettings {

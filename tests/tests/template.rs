@@ -342,6 +342,32 @@ fn the_sender_may_retry_defer_and_move_deliveries_on_each_queue_it_consumes() {
 }
 
 #[test]
+fn each_consumer_may_park_in_the_dlq_of_its_queues_and_the_api_may_look_and_redrive() {
+    let template = Template::load();
+    let mut dead_letter_queues = BTreeSet::new();
+    for (_, id, queues) in functions(&template) {
+        let role = template.resource(&id)["Properties"]["Role"]["Fn::GetAtt"][0].as_str().unwrap().to_owned();
+        let allowed = allowed(&template, &role);
+        for queue in queues {
+            let redrive = &template.resource(&queue)["Properties"]["RedrivePolicy"]["deadLetterTargetArn"];
+            let dlq = redrive["Fn::GetAtt"][0].as_str().unwrap().to_owned();
+            assert!(allowed.contains(&("sqs:SendMessage".into(), dlq.clone())), "{id} may not park in {dlq}");
+            dead_letter_queues.insert(dlq);
+        }
+    }
+    assert_eq!(dead_letter_queues.len(), 2);
+    let api = allowed(&template, "ApiRole");
+    for dlq in &dead_letter_queues {
+        for action in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] {
+            assert!(api.contains(&(action.to_owned(), dlq.clone())), "the API may not {action} on {dlq}");
+        }
+    }
+    for source in ["EventsQueue", "DeliveriesQueue"] {
+        assert!(api.contains(&("sqs:SendMessage".into(), source.into())), "the API may not redrive to {source}");
+    }
+}
+
+#[test]
 fn alarms_watch_both_dead_letter_queues_the_delivery_backlog_and_every_function() {
     let template = Template::load();
     let alarms: Vec<(String, String)> = template

@@ -7,6 +7,7 @@ use webhooks::adapters::dynamodb::DynamoStore;
 use webhooks::adapters::http::ReqwestSender;
 use webhooks::adapters::sqs::SqsQueue;
 use webhooks::aws::{AwsBackend, AwsSettings};
+use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::ports::SystemClock;
 
 use crate::{ApiSettings, App, Ports};
@@ -26,6 +27,10 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings, http: ReqwestSender
         store: backend.store.clone(),
         events: backend.events.clone(),
         deliveries: backend.deliveries.clone(),
+        dead_letters: DeadLetterQueues {
+            events: backend.events_dead_letters.clone(),
+            deliveries: backend.deliveries_dead_letters.clone(),
+        },
         http,
         clock: SystemClock,
         settings: ApiSettings {

@@ -104,6 +104,7 @@ pub async fn ingest<P: Ports>(
             entity_id: event.entity_id,
             payload: event.payload,
             received_at: Some(now),
+            dispatched_from: None,
         };
         bodies.push(serde_json::to_string(&envelope).expect("envelopes serialize"));
         ids.push(id);

@@ -3,6 +3,7 @@
 
 mod api_keys;
 pub mod aws;
+mod dead_letters;
 mod deliveries;
 mod endpoints;
 pub mod error;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::ports::{Clock, HttpSender, Queue, Store};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::url_guard::UrlPolicy;
@@ -54,6 +56,8 @@ pub struct App<P: Ports> {
     pub events: P::Queue,
     /// Where manual retries go for the sender.
     pub deliveries: P::Queue,
+    /// What the pipeline could not handle, for a look and a redrive (admin only).
+    pub dead_letters: DeadLetterQueues<P::Queue>,
     pub http: P::Http,
     pub clock: P::Clock,
     pub settings: ApiSettings,
@@ -80,6 +84,8 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/deliveries", get(deliveries::list_for_tenant::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
+        .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))
+        .route("/v1/dead-letters/{queue}/redrive", post(dead_letters::redrive::<P>))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(events)
         .fallback(|| async { error::ApiError::NotFound })

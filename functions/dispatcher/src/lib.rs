@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use futures_util::StreamExt;
 use futures_util::stream;
+use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::filter::endpoint_accepts;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope};
@@ -21,6 +22,9 @@ use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_e
 /// Events handled at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
 
+/// The longest `dispatched_from` (SQS message ids are 36 characters; SQLite's are numbers).
+const MAX_MESSAGE_ID_LEN: usize = 128;
+
 /// Subscription lookups kept at most; the cache is cleared when it grows past this.
 const CACHE_LIMIT: usize = 10_000;
 
@@ -29,7 +33,8 @@ pub struct Dispatcher<S, Q> {
     pub store: S,
     /// Where pending deliveries go.
     pub deliveries: Q,
-    /// The events DLQ: a message that can never be an event goes there at once, unchanged.
+    /// The events DLQ: a message that can never be an event goes there at once, unchanged,
+    /// with the reason; so does one whose last receive failed too, with the error.
     pub dead_letters: Q,
     subscriptions: SubscriptionCache,
 }
@@ -95,7 +100,7 @@ impl SubscriptionCache {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
-    /// The message is not an event; it is moved to the events DLQ.
+    /// The message is not an event; it is parked in the events DLQ.
     #[error("malformed event message: {0}")]
     Malformed(String),
     #[error(transparent)]
@@ -152,8 +157,8 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
 
     /// The pending-delivery messages of one event message, not yet sent.
     async fn fan_out(&self, message: &ReceivedMessage, batch: &BatchLookups) -> Result<Vec<String>, DispatchError> {
-        let event = parse_event(message)?;
-        if self.store.record_event(&event, &message.message_id).await? == EventRecord::Duplicate {
+        let (event, dispatch) = parse_event(message)?;
+        if self.store.record_event(&event, &dispatch).await? == EventRecord::Duplicate {
             tracing::debug!(event_id = %event.id, "duplicate event id; not fanned out again");
             return Ok(Vec::new());
         }
@@ -189,16 +194,22 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
         Ok(bodies)
     }
 
-    /// Moves a message that is not an event to the DLQ, as it was sent, so that it can be
-    /// fixed and redriven; nothing is dropped.
+    /// Parks a message in the events DLQ with `reason`, so that it can be fixed and
+    /// redriven; nothing is dropped. A message that is not an event goes as it was sent; an
+    /// event as it was read (see [`EventEnvelope::dispatched_from`]).
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
-        tracing::warn!(message_id = %message.message_id, reason, "malformed event message moved to the events DLQ");
-        self.dead_letters.send_batch(vec![message.body.clone()]).await
+        tracing::warn!(message_id = %message.message_id, reason, "event message parked in the events DLQ");
+        let body = match parse_event(message) {
+            Ok((event, dispatch)) => parked_event(event, dispatch),
+            Err(_) => message.body.clone(),
+        };
+        self.dead_letters.park(body, reason).await
     }
 
     /// Handles a batch; answers the ids of the messages that failed (partial batch response).
     /// The deliveries of the whole batch go out together, so that SQS carries ten per
-    /// request however small each event's fan-out.
+    /// request however small each event's fan-out. A message that is not an event, or whose
+    /// last receive ([`EVENT_MAX_RECEIVES`]) failed too, is parked with the reason instead.
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         let batch = &BatchLookups::default();
         let fanned: Vec<(ReceivedMessage, Result<Vec<String>, DispatchError>)> = stream::iter(messages)
@@ -210,31 +221,41 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
             .collect()
             .await;
         let mut failed = Vec::new();
-        let mut malformed = Vec::new();
+        let mut parked = Vec::new();
         let mut sending = Vec::new();
         let mut bodies = Vec::new();
+        // A malformed message is parked at once: no receive will make it an event.
+        let mut fail = |message: ReceivedMessage, error: DispatchError| {
+            if let DispatchError::Malformed(_) = error {
+                parked.push((message, error.to_string()));
+            } else if message.receive_count >= EVENT_MAX_RECEIVES {
+                let reason = format!("not dispatched in {} receives; last error: {error}", message.receive_count);
+                parked.push((message, reason));
+            } else {
+                tracing::warn!(message_id = %message.message_id, %error, "event not dispatched; retried later");
+                failed.push(message.message_id);
+            }
+        };
         for (message, result) in fanned {
             match result {
                 Ok(pending) if pending.is_empty() => {}
                 Ok(pending) => {
-                    sending.push(message.message_id);
+                    sending.push(message);
                     bodies.extend(pending);
                 }
-                Err(DispatchError::Malformed(reason)) => malformed.push((message, reason)),
-                Err(error) => {
-                    tracing::warn!(message_id = %message.message_id, %error, "event not dispatched");
-                    failed.push(message.message_id);
-                }
+                Err(error) => fail(message, error),
             }
         }
         if let Err(error) = self.deliveries.send_batch(bodies).await {
             // Some may have gone out; a redelivery fans out again with the same delivery ids.
-            tracing::warn!(%error, events = sending.len(), "deliveries not enqueued");
-            failed.extend(sending);
+            let error = error.to_string();
+            for message in sending {
+                fail(message, QueueError::Backend(format!("deliveries not enqueued: {error}")).into());
+            }
         }
-        for (message, reason) in malformed {
+        for (message, reason) in parked {
             if let Err(error) = self.dead_letter(&message, &reason).await {
-                tracing::warn!(message_id = %message.message_id, %error, "malformed event message not moved; retried later");
+                tracing::warn!(message_id = %message.message_id, %error, "event message not parked; retried later");
                 failed.push(message.message_id);
             }
         }
@@ -262,12 +283,31 @@ fn missed_while_disabled(event: &Event, endpoint: &Endpoint) -> Delivery {
     }
 }
 
-/// The event a message carries, validated as `POST /v1/events` validates it.
-fn parse_event(message: &ReceivedMessage) -> Result<Event, DispatchError> {
+/// An event as the dispatcher read it, for the DLQ: its id, time and first message fixed, so
+/// that a redrive (a new message) is the same event and continues the same dispatch.
+fn parked_event(event: Event, dispatch: String) -> String {
+    let envelope = EventEnvelope {
+        tenant: event.tenant,
+        id: Some(event.id),
+        event_type: event.event_type,
+        entity_id: event.entity_id,
+        payload: event.payload,
+        received_at: Some(event.created_at),
+        dispatched_from: Some(dispatch),
+    };
+    serde_json::to_string(&envelope).expect("envelopes serialize")
+}
+
+/// The event a message carries, validated as `POST /v1/events` validates it, and the id of
+/// the message its dispatch started from (this one, unless it was parked and redriven).
+fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchError> {
     let envelope: EventEnvelope =
         serde_json::from_str(&message.body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
     if !is_valid_tenant(&envelope.tenant) {
         return Err(DispatchError::Malformed(format!("invalid tenant {:?}", envelope.tenant)));
+    }
+    if envelope.dispatched_from.as_ref().is_some_and(|id| id.is_empty() || id.len() > MAX_MESSAGE_ID_LEN) {
+        return Err(DispatchError::Malformed(format!("dispatched_from: must be 1..={MAX_MESSAGE_ID_LEN} bytes")));
     }
     let incoming = IncomingEvent {
         id: envelope.id,
@@ -287,12 +327,13 @@ fn parse_event(message: &ReceivedMessage) -> Result<Event, DispatchError> {
     let id = incoming
         .id
         .unwrap_or_else(|| GeneratedEventId::derive(message.sent_at, message.message_id.as_bytes()).to_string());
-    Ok(Event {
+    let event = Event {
         created_at: envelope.received_at.unwrap_or(message.sent_at),
         tenant: envelope.tenant,
         id,
         event_type: incoming.event_type,
         entity_id: incoming.entity_id,
         payload: incoming.payload,
-    })
+    };
+    Ok((event, envelope.dispatched_from.unwrap_or_else(|| message.message_id.clone())))
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
+use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, EntityId, Secret};
 use webhooks::ports::{Queue, ReceivedMessage, Store};
@@ -39,6 +40,7 @@ fn message(id: &str, body: &str) -> ReceivedMessage {
         body: body.into(),
         receive_count: 1,
         sent_at: Timestamp::from_millis(1_700_000_000_000),
+        reason: None,
     }
 }
 
@@ -111,6 +113,50 @@ async fn messages_that_are_not_events_move_to_the_dlq_unchanged() {
     let mut expected = vec!["not json", unknown_type, bad_tenant, bad_id, not_an_object];
     expected.sort();
     assert_eq!(bodies, expected);
+    // Each with its reason, for whoever looks at the DLQ.
+    let reason = |body: &str| parked.iter().find(|m| m.body == body).and_then(|m| m.reason.clone()).unwrap();
+    assert!(reason("not json").starts_with("malformed event message: expected"), "{}", reason("not json"));
+    assert!(reason(bad_tenant).contains("invalid tenant"), "{}", reason(bad_tenant));
+    assert!(reason(unknown_type).contains("type"), "{}", reason(unknown_type));
+}
+
+#[tokio::test]
+async fn an_event_whose_last_receive_fails_too_is_parked_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let dispatcher =
+        Dispatcher::new(db.store(), db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
+    // The store breaks: every subscription lookup fails.
+    let raw = rusqlite::Connection::open(dir.path().join("db")).unwrap();
+    raw.execute_batch("DROP TABLE endpoints").unwrap();
+    let body = r#"{"tenant":"acme","id":"evt-9","type":"run.failed","payload":{}}"#;
+    let receive = |count: u32| ReceivedMessage { receive_count: count, ..message("m", body) };
+
+    let failed = dispatcher.handle_batch(vec![receive(EVENT_MAX_RECEIVES - 1)]).await;
+    assert_eq!(failed, ["m"], "retried while receives are left");
+    assert_eq!(dispatcher.dead_letters.depth().await.unwrap(), 0);
+
+    let failed = dispatcher.handle_batch(vec![receive(EVENT_MAX_RECEIVES)]).await;
+    assert!(failed.is_empty(), "the last receive parks it: {failed:?}");
+    let parked = dispatcher.dead_letters.receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    let reason = parked[0].reason.as_deref().unwrap();
+    assert!(reason.starts_with("not dispatched in 5 receives; last error: "), "{reason}");
+    assert!(reason.contains("endpoints"), "the store's error: {reason}");
+    // Parked as the event it read: the same event, continuing the same dispatch.
+    let envelope: serde_json::Value = serde_json::from_str(&parked[0].body).unwrap();
+    assert_eq!((envelope["id"].as_str(), envelope["dispatched_from"].as_str()), (Some("evt-9"), Some("m")));
+    assert_eq!(envelope["payload"], serde_json::json!({}));
+    assert!(envelope["received_at"].is_string(), "{envelope}");
+
+    // Fixed (the table is back, with an endpoint), then redriven as a new message: the event
+    // was recorded by its first message, yet it fans out; a producer's duplicate does not.
+    drop(raw);
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    db.store().create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    let redriven = message("redriven", &parked[0].body);
+    assert_eq!(dispatcher.handle_message(&redriven).await.unwrap(), 1, "the redrive dispatches it");
+    assert_eq!(dispatcher.handle_message(&message("duplicate", body)).await.unwrap(), 0, "a producer's duplicate");
 }
 
 #[tokio::test]

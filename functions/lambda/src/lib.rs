@@ -46,6 +46,10 @@ pub fn received_message(record: SqsMessage) -> ReceivedMessage {
         sent_at: attribute(&record, "SentTimestamp").map_or_else(Timestamp::now, Timestamp::from_millis),
         message_id: record.message_id.unwrap_or_default(),
         receipt: record.receipt_handle.unwrap_or_default(),
+        reason: record
+            .message_attributes
+            .get(webhooks::adapters::sqs::REASON_ATTRIBUTE)
+            .and_then(|a| a.string_value.clone()),
         body: record.body.unwrap_or_default(),
     }
 }

@@ -50,6 +50,9 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     in_flight: InFlight,
     /// On Lambda's main lane: where deliveries to slow endpoints go (see [`slow_lane`]).
     slow_lane: Option<SlowLane<Q>>,
+    /// The deliveries DLQ, where the sender parks with the reason what it cannot process
+    /// ([`Sender::with_dead_letters`]); without it, the queue's redrive parks them, reasonless.
+    dead_letters: Option<Q>,
 }
 
 /// Event payloads read from the store, by (tenant, event id). Events never change, so an
@@ -151,7 +154,19 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     /// A sender whose rate limits count in this process: exact when it is the only one.
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
         let (keys, payloads, in_flight, rates) = Default::default();
-        Self { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane: None }
+        Self {
+            store,
+            deliveries,
+            http,
+            clock,
+            policy,
+            rates,
+            keys,
+            payloads,
+            in_flight,
+            slow_lane: None,
+            dead_letters: None,
+        }
     }
 }
 
@@ -166,8 +181,28 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
     /// The same sender counting rate limits with `rates`, e.g. one shared by every Lambda
     /// environment.
     pub fn with_rate_counter<R2: RateCounter>(self, rates: R2) -> Sender<S, Q, H, C, R2> {
-        let Sender { store, deliveries, http, clock, policy, rates: _, keys, payloads, in_flight, slow_lane } = self;
-        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane }
+        let Sender {
+            store,
+            deliveries,
+            http,
+            clock,
+            policy,
+            rates: _,
+            keys,
+            payloads,
+            in_flight,
+            slow_lane,
+            dead_letters,
+        } = self;
+        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane, dead_letters }
+    }
+
+    /// The same sender parking in `dead_letters`, with the reason, each message it cannot
+    /// process: a malformed one at once, another once its last receive (the queue's max
+    /// receive count, [`DeliveryPolicy::max_attempts`]) failed too.
+    pub fn with_dead_letters(mut self, dead_letters: Q) -> Self {
+        self.dead_letters = Some(dead_letters);
+        self
     }
 
     /// The same sender as Lambda's main lane: a request gets [`SLOW_AFTER`], and deliveries
@@ -386,9 +421,36 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
         }
     }
 
+    /// A message that could not be processed: parked with the reason if it never will be, or
+    /// if this was its last receive; else left on the queue (its id answered) to try again.
+    async fn not_processed(&self, message: ReceivedMessage, error: SendError) -> Option<String> {
+        let last_receive = message.receive_count >= self.policy.max_attempts();
+        let reason = match &error {
+            SendError::Malformed(_) => error.to_string(),
+            _ if last_receive => format!("not processed in {} receives; last error: {error}", message.receive_count),
+            _ => {
+                tracing::warn!(message_id = %message.message_id, %error, "delivery not processed; retried later");
+                return Some(message.message_id);
+            }
+        };
+        let Some(dead_letters) = &self.dead_letters else {
+            tracing::warn!(message_id = %message.message_id, reason, "delivery not processed; the redrive parks it");
+            return Some(message.message_id);
+        };
+        match dead_letters.park(message.body, &reason).await {
+            Ok(()) => {
+                tracing::warn!(message_id = %message.message_id, reason, "delivery message parked in the DLQ");
+                None
+            }
+            Err(park_error) => {
+                tracing::warn!(message_id = %message.message_id, reason, %park_error, "not parked; retried later");
+                Some(message.message_id)
+            }
+        }
+    }
+
     /// Handles a batch concurrently; answers the ids of the messages that must stay on the
-    /// queue: retries, and errors (which the queue's redrive moves to the DLQ once they have
-    /// failed as many times as a delivery may be attempted).
+    /// queue: retries, and errors short of the last receive (see [`Sender::with_dead_letters`]).
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         stream::iter(messages)
             .map(|message| async move {
@@ -401,10 +463,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
                         | SendOutcome::MovedToSlowLane,
                     ) => None,
                     Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
-                    Err(error) => {
-                        tracing::warn!(message_id = %message.message_id, %error, "delivery not processed");
-                        Some(message.message_id)
-                    }
+                    Err(error) => self.not_processed(message, error).await,
                 }
             })
             .buffer_unordered(BATCH_CONCURRENCY)

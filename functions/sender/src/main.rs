@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sender = |queue| {
         Sender::new(backend.store.clone(), queue, http.clone(), SystemClock, settings.policy.clone())
             .with_rate_counter(backend.store.clone())
+            .with_dead_letters(backend.deliveries_dead_letters.clone())
     };
     let main_lane = &sender(backend.deliveries.clone()).with_slow_lane(backend.slow_deliveries.clone());
     let slow_lane = &sender(backend.slow_deliveries.clone());

@@ -104,3 +104,63 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
     });
     assert_eq!(dlq.depth().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn what_cannot_be_processed_is_parked_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let settings = |name: &str| QueueSettings {
+        name: name.into(),
+        visibility_timeout: Duration::from_secs(60),
+        max_receive_count: None,
+        dead_letter_queue: None,
+    };
+    let (queue, dlq) = (db.queue(settings("deliveries")), db.queue(settings("deliveries-dlq")));
+    let policy =
+        DeliveryPolicy { schedule: vec![Duration::from_secs(2)], disable_after: 10, timeout: Duration::from_secs(1) };
+    let sender = Sender::new(db.store(), queue.clone(), ScriptedHttp::default(), SystemClock, policy)
+        .with_dead_letters(dlq.clone());
+    let now = Timestamp::now();
+    let endpoint_id = webhooks::ids::EndpointId::generate(now);
+    let delivery = serde_json::to_string(&DeliveryMessage {
+        id: DeliveryId::for_event("acme", "evt-1", &endpoint_id, now),
+        tenant: "acme".into(),
+        endpoint_id,
+        event_id: "evt-1".into(),
+        event_type: "run.failed".into(),
+        created_at: now,
+        payload: None,
+        attempts_before: 0,
+        deferrals: 0,
+    })
+    .unwrap();
+    // The store breaks: every endpoint read fails.
+    let raw = rusqlite::Connection::open(dir.path().join("db")).unwrap();
+    raw.execute_batch("DROP TABLE endpoints").unwrap();
+    queue.send_batch(vec!["{not a delivery".into(), delivery.clone()]).await.unwrap();
+
+    // A malformed message is parked at once; the other is retried while receives are left.
+    let batch = queue.receive(10, Duration::ZERO).await.unwrap();
+    let retried = batch.iter().find(|m| m.body == delivery).unwrap().message_id.clone();
+    assert_eq!(sender.handle_batch(batch).await, [retried]);
+    let parked = dlq.receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body, "{not a delivery", "unchanged");
+    let reason = parked[0].reason.as_deref().unwrap();
+    assert!(reason.starts_with("malformed delivery message: "), "{reason}");
+    dlq.delete_batch(vec![parked[0].receipt.clone()]).await.unwrap();
+
+    // Its last receive (the first attempt plus one retry) fails too: parked, with the error.
+    let mut last = queue.receive(10, Duration::ZERO).await.unwrap();
+    assert!(last.is_empty(), "hidden for its visibility timeout");
+    queue.send_batch(vec![delivery.clone()]).await.unwrap();
+    last = queue.receive(10, Duration::ZERO).await.unwrap();
+    last[0].receive_count = 2;
+    assert!(sender.handle_batch(last).await.is_empty(), "done with: parked");
+    let parked = dlq.receive(10, Duration::ZERO).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].body, delivery, "unchanged");
+    let reason = parked[0].reason.as_deref().unwrap();
+    assert!(reason.starts_with("not processed in 2 receives; last error: "), "{reason}");
+    assert!(reason.contains("endpoints"), "the store's error: {reason}");
+}

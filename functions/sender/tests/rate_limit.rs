@@ -75,8 +75,14 @@ async fn outcome_with_clock(step_ms: i64) -> (SendOutcome, usize, usize) {
         deferrals: 0,
     })
     .unwrap();
-    let message =
-        ReceivedMessage { message_id: "m1".into(), receipt: "r1".into(), body, receive_count: 1, sent_at: now };
+    let message = ReceivedMessage {
+        message_id: "m1".into(),
+        receipt: "r1".into(),
+        body,
+        receive_count: 1,
+        sent_at: now,
+        reason: None,
+    };
     let clock = SteppingClock { next_ms: AtomicI64::new((now.unix_seconds() + 1) * 1000 - 1), step_ms };
     let sender = Sender::new(store, queue.clone(), CountingHttp::default(), clock, DeliveryPolicy::default());
     let outcome = sender.handle_message(&message).await.unwrap();

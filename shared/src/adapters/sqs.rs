@@ -1,6 +1,7 @@
 //! The [`Queue`] port on SQS: SendMessageBatch in chunks of 10 whose failed entries are
 //! retried (never dropped), long polling, DeleteMessageBatch, ChangeMessageVisibility, and a
-//! request count per operation ([`Usage`]).
+//! request count per operation ([`Usage`]). A parked message carries its reason in the
+//! `reason` message attribute.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +9,12 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 
 use super::usage::Usage;
-use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage};
+use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
 use crate::time::Timestamp;
 
 /// SQS's batch limits: 10 entries and 1 MiB per request.
@@ -24,6 +26,10 @@ const MAX_WAIT: Duration = Duration::from_secs(20);
 pub const EMPTY_RECEIVE: &str = "ReceiveMessage (empty)";
 /// Rounds of resending failed batch entries before reporting an error.
 const ENTRY_RETRIES: u32 = 6;
+/// The message attribute holding a parked message's reason.
+pub const REASON_ATTRIBUTE: &str = "reason";
+/// SQS's message size limit, which counts message attributes with the body.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -66,21 +72,31 @@ impl SqsQueue {
         &self.usage
     }
 
-    /// Messages in the queue, visible or in flight (SQS's approximate counts).
-    pub async fn depth(&self) -> Result<u64, QueueError> {
+    /// A receive; `hidden_for` overrides the queue's visibility timeout.
+    async fn receive_hidden_for(
+        &self,
+        max: usize,
+        wait: Duration,
+        hidden_for: Option<Duration>,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
         let output = self
             .client
-            .get_queue_attributes()
+            .receive_message()
             .queue_url(&*self.url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .max_number_of_messages(max.clamp(1, BATCH_ENTRIES) as i32)
+            .wait_time_seconds(wait.min(MAX_WAIT).as_secs_f64().ceil() as i32)
+            .set_visibility_timeout(hidden_for.map(|hidden| hidden.as_secs() as i32))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_attribute_names(REASON_ATTRIBUTE)
             .send()
             .await
             .map_err(backend)?;
-        let attributes = output.attributes.unwrap_or_default();
-        let count = |name| attributes.get(&name).and_then(|n: &String| n.parse::<u64>().ok()).unwrap_or(0);
-        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
-            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+        let messages = output.messages.unwrap_or_default();
+        // An empty receive is the price of waiting (idle polling), not of any message.
+        let operation = if messages.is_empty() { EMPTY_RECEIVE } else { "ReceiveMessage" };
+        self.usage.record(operation, 0.0);
+        Ok(messages.into_iter().map(received).collect())
     }
 
     async fn send_chunk(&self, bodies: Vec<String>) -> Result<(), QueueError> {
@@ -123,6 +139,25 @@ impl SqsQueue {
     }
 }
 
+fn received(message: Message) -> ReceivedMessage {
+    let attribute = |name| message.attributes.as_ref().and_then(|attributes| attributes.get(&name));
+    let receive_count = attribute(MessageSystemAttributeName::ApproximateReceiveCount).and_then(|n| n.parse().ok());
+    let sent_at = attribute(MessageSystemAttributeName::SentTimestamp).and_then(|ms| ms.parse().ok());
+    let reason = message
+        .message_attributes
+        .as_ref()
+        .and_then(|attributes| attributes.get(REASON_ATTRIBUTE))
+        .and_then(|value| value.string_value.clone());
+    ReceivedMessage {
+        receive_count: receive_count.unwrap_or(1),
+        sent_at: sent_at.map_or_else(Timestamp::now, Timestamp::from_millis),
+        message_id: message.message_id.unwrap_or_default(),
+        receipt: message.receipt_handle.unwrap_or_default(),
+        body: message.body.unwrap_or_default(),
+        reason,
+    }
+}
+
 impl Queue for SqsQueue {
     async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
         for chunk in chunks(bodies) {
@@ -146,37 +181,46 @@ impl Queue for SqsQueue {
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        self.receive_hidden_for(max, wait, None).await
+    }
+
+    async fn park(&self, body: String, reason: &str) -> Result<(), QueueError> {
+        let reason = cut_reason(reason);
+        let mut send = self.client.send_message().queue_url(&*self.url);
+        let attribute_bytes = REASON_ATTRIBUTE.len() + "String".len() + reason.len();
+        if body.len() + attribute_bytes <= MAX_MESSAGE_BYTES {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(reason)
+                .build()
+                .map_err(|e| QueueError::Backend(e.to_string()))?;
+            send = send.message_attributes(REASON_ATTRIBUTE, value);
+        }
+        send.message_body(body).send().await.map_err(backend)?;
+        self.usage.record("SendMessage", 0.0);
+        Ok(())
+    }
+
+    async fn peek(&self, max: usize) -> Result<Vec<ReceivedMessage>, QueueError> {
+        // A wait of 1 s asks every SQS server, so a short queue is not missed by sampling.
+        self.receive_hidden_for(max, Duration::from_secs(1), Some(Duration::ZERO)).await
+    }
+
+    /// Messages in the queue, visible or in flight (SQS's approximate counts).
+    async fn depth(&self) -> Result<u64, QueueError> {
         let output = self
             .client
-            .receive_message()
+            .get_queue_attributes()
             .queue_url(&*self.url)
-            .max_number_of_messages(max.clamp(1, BATCH_ENTRIES) as i32)
-            .wait_time_seconds(wait.min(MAX_WAIT).as_secs_f64().ceil() as i32)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .send()
             .await
             .map_err(backend)?;
-        let messages = output.messages.unwrap_or_default();
-        // An empty receive is the price of waiting (idle polling), not of any message.
-        let operation = if messages.is_empty() { EMPTY_RECEIVE } else { "ReceiveMessage" };
-        self.usage.record(operation, 0.0);
-        Ok(messages
-            .into_iter()
-            .map(|message| {
-                let attribute = |name| message.attributes.as_ref().and_then(|attributes| attributes.get(&name));
-                let receive_count =
-                    attribute(MessageSystemAttributeName::ApproximateReceiveCount).and_then(|n| n.parse().ok());
-                let sent_at = attribute(MessageSystemAttributeName::SentTimestamp).and_then(|ms| ms.parse().ok());
-                ReceivedMessage {
-                    receive_count: receive_count.unwrap_or(1),
-                    sent_at: sent_at.map_or_else(Timestamp::now, Timestamp::from_millis),
-                    message_id: message.message_id.unwrap_or_default(),
-                    receipt: message.receipt_handle.unwrap_or_default(),
-                    body: message.body.unwrap_or_default(),
-                }
-            })
-            .collect())
+        let attributes = output.attributes.unwrap_or_default();
+        let count = |name| attributes.get(&name).and_then(|n: &String| n.parse::<u64>().ok()).unwrap_or(0);
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
     }
 
     async fn delete_batch(&self, receipts: Vec<String>) -> Result<(), QueueError> {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::Notify;
 
 pub use queue::{QueueSettings, SqliteQueue};
@@ -106,7 +106,8 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     sent_at INTEGER NOT NULL,
     visible_at INTEGER NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
-    in_flight INTEGER NOT NULL DEFAULT 0
+    in_flight INTEGER NOT NULL DEFAULT 0,
+    reason TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue, visible_at, id);
 "#;
@@ -131,12 +132,16 @@ struct Inner {
 /// Brings a database made by an earlier version up to [`SCHEMA`]: columns added since are
 /// added to it.
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
-    let has_rate_limit = connection
-        .prepare("SELECT 1 FROM pragma_table_info('endpoints') WHERE name = 'rate_limit'")
-        .and_then(|mut statement| statement.exists([]))
-        .map_err(backend)?;
-    if !has_rate_limit {
-        connection.execute_batch("ALTER TABLE endpoints ADD COLUMN rate_limit INTEGER").map_err(backend)?;
+    for (table, column, definition) in [("endpoints", "rate_limit", "INTEGER"), ("queue_messages", "reason", "TEXT")] {
+        let exists = connection
+            .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+            .and_then(|mut statement| statement.exists(params![table, column]))
+            .map_err(backend)?;
+        if !exists {
+            connection
+                .execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))
+                .map_err(backend)?;
+        }
     }
     Ok(())
 }
@@ -224,16 +229,23 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 mod tests {
     use super::*;
     use crate::ids::EndpointId;
-    use crate::ports::Store;
+    use crate::ports::{Queue, Store};
     use crate::time::Timestamp;
 
     #[tokio::test]
-    async fn a_database_from_before_rate_limits_opens_and_reads_back() {
+    async fn a_database_from_before_rate_limits_and_reasons_opens_and_reads_back() {
         let path = std::env::temp_dir().join(format!("webhooks-migrate-{}.sqlite3", Timestamp::now().as_millis()));
         let id = EndpointId::generate(Timestamp::now());
         {
             let old = Connection::open(&path).unwrap();
-            old.execute_batch(&SCHEMA.replace("    rate_limit INTEGER,\n", "")).unwrap();
+            let schema = SCHEMA.replace("    rate_limit INTEGER,\n", "").replace(",\n    reason TEXT", "");
+            assert_ne!(schema, SCHEMA.replace("    rate_limit INTEGER,\n", ""), "the old schema has no reason");
+            old.execute_batch(&schema).unwrap();
+            old.execute(
+                "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES ('events-dlq', 'old', 0, 0)",
+                [],
+            )
+            .unwrap();
             old.execute(
                 "INSERT INTO endpoints VALUES ('acme', ?1, 'https://example.com', '[\"run.failed\"]', '{}', NULL, \
                  '{}', 1, 0, NULL, 'secret', NULL, NULL, 0, 0, 0)",
@@ -247,6 +259,15 @@ mod tests {
         let limited = crate::model::Endpoint { rate_limit: Some(7), ..endpoint };
         db.store().update_endpoint(&limited).await.unwrap();
         assert_eq!(db.store().get_endpoint("acme", &id).await.unwrap().rate_limit, Some(7));
+        let dead_letters = db.queue(QueueSettings {
+            name: "events-dlq".into(),
+            visibility_timeout: std::time::Duration::from_secs(30),
+            max_receive_count: None,
+            dead_letter_queue: None,
+        });
+        dead_letters.park("new".into(), "a reason").await.unwrap();
+        let parked: Vec<_> = dead_letters.peek(10).await.unwrap().into_iter().map(|m| (m.body, m.reason)).collect();
+        assert_eq!(parked, [("old".into(), None), ("new".into(), Some("a reason".into()))]);
         drop(db);
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

@@ -1,6 +1,7 @@
 //! The [`Queue`] port on SQLite, with SQS semantics: per-message visibility timeout, receive
 //! count, redrive to a dead-letter queue at the receive after `max_receive_count`, and long
-//! polling that a send wakes at once.
+//! polling that a send wakes at once. A parked message keeps its reason in a column; the
+//! redrive gives one to those it moves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{SqliteDatabase, backend};
-use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError};
+use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError, cut_reason};
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug)]
@@ -50,19 +51,6 @@ impl SqliteQueue {
         &self.settings.name
     }
 
-    /// Messages in the queue, visible or not.
-    pub async fn depth(&self) -> Result<u64, QueueError> {
-        let name = self.settings.name.clone();
-        self.db
-            .read(move |connection| {
-                connection
-                    .query_row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", params![name], |row| row.get(0))
-                    .map_err(backend)
-            })
-            .await
-            .map_err(queue_error)
-    }
-
     /// Makes the messages that a previous process had received, and never finished, visible
     /// again at once. Only safe while this process is the file's only consumer (`serve`
     /// holds a lock on its data directory); SQS would wait out the visibility timeout.
@@ -100,14 +88,14 @@ fn receive_now(
     let mut received = Vec::new();
     let redrive = settings.max_receive_count.zip(settings.dead_letter_queue.as_deref());
     loop {
-        let candidates: Vec<(i64, String, u32, i64)> = connection
+        let candidates: Vec<(i64, String, u32, i64, Option<String>)> = connection
             .prepare_cached(
-                "SELECT id, body, receive_count, sent_at FROM queue_messages \
+                "SELECT id, body, receive_count, sent_at, reason FROM queue_messages \
                  WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
             )
             .map_err(backend)?
             .query_map(params![settings.name, now, (max - received.len()) as i64], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
             })
             .map_err(backend)?
             .collect::<Result<_, _>>()
@@ -116,16 +104,20 @@ fn receive_now(
             break;
         }
         let mut moved_any = false;
-        for (id, body, receive_count, sent_at) in candidates {
+        for (id, body, receive_count, sent_at, reason) in candidates {
             if let Some((max_receives, dead_letter_queue)) = redrive
                 && receive_count >= max_receives
             {
+                // Handlers park what they cannot handle themselves; this one was received
+                // that often without an answer (its handler crashed or ran out of time).
+                let reason = format!("received {receive_count} times without being handled (redrive)");
                 connection
                     .prepare_cached(
-                        "UPDATE queue_messages SET queue = ?2, receive_count = 0, visible_at = ?3, in_flight = 0 WHERE id = ?1",
+                        "UPDATE queue_messages SET queue = ?2, receive_count = 0, visible_at = ?3, in_flight = 0, \
+                         reason = COALESCE(reason, ?4) WHERE id = ?1",
                     )
                     .map_err(backend)?
-                    .execute(params![id, dead_letter_queue, now])
+                    .execute(params![id, dead_letter_queue, now, reason])
                     .map_err(backend)?;
                 moved_any = true;
                 continue;
@@ -143,6 +135,7 @@ fn receive_now(
                 body,
                 receive_count: receive_count + 1,
                 sent_at: Timestamp::from_millis(sent_at),
+                reason,
             });
         }
         if !moved_any || received.len() >= max {
@@ -164,8 +157,8 @@ fn receive_now(
 }
 
 impl SqliteQueue {
-    /// Inserts `bodies`, visible `delay` from now.
-    async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
+    /// Inserts `bodies`, visible `delay` from now, each with `reason` if given.
+    async fn insert(&self, bodies: Vec<String>, delay: Duration, reason: Option<String>) -> Result<(), QueueError> {
         if bodies.is_empty() {
             return Ok(());
         }
@@ -176,11 +169,11 @@ impl SqliteQueue {
                 let now = Timestamp::now().as_millis();
                 let mut insert = connection
                     .prepare_cached(
-                        "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO queue_messages (queue, body, sent_at, visible_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )
                     .map_err(backend)?;
                 for body in bodies {
-                    insert.execute(params![name, body, now, now + delay]).map_err(backend)?;
+                    insert.execute(params![name, body, now, now + delay, reason]).map_err(backend)?;
                 }
                 Ok(())
             })
@@ -193,11 +186,59 @@ impl SqliteQueue {
 
 impl Queue for SqliteQueue {
     async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
-        self.insert(bodies, Duration::ZERO).await
+        self.insert(bodies, Duration::ZERO, None).await
     }
 
     async fn send_delayed(&self, body: String, delay: Duration) -> Result<(), QueueError> {
-        self.insert(vec![body], delay).await
+        self.insert(vec![body], delay, None).await
+    }
+
+    async fn park(&self, body: String, reason: &str) -> Result<(), QueueError> {
+        self.insert(vec![body], Duration::ZERO, Some(cut_reason(reason).to_owned())).await
+    }
+
+    async fn peek(&self, max: usize) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let name = self.settings.name.clone();
+        let max = max.clamp(1, 10) as i64;
+        self.db
+            .read(move |connection| {
+                connection
+                    .prepare_cached(
+                        "SELECT id, body, receive_count, sent_at, reason FROM queue_messages \
+                         WHERE queue = ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(backend)?
+                    .query_map(params![name, max], |row| {
+                        let id: i64 = row.get(0)?;
+                        let receive_count: u32 = row.get(2)?;
+                        Ok(ReceivedMessage {
+                            message_id: id.to_string(),
+                            // Not a receive: no receipt deletes or hides anything.
+                            receipt: String::new(),
+                            body: row.get(1)?,
+                            receive_count,
+                            sent_at: Timestamp::from_millis(row.get(3)?),
+                            reason: row.get(4)?,
+                        })
+                    })
+                    .map_err(backend)?
+                    .collect::<Result<_, _>>()
+                    .map_err(backend)
+            })
+            .await
+            .map_err(queue_error)
+    }
+
+    async fn depth(&self) -> Result<u64, QueueError> {
+        let name = self.settings.name.clone();
+        self.db
+            .read(move |connection| {
+                connection
+                    .query_row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", params![name], |row| row.get(0))
+                    .map_err(backend)
+            })
+            .await
+            .map_err(queue_error)
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
