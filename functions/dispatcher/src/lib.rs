@@ -21,6 +21,8 @@ use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_e
 
 /// Events handled at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
+/// Deliveries held before they are sent: ten SQS requests' worth.
+pub const SEND_AT: usize = 100;
 
 /// The longest `dispatched_from` (SQS message ids are 36 characters; SQLite's are numbers).
 const MAX_MESSAGE_ID_LEN: usize = 128;
@@ -207,52 +209,35 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
     }
 
     /// Handles a batch; answers the ids of the messages that failed (partial batch response).
-    /// The deliveries of the whole batch go out together, so that SQS carries ten per
-    /// request however small each event's fan-out. A message that is not an event, or whose
-    /// last receive ([`EVENT_MAX_RECEIVES`]) failed too, is parked with the reason instead.
+    /// Deliveries go out as the fan-outs finish, [`SEND_AT`] at a time or fewer: a batch of
+    /// small fan-outs shares SQS requests (ten per request), and a batch is never held in
+    /// memory whole. A message that is not an event, or whose last receive
+    /// ([`EVENT_MAX_RECEIVES`]) failed too, is parked with the reason instead.
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         let batch = &BatchLookups::default();
-        let fanned: Vec<(ReceivedMessage, Result<Vec<String>, DispatchError>)> = stream::iter(messages)
+        let mut fanned = stream::iter(messages)
             .map(|message| async move {
                 let result = self.fan_out(&message, batch).await;
                 (message, result)
             })
-            .buffer_unordered(BATCH_CONCURRENCY)
-            .collect()
-            .await;
-        let mut failed = Vec::new();
-        let mut parked = Vec::new();
-        let mut sending = Vec::new();
-        let mut bodies = Vec::new();
-        // A malformed message is parked at once: no receive will make it an event.
-        let mut fail = |message: ReceivedMessage, error: DispatchError| {
-            if let DispatchError::Malformed(_) = error {
-                parked.push((message, error.to_string()));
-            } else if message.receive_count >= EVENT_MAX_RECEIVES {
-                let reason = format!("not dispatched in {} receives; last error: {error}", message.receive_count);
-                parked.push((message, reason));
-            } else {
-                tracing::warn!(message_id = %message.message_id, %error, "event not dispatched; retried later");
-                failed.push(message.message_id);
-            }
-        };
-        for (message, result) in fanned {
+            .buffer_unordered(BATCH_CONCURRENCY);
+        let mut settled = Settled::default();
+        let mut held = Held::default();
+        while let Some((message, result)) = fanned.next().await {
             match result {
                 Ok(pending) if pending.is_empty() => {}
                 Ok(pending) => {
-                    sending.push(message);
-                    bodies.extend(pending);
+                    held.bodies.extend(pending);
+                    held.messages.push(message);
+                    if held.bodies.len() >= SEND_AT {
+                        self.send_held(&mut held, &mut settled).await;
+                    }
                 }
-                Err(error) => fail(message, error),
+                Err(error) => settled.fail(message, error),
             }
         }
-        if let Err(error) = self.deliveries.send_batch(bodies).await {
-            // Some may have gone out; a redelivery fans out again with the same delivery ids.
-            let error = error.to_string();
-            for message in sending {
-                fail(message, QueueError::Backend(format!("deliveries not enqueued: {error}")).into());
-            }
-        }
+        self.send_held(&mut held, &mut settled).await;
+        let Settled { mut failed, parked } = settled;
         for (message, reason) in parked {
             if let Err(error) = self.dead_letter(&message, &reason).await {
                 tracing::warn!(message_id = %message.message_id, %error, "event message not parked; retried later");
@@ -260,6 +245,50 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
             }
         }
         failed
+    }
+
+    /// Sends the held deliveries; if that fails, their events' messages fail with it.
+    async fn send_held(&self, held: &mut Held, settled: &mut Settled) {
+        let Held { bodies, messages } = std::mem::take(held);
+        if let Err(error) = self.deliveries.send_batch(bodies).await {
+            // Some may have gone out; a redelivery fans out again with the same delivery ids.
+            let error = error.to_string();
+            for message in messages {
+                settled.fail(message, QueueError::Backend(format!("deliveries not enqueued: {error}")).into());
+            }
+        }
+    }
+}
+
+/// Deliveries built and not yet sent, and the messages of the events they fan out.
+#[derive(Default)]
+struct Held {
+    bodies: Vec<String>,
+    messages: Vec<ReceivedMessage>,
+}
+
+/// What became of a batch's messages that did not go through.
+#[derive(Default)]
+struct Settled {
+    /// Left on the queue for another receive.
+    failed: Vec<String>,
+    /// To park, with the reason.
+    parked: Vec<(ReceivedMessage, String)>,
+}
+
+impl Settled {
+    /// A malformed message is parked at once (no receive will make it an event), another at
+    /// its last receive; else it is received again.
+    fn fail(&mut self, message: ReceivedMessage, error: DispatchError) {
+        if let DispatchError::Malformed(_) = error {
+            self.parked.push((message, error.to_string()));
+        } else if message.receive_count >= EVENT_MAX_RECEIVES {
+            let reason = format!("not dispatched in {} receives; last error: {error}", message.receive_count);
+            self.parked.push((message, reason));
+        } else {
+            tracing::warn!(message_id = %message.message_id, %error, "event not dispatched; retried later");
+            self.failed.push(message.message_id);
+        }
     }
 }
 

@@ -1,15 +1,16 @@
 //! The dispatcher over a real SQLite store and queue.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, EntityId, Secret};
-use webhooks::ports::{Queue, ReceivedMessage, Store};
+use webhooks::ports::{Queue, QueueError, ReceivedMessage, Store};
 use webhooks::time::Timestamp;
-use webhooks_dispatcher::{DispatchError, Dispatcher};
+use webhooks_dispatcher::{DispatchError, Dispatcher, SEND_AT};
 
 fn settings(name: &str) -> QueueSettings {
     QueueSettings {
@@ -229,4 +230,82 @@ async fn cached_subscriptions_are_reused_until_an_endpoint_changes() {
     // So does a delete.
     dispatcher.store.delete_endpoint("acme", &second.id).await.unwrap();
     assert_eq!(dispatcher.handle_message(&message("c4", &event(4))).await.unwrap(), 0);
+}
+
+/// The SQLite queue, recording how many bodies each send carried, failing the sends whose
+/// number (from 1) is in `failing`.
+#[derive(Clone)]
+struct RecordingQueue {
+    inner: SqliteQueue,
+    sends: Arc<Mutex<Vec<usize>>>,
+    failing: &'static [usize],
+}
+
+impl Queue for RecordingQueue {
+    async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+        let number = {
+            let mut sends = self.sends.lock().unwrap();
+            sends.push(bodies.len());
+            sends.len()
+        };
+        if self.failing.contains(&number) {
+            return Err(QueueError::Backend("unreachable".into()));
+        }
+        self.inner.send_batch(bodies).await
+    }
+    async fn send_delayed(&self, body: String, delay: Duration) -> Result<(), QueueError> {
+        self.inner.send_delayed(body, delay).await
+    }
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        self.inner.receive(max, wait).await
+    }
+    async fn park(&self, body: String, reason: &str) -> Result<(), QueueError> {
+        self.inner.park(body, reason).await
+    }
+    async fn peek(&self, max: usize) -> Result<Vec<ReceivedMessage>, QueueError> {
+        self.inner.peek(max).await
+    }
+    async fn depth(&self) -> Result<u64, QueueError> {
+        self.inner.depth().await
+    }
+    async fn delete_batch(&self, receipts: Vec<String>) -> Result<(), QueueError> {
+        self.inner.delete_batch(receipts).await
+    }
+    async fn change_visibility(&self, receipt: &str, hidden_for: Duration) -> Result<(), QueueError> {
+        self.inner.change_visibility(receipt, hidden_for).await
+    }
+}
+
+#[tokio::test]
+async fn a_batch_goes_out_as_it_fans_out_and_a_failed_send_fails_only_its_events() {
+    const ENDPOINTS: usize = 30;
+    for failing in [&[][..], &[2][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+        let store = db.store();
+        for _ in 0..ENDPOINTS {
+            store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+        }
+        let queue = |name| RecordingQueue { inner: db.queue(settings(name)), sends: Arc::default(), failing };
+        let dispatcher = Dispatcher::new(store, queue("deliveries"), queue("events-dlq"), Duration::ZERO);
+        let batch: Vec<ReceivedMessage> = (0..10)
+            .map(|n| {
+                let body = format!(r#"{{"tenant":"acme","id":"evt-s{n}","type":"run.failed","payload":{{}}}}"#);
+                message(&format!("m{n}"), &body)
+            })
+            .collect();
+        let failed = dispatcher.handle_batch(batch).await;
+        let sends = dispatcher.deliveries.sends.lock().unwrap().clone();
+        assert_eq!(sends.iter().sum::<usize>(), 10 * ENDPOINTS, "every delivery was sent once: {sends:?}");
+        assert!(sends.len() >= 3, "not held until the end: {sends:?}");
+        assert!(sends.iter().all(|&n| n < SEND_AT + ENDPOINTS), "never more than one event past the mark: {sends:?}");
+        let enqueued = dispatcher.deliveries.depth().await.unwrap() as usize;
+        match failing {
+            [] => assert!(failed.is_empty() && enqueued == 10 * ENDPOINTS, "{failed:?}, {enqueued}"),
+            _ => {
+                assert_eq!(failed.len() * ENDPOINTS, sends[1], "the events of the failed send, and only those");
+                assert_eq!(enqueued, 10 * ENDPOINTS - sends[1]);
+            }
+        }
+    }
 }
