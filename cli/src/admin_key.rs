@@ -4,13 +4,13 @@
 
 use std::path::PathBuf;
 
-use webhooks::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
-use webhooks::adapters::sqlite::SqliteDatabase;
 use webhooks::api_keys::{MintedKey, check_chosen_key, mint};
-use webhooks::aws::load_sdk_config;
 use webhooks::model::Scope;
 use webhooks::ports::Store;
 use webhooks::time::Timestamp;
+use webhooks_aws::dynamodb::{DEFAULT_RETENTION, DynamoStore};
+use webhooks_aws::load_sdk_config;
+use webhooks_sqlite::SqliteDatabase;
 
 use crate::serve::{DATABASE_FILE, DEFAULT_TENANT, lock_data_dir};
 

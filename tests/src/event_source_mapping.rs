@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio::task::JoinSet;
-use webhooks::adapters::sqs::SqsQueue;
 use webhooks::ports::{Queue, ReceivedMessage};
+use webhooks_aws::sqs::SqsQueue;
 
 use crate::lambda_events::{failed_ids, fixture};
 use crate::runtime_api::{Answer, RuntimeApi};

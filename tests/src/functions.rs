@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use webhooks::aws::env;
+use webhooks_aws::env;
 
 use crate::binary_path;
 use crate::local_aws::{Provisioned, local_aws};

@@ -26,10 +26,10 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use webhooks::adapters::http::{Lookup, SystemLookup};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::url_guard::UrlPolicy;
 use webhooks_cli::serve::{Running, ServeConfig, start};
+use webhooks_http::{Lookup, SystemLookup};
 
 pub const ADMIN_KEY: &str = "whk_test_admin_key_0123456789abcdef";
 

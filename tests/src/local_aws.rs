@@ -8,10 +8,10 @@ use std::sync::{Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
-use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
-use webhooks::aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE};
-use webhooks::deployment::{Deployment, provision};
 use webhooks::retry::DeliveryPolicy;
+use webhooks_aws::deployment::{Deployment, provision};
+use webhooks_aws::dynamodb::DEFAULT_RETENTION;
+use webhooks_aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE};
 
 /// The Python of the venv that `scripts/test` sets up.
 pub fn python() -> String {
@@ -81,7 +81,7 @@ pub struct Provisioned {
     /// The resources' prefix: the table's name and the queues' `{prefix}-...`.
     pub prefix: String,
     pub settings: AwsSettings,
-    pub resources: webhooks::deployment::Provisioned,
+    pub resources: webhooks_aws::deployment::Provisioned,
 }
 
 pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {

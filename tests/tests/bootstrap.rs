@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use webhooks::aws::{AwsBackend, env};
 use webhooks::ports::{Queue, ReceivedMessage};
 use webhooks::retry::DeliveryPolicy;
+use webhooks_aws::{AwsBackend, env};
 use webhooks_tests::functions::{bootstrap, function_env};
 use webhooks_tests::lambda_events::{failed_ids, http_api_request, sqs_event};
 use webhooks_tests::local_aws::{local_aws, provisioned};
@@ -70,6 +70,12 @@ async fn the_three_bootstraps_carry_an_event_from_the_api_to_a_receiver() {
     let sender = runtime.start_function(&bootstrap("webhooks-sender"), &env);
     let delivered = response(runtime.invoke(sqs_event_of(&the_message_on(&backend.deliveries).await)).await);
     assert_eq!(failed_ids(&delivered), Vec::<String>::new(), "{delivered}");
+    // What it cannot process, it parks itself, with the reason, in the DLQ the template names.
+    let bad = response(runtime.invoke(sqs_event(&[("m-bad", "r-bad", "not a delivery")])).await);
+    assert_eq!(failed_ids(&bad), Vec::<String>::new(), "parked, not retried: {bad}");
+    let parked = the_message_on(&backend.deliveries_dead_letters).await;
+    assert_eq!(parked.body, "not a delivery");
+    assert!(parked.reason.as_deref().unwrap_or_default().starts_with("malformed delivery message"), "{parked:?}");
     let logs = sender.stop();
     assert!(!logs.contains(&secret), "the sender logged the signing secret");
 

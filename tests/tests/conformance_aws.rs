@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use webhooks::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
-use webhooks::adapters::sqs::SqsQueue;
-use webhooks::adapters::usage::Usage;
-use webhooks::deployment::{QueueDefinition, provision_queue, provision_table};
+use webhooks_aws::deployment::{QueueDefinition, provision_queue, provision_table};
+use webhooks_aws::dynamodb::{DEFAULT_RETENTION, DynamoStore};
+use webhooks_aws::sqs::SqsQueue;
+use webhooks_aws::usage::Usage;
 use webhooks_tests::conformance;
 use webhooks_tests::local_aws::{local_aws, unique_name};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use webhooks::adapters::local_rate_counter::LocalRateCounter;
-use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
+use webhooks::local_rate_counter::LocalRateCounter;
+use webhooks_sqlite::{QueueSettings, SqliteDatabase};
 use webhooks_tests::{conformance, data_dir};
 
 fn database() -> (tempfile::TempDir, SqliteDatabase) {

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use webhooks::adapters::sqlite::SqliteDatabase;
-use webhooks::adapters::sqs::SqsQueue;
 use webhooks::ports::Queue;
+use webhooks_aws::sqs::SqsQueue;
 use webhooks_cli::serve::{DATABASE_FILE, queue_settings};
+use webhooks_sqlite::SqliteDatabase;
 use webhooks_tests::local_aws::{local_aws, unique_name};
 use webhooks_tests::{ADMIN_KEY, Api, Binary, Receiver, Service, data_dir, fast_policy};
 

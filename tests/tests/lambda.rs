@@ -8,16 +8,16 @@ use lambda_http::Service;
 use lambda_http::request::LambdaRequest;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use webhooks::adapters::http::ReqwestSender;
 use webhooks::api_keys::mint;
-use webhooks::aws::AwsBackend;
 use webhooks::ids::DeliveryId;
 use webhooks::messages::EventEnvelope;
 use webhooks::model::{DeliveryStatus, Endpoint, Scope, Secret};
 use webhooks::ports::{Queue, Store, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
+use webhooks_aws::AwsBackend;
 use webhooks_dispatcher::Dispatcher;
+use webhooks_http::ReqwestSender;
 use webhooks_lambda::aws_lambda_events::sqs::SqsEvent;
 use webhooks_lambda::handle_sqs_event;
 use webhooks_sender::Sender;
@@ -120,7 +120,7 @@ async fn the_dispatcher_function_fans_out_and_parks_the_bad_record() {
     );
 
     // A store failure is a retryable failure: reported, so Lambda leaves it on the queue.
-    let broken = webhooks::aws::AwsSettings { table: "no-such-table".into(), ..aws.settings.clone() };
+    let broken = webhooks_aws::AwsSettings { table: "no-such-table".into(), ..aws.settings.clone() };
     let broken = AwsBackend::new(&aws.config, &broken);
     let dispatcher = Dispatcher::new(broken.store, broken.deliveries, broken.events_dead_letters, Duration::ZERO);
     let event = sqs_event(&[("m-4", "r-4", &good(4)), ("m-5", "r-5", &good(5))]);

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::sync::Mutex;
-use webhooks::aws::AwsBackend;
 use webhooks::model::{DeliveryStatus, Endpoint, Secret};
 use webhooks::ports::{DeliveryQuery, Queue, Store};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
+use webhooks_aws::AwsBackend;
 use webhooks_tests::event_source_mapping::{EventSourceMapping, queue_arn};
 use webhooks_tests::functions::{bootstrap, function_env};
 use webhooks_tests::local_aws::{Provisioned, provisioned};
@@ -134,7 +134,7 @@ async fn a_slow_receiver_is_served_by_the_slow_lane_with_one_attempt_each() {
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers, (0..20).collect::<Vec<_>>(), "each arrived");
-    let dead = webhooks::adapters::sqs::SqsQueue::new(
+    let dead = webhooks_aws::sqs::SqsQueue::new(
         aws_sdk_sqs::Client::new(&deployed.aws.config),
         deployed.aws.resources.deliveries_dlq_url.clone(),
         Default::default(),

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use webhooks::adapters::http::ReqwestSender;
 use webhooks::ports::{HttpSender, OutboundRequest};
 use webhooks::url_guard::UrlPolicy;
+use webhooks_http::ReqwestSender;
 use webhooks_tests::{CountingPort, Receiver};
 
 #[tokio::test]

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use webhooks::adapters::http::ReqwestSender;
 use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
 use webhooks::url_guard::{UrlPolicy, parse_allow_list};
+use webhooks_http::ReqwestSender;
 use webhooks_tests::{Api, CountingPort, Hosts, Receiver, Service};
 
 const REFUSED: &str = "refused by URL policy";

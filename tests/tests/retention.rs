@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::json;
 use serde_json::value::RawValue;
-use webhooks::adapters::sqlite::{PRUNE_BATCH, Pruned, SqliteDatabase, prune_interval};
 use webhooks::ids::DeliveryId;
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Secret};
 use webhooks::ports::{Store, StoreError};
 use webhooks::time::Timestamp;
+use webhooks_sqlite::{PRUNE_BATCH, Pruned, SqliteDatabase, prune_interval};
 use webhooks_tests::{Receiver, Service, data_dir};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);

@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use webhooks::adapters::http::ReqwestSender;
-use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
 use webhooks::api_keys::mint;
 use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::ids::DeliveryId;
@@ -18,6 +16,8 @@ use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks::url_guard::UrlPolicy;
 use webhooks_api::{ApiSettings, App, Ports, router};
+use webhooks_http::ReqwestSender;
+use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
 use webhooks_tests::{ADMIN_KEY, Api, data_dir};
 
 /// The SQLite queue, failing every send while `down` is set.

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
-use webhooks::adapters::dynamodb::DEFAULT_RETENTION;
-use webhooks::aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, env};
-use webhooks::deployment::{DISPATCHER_TIMEOUT, Deployment, SENDER_TIMEOUT};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::url_guard::UrlPolicy;
+use webhooks_aws::deployment::{DISPATCHER_TIMEOUT, Deployment, SENDER_TIMEOUT};
+use webhooks_aws::dynamodb::DEFAULT_RETENTION;
+use webhooks_aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, env};
 use webhooks_tests::local_aws::{local_aws, unique_name};
 use webhooks_tests::template::{Stack, Template};
 
@@ -47,7 +47,7 @@ async fn the_template_declares_what_provisioning_creates() {
     let config = local_aws().sdk_config().await;
     let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&config), aws_sdk_sqs::Client::new(&config));
     let deployment = Deployment::named(&prefix, &policy);
-    webhooks::deployment::provision(&dynamodb, &sqs, &deployment).await.unwrap();
+    webhooks_aws::deployment::provision(&dynamodb, &sqs, &deployment).await.unwrap();
 
     let template = Template::load();
     let mut stack = Stack { name: prefix.clone(), ..Stack::default() };

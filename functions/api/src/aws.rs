@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use webhooks::adapters::dynamodb::DynamoStore;
-use webhooks::adapters::http::ReqwestSender;
-use webhooks::adapters::sqs::SqsQueue;
-use webhooks::aws::{AwsBackend, AwsSettings};
 use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::ports::SystemClock;
+use webhooks_aws::dynamodb::DynamoStore;
+use webhooks_aws::sqs::SqsQueue;
+use webhooks_aws::{AwsBackend, AwsSettings};
+use webhooks_http::ReqwestSender;
 
 use crate::{ApiSettings, App, Ports};
 

@@ -1,7 +1,7 @@
 //! The API Lambda function: the router behind API Gateway (HTTP API, payload format 2.0).
 
-use webhooks::adapters::http::ReqwestSender;
-use webhooks::aws::{AwsBackend, AwsSettings, load_sdk_config};
+use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
+use webhooks_http::ReqwestSender;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,7 +1,7 @@
 //! The dispatcher Lambda function: SQS events queue in, pending deliveries out.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use webhooks::aws::{AwsBackend, AwsSettings, load_sdk_config};
+use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
 use webhooks_dispatcher::Dispatcher;
 use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event};
 

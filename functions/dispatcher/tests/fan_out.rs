@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, EntityId, Secret};
 use webhooks::ports::{Queue, QueueError, ReceivedMessage, Store};
 use webhooks::time::Timestamp;
 use webhooks_dispatcher::{DispatchError, Dispatcher, SEND_AT};
+use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
 
 fn settings(name: &str) -> QueueSettings {
     QueueSettings {

@@ -25,7 +25,7 @@ where
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env(webhooks::aws::env::LOG_FILTER)
+            tracing_subscriber::EnvFilter::try_from_env(webhooks_aws::env::LOG_FILTER)
                 .unwrap_or_else(|_| "info".into()),
         )
         .with_current_span(false)
@@ -46,10 +46,7 @@ pub fn received_message(record: SqsMessage) -> ReceivedMessage {
         sent_at: attribute(&record, "SentTimestamp").map_or_else(Timestamp::now, Timestamp::from_millis),
         message_id: record.message_id.unwrap_or_default(),
         receipt: record.receipt_handle.unwrap_or_default(),
-        reason: record
-            .message_attributes
-            .get(webhooks::adapters::sqs::REASON_ATTRIBUTE)
-            .and_then(|a| a.string_value.clone()),
+        reason: record.message_attributes.get(webhooks_aws::sqs::REASON_ATTRIBUTE).and_then(|a| a.string_value.clone()),
         body: record.body.unwrap_or_default(),
     }
 }

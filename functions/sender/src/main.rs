@@ -3,9 +3,9 @@
 //! the slow lane (see `slow_lane`), each batch handled by the sender of its queue.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use webhooks::adapters::http::ReqwestSender;
-use webhooks::aws::{AwsBackend, AwsSettings, load_sdk_config};
 use webhooks::ports::SystemClock;
+use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
+use webhooks_http::ReqwestSender;
 use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event, is_from_queue};
 use webhooks_sender::Sender;
 

@@ -4,7 +4,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
-use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
 use webhooks::ids::DeliveryId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{DeliveryStatus, Endpoint, Secret};
@@ -12,6 +11,7 @@ use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, Queue, Store, Sy
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_sender::Sender;
+use webhooks_sqlite::{QueueSettings, SqliteDatabase};
 
 /// Answers 200 unless the body contains "fail"; remembers what it was asked to send.
 #[derive(Default)]

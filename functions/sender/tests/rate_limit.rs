@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::value::RawValue;
-use webhooks::adapters::sqlite::{QueueSettings, SqliteDatabase};
 use webhooks::ids::DeliveryId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, Secret};
@@ -14,6 +13,7 @@ use webhooks::ports::{Clock, HttpOutcome, HttpSender, OutboundRequest, Queue, Re
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_sender::{SendOutcome, Sender};
+use webhooks_sqlite::{QueueSettings, SqliteDatabase};
 
 /// Answers 200; counts what it was asked to send.
 #[derive(Default)]

@@ -5,14 +5,14 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::value::RawValue;
 
 use super::{SqliteDatabase, backend};
-use crate::filter::patterns_matching;
-use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
-use crate::model::{
+use webhooks::filter::patterns_matching;
+use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
+use webhooks::model::{
     ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event, PreviousSecret, Secret,
 };
-use crate::pagination::into_page;
-use crate::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
-use crate::time::Timestamp;
+use webhooks::pagination::into_page;
+use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
+use webhooks::time::Timestamp;
 
 #[derive(Clone)]
 pub struct SqliteStore {

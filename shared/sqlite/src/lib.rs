@@ -19,7 +19,7 @@ pub use queue::{QueueSettings, SqliteQueue};
 pub use retention::{PRUNE_BATCH, Pruned, prune_interval, run_retention};
 pub use store::SqliteStore;
 
-use crate::ports::StoreError;
+use webhooks::ports::StoreError;
 use writer::Writer;
 
 const SCHEMA: &str = r#"
@@ -228,9 +228,9 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::EndpointId;
-    use crate::ports::{Queue, Store};
-    use crate::time::Timestamp;
+    use webhooks::ids::EndpointId;
+    use webhooks::ports::{Queue, Store};
+    use webhooks::time::Timestamp;
 
     #[tokio::test]
     async fn a_database_from_before_rate_limits_and_reasons_opens_and_reads_back() {
@@ -256,7 +256,7 @@ mod tests {
         let db = SqliteDatabase::open(&path).unwrap();
         let endpoint = db.store().get_endpoint("acme", &id).await.unwrap();
         assert_eq!((endpoint.url.as_str(), endpoint.rate_limit), ("https://example.com", None));
-        let limited = crate::model::Endpoint { rate_limit: Some(7), ..endpoint };
+        let limited = webhooks::model::Endpoint { rate_limit: Some(7), ..endpoint };
         db.store().update_endpoint(&limited).await.unwrap();
         assert_eq!(db.store().get_endpoint("acme", &id).await.unwrap().rate_limit, Some(7));
         let dead_letters = db.queue(QueueSettings {

@@ -7,10 +7,10 @@ use std::str::FromStr;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::*;
-use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
-use crate::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, PreviousSecret, Secret};
-use crate::ports::StoreError;
-use crate::time::Timestamp;
+use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
+use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, PreviousSecret, Secret};
+use webhooks::ports::StoreError;
+use webhooks::time::Timestamp;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -1,5 +1,6 @@
 //! The ports: what the handlers need from the outside world. Each backend implements them in
-//! one module under `adapters/`; the conformance suite holds every adapter to these contracts.
+//! its own crate (`webhooks-sqlite`, `webhooks-aws`, `webhooks-http`); the conformance suite
+//! (`tests/src/conformance.rs`) holds every adapter to these contracts.
 
 use std::future::Future;
 use std::time::Duration;

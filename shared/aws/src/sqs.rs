@@ -14,8 +14,8 @@ use aws_sdk_sqs::types::{
 };
 
 use super::usage::Usage;
-use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
-use crate::time::Timestamp;
+use webhooks::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
+use webhooks::time::Timestamp;
 
 /// SQS's batch limits: 10 entries and 1 MiB per request.
 const BATCH_ENTRIES: usize = 10;

@@ -9,7 +9,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::ports::StoreError;
+use webhooks::ports::StoreError;
 
 /// Most requests committed together; bounds the latency one transaction adds.
 const MAX_GROUP: usize = 1024;

@@ -8,8 +8,8 @@ use rusqlite::params;
 use tokio::sync::watch;
 
 use super::{SqliteDatabase, backend};
-use crate::ports::StoreError;
-use crate::time::Timestamp;
+use webhooks::ports::StoreError;
+use webhooks::time::Timestamp;
 
 /// Rows of each kind deleted per transaction.
 pub const PRUNE_BATCH: usize = 500;

@@ -11,8 +11,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{SqliteDatabase, backend};
-use crate::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError, cut_reason};
-use crate::time::Timestamp;
+use webhooks::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError, cut_reason};
+use webhooks::time::Timestamp;
 
 #[derive(Clone, Debug)]
 pub struct QueueSettings {

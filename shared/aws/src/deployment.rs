@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::adapters::dynamodb::schema::*;
-pub use crate::dead_letters::EVENT_MAX_RECEIVES;
-use crate::retry::DeliveryPolicy;
+use crate::dynamodb::schema::*;
+pub use webhooks::dead_letters::EVENT_MAX_RECEIVES;
+use webhooks::retry::DeliveryPolicy;
 
 /// How long the functions may run; the queues' visibility timeouts are 6x these, as AWS
 /// advises for an SQS event source.

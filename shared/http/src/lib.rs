@@ -18,9 +18,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ports::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
-use crate::receiver_answer::parse_retry_after;
-use crate::url_guard::UrlPolicy;
+use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
+use webhooks::receiver_answer::parse_retry_after;
+use webhooks::url_guard::UrlPolicy;
 
 /// Sent as `User-Agent` on every delivery.
 pub const USER_AGENT: &str = concat!("Webhooks/", env!("CARGO_PKG_VERSION"));

@@ -20,7 +20,7 @@ pub const TEST_EVENT_TYPE: &str = "webhook.test";
 pub fn event_types() -> &'static [EventType] {
     static CATALOG: OnceLock<Vec<EventType>> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        serde_json::from_str(include_str!("../catalog/event_types.json")).expect("the shipped catalog is valid JSON")
+        serde_json::from_str(include_str!("../../catalog/event_types.json")).expect("the shipped catalog is valid JSON")
     })
 }
 

@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::adapters::dynamodb::{DEFAULT_RETENTION, DynamoStore};
-use crate::adapters::sqs::SqsQueue;
-use crate::adapters::usage::Usage;
-use crate::retry::{DeliveryPolicy, parse_schedule};
-use crate::url_guard::{UrlPolicy, parse_allow_list};
-use crate::validation::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
+use crate::dynamodb::{DEFAULT_RETENTION, DynamoStore};
+use crate::sqs::SqsQueue;
+use crate::usage::Usage;
+use webhooks::retry::{DeliveryPolicy, parse_schedule};
+use webhooks::url_guard::{UrlPolicy, parse_allow_list};
+use webhooks::validation::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
 
 /// The environment variables, each read in exactly one place: [`AwsSettings::from_lookup`]
 /// (the log filter: the functions' log setup).
 pub mod env {
-    /// The DynamoDB table (see `adapters::dynamodb::schema`).
+    /// The DynamoDB table (see `dynamodb::schema`).
     pub const TABLE: &str = "WEBHOOKS_TABLE";
     pub const EVENTS_QUEUE_URL: &str = "WEBHOOKS_EVENTS_QUEUE_URL";
     /// Where the dispatcher moves messages that are not events.

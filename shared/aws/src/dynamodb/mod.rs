@@ -33,12 +33,12 @@ use items::*;
 use schema::*;
 
 use super::usage::Usage;
-use crate::filter::patterns_matching;
-use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
-use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
-use crate::pagination::into_page;
-use crate::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
-use crate::time::Timestamp;
+use webhooks::filter::patterns_matching;
+use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
+use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
+use webhooks::pagination::into_page;
+use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
+use webhooks::time::Timestamp;
 
 /// How long events and deliveries are kept unless configured otherwise.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);

@@ -1,0 +1,23 @@
+//! The core of the webhooks service: the model, validation, signing, retry policy, the URL
+//! guard and the ports (Store, Queue, RateCounter, Clock, HttpSender). No SDK, database or
+//! HTTP client: the adapters are crates of their own (`webhooks-sqlite`, `webhooks-aws`,
+//! `webhooks-http`), and the compiler holds the boundary.
+
+pub mod api_keys;
+pub mod attempt;
+pub mod catalog;
+pub mod dead_letters;
+pub mod filter;
+pub mod ids;
+pub mod local_rate_counter;
+pub mod messages;
+pub mod model;
+pub mod pagination;
+pub mod ports;
+pub mod rate_limit;
+pub mod receiver_answer;
+pub mod retry;
+pub mod signing;
+pub mod time;
+pub mod url_guard;
+pub mod validation;
