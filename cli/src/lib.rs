@@ -4,4 +4,5 @@
 pub mod admin_key;
 pub mod api_server;
 pub mod event_source;
+pub mod flags;
 pub mod serve;

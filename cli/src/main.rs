@@ -4,10 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use webhooks::retry::parse_schedule;
-use webhooks::url_guard::{IpNet, UrlPolicy, parse_allow_list};
-use webhooks::validation::parse_max_endpoints;
 use webhooks_cli::admin_key::{KeyStore, create_admin_key};
+use webhooks_cli::flags::SettingsFlags;
 use webhooks_cli::serve::{AwsServe, ServeConfig, start};
 
 #[derive(Parser)]
@@ -17,6 +15,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the API, the dispatcher and the sender in one process on an embedded SQLite file,
@@ -28,28 +28,8 @@ enum Command {
         /// Directory holding the database (created if missing).
         #[arg(long = "data", default_value = "data")]
         data_dir: PathBuf,
-        /// Also allow http:// endpoint URLs, and both http:// and https:// to exactly
-        /// localhost, 127.0.0.1 and [::1] (development); no other internal address.
-        #[arg(long)]
-        allow_insecure_urls: bool,
-        /// Let endpoints reach this internal range, e.g. 10.0.0.0/16 (repeat or separate with
-        /// commas). Private, loopback, link-local and other internal addresses are refused
-        /// otherwise, on the address each delivery connects to.
-        #[arg(long, value_name = "CIDR", value_parser = parse_allow_list)]
-        allow_private: Vec<Vec<IpNet>>,
-        /// How long events and deliveries are kept, e.g. `30d` (the default) or `12h`; on SQLite
-        /// older ones are pruned in the background, on --aws DynamoDB's TTL removes them.
-        #[arg(long, default_value = "30d", value_parser = parse_retention)]
-        retention: std::time::Duration,
-        /// Endpoints one tenant may have (1 to 10000).
-        #[arg(long, default_value = "100", value_parser = parse_max_endpoints)]
-        max_endpoints: usize,
-        /// Delay before each retry, e.g. `5s,5m,30m,2h,5h` (the default).
-        #[arg(long, env = "WEBHOOKS_RETRY_SCHEDULE", value_parser = parse_schedule)]
-        retry_schedule: Option<std::vec::Vec<std::time::Duration>>,
-        /// Consecutive failed attempts that disable an endpoint.
-        #[arg(long, default_value_t = 10)]
-        disable_after: u32,
+        #[command(flatten)]
+        settings: SettingsFlags,
         /// Requests the sender keeps open to one endpoint at most (1 to 1000); more wait for a
         /// turn while it answers within a second, and are deferred once it is slower.
         #[arg(long, env = "WEBHOOKS_ENDPOINT_CONCURRENCY", default_value = "16", value_parser = parse_endpoint_concurrency)]
@@ -93,15 +73,6 @@ enum Command {
     },
 }
 
-/// A retention of at least one hour (`30d`, `12h`).
-fn parse_retention(text: &str) -> Result<std::time::Duration, String> {
-    let retention = humantime::parse_duration(text).map_err(|e| e.to_string())?;
-    if retention < std::time::Duration::from_secs(3600) {
-        return Err("must be at least 1h".into());
-    }
-    Ok(retention)
-}
-
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -119,33 +90,15 @@ async fn main() {
                 }
             }
         }
-        Command::Serve {
-            listen,
-            data_dir,
-            allow_insecure_urls,
-            allow_private,
-            max_endpoints,
-            retention,
-            retry_schedule,
-            disable_after,
-            endpoint_concurrency,
-            admin_key,
-            aws,
-            provision,
-            prefix,
-        } => {
+        Command::Serve { listen, data_dir, settings, endpoint_concurrency, admin_key, aws, provision, prefix } => {
             let mut config = ServeConfig::new(listen, data_dir);
+            config.settings = settings.settings(|name| std::env::var(name).ok()).unwrap_or_else(|error| {
+                eprintln!("webhooks serve: {error}");
+                std::process::exit(2);
+            });
             config.aws = aws.then_some(AwsServe { prefix, provision });
-            config.url_policy =
-                UrlPolicy { allow_insecure_local: allow_insecure_urls, allow_private: allow_private.concat() };
             config.admin_key = admin_key;
-            config.max_endpoints = max_endpoints;
-            config.retention = retention;
             config.endpoint_concurrency = endpoint_concurrency;
-            config.policy.disable_after = disable_after.max(1);
-            if let Some(schedule) = retry_schedule {
-                config.policy.schedule = schedule;
-            }
             serve(config).await;
         }
     }

@@ -13,21 +13,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use webhooks::api_keys::hash_key;
-use webhooks::dead_letters::{DeadLetterQueues, EVENT_MAX_RECEIVES};
+use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::local_rate_counter::LocalRateCounter;
 use webhooks::ports::{RateCounter, Store, StoreError, SystemClock};
-use webhooks::retry::DeliveryPolicy;
-use webhooks::url_guard::UrlPolicy;
-use webhooks::validation::DEFAULT_MAX_ENDPOINTS;
+use webhooks::queues::Queues;
+use webhooks::settings::Settings;
 use webhooks_api::aws::AwsPorts;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_aws::deployment::{Deployment, find, provision};
-use webhooks_aws::dynamodb::DEFAULT_RETENTION;
-use webhooks_aws::{AwsBackend, AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, load_sdk_config};
+use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
 use webhooks_dispatcher::Dispatcher;
 use webhooks_http::{Lookup, ReqwestSender, SystemLookup};
 use webhooks_sender::Sender;
-use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
+use webhooks_sqlite::{SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
 
 use crate::admin_key::mint_admin_key;
 use crate::api_server::{self, Limits};
@@ -38,8 +36,6 @@ pub const DEFAULT_TENANT: &str = "default";
 pub const DATABASE_FILE: &str = "webhooks.sqlite3";
 /// The name of the admin key `--admin-key` manages: there is one at a time.
 pub const FLAG_ADMIN_KEY_NAME: &str = "admin (--admin-key)";
-pub const EVENTS_QUEUE: &str = "events";
-pub const DELIVERIES_QUEUE: &str = "deliveries";
 
 /// The embedded backends.
 pub struct Embedded;
@@ -55,18 +51,12 @@ impl Ports for Embedded {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    /// Where endpoints may point, checked at create and update and on every send.
-    pub url_policy: UrlPolicy,
-    /// Endpoints one tenant may have.
-    pub max_endpoints: usize,
+    /// What the service does, as every entry point reads it (flags and `WEBHOOKS_*`).
+    pub settings: Settings,
     /// How the sender resolves host names (the system's resolver unless a test gives one).
     pub lookup: Arc<dyn Lookup>,
-    pub policy: DeliveryPolicy,
     /// A known admin key (scripts); otherwise one is minted on first start.
     pub admin_key: Option<String>,
-    /// How long events and deliveries are kept (SQLite: pruned in the background; DynamoDB:
-    /// its TTL).
-    pub retention: Duration,
     /// The API listener's header read timeout and connection limit.
     pub api_limits: Limits,
     /// Batches the sender handles at once.
@@ -91,12 +81,9 @@ impl ServeConfig {
         Self {
             listen,
             data_dir,
-            url_policy: UrlPolicy::default(),
-            max_endpoints: DEFAULT_MAX_ENDPOINTS,
+            settings: Settings::default(),
             lookup: Arc::new(SystemLookup),
-            policy: DeliveryPolicy::default(),
             admin_key: None,
-            retention: DEFAULT_RETENTION,
             api_limits: Limits::default(),
             sender_concurrency: 16,
             endpoint_concurrency: webhooks_sender::in_flight::PER_ENDPOINT,
@@ -124,36 +111,6 @@ impl Running {
             let _ = task.await;
         }
     }
-}
-
-pub fn queue_settings(policy: &DeliveryPolicy) -> [QueueSettings; 4] {
-    [
-        QueueSettings {
-            name: EVENTS_QUEUE.into(),
-            visibility_timeout: Duration::from_secs(30),
-            max_receive_count: Some(EVENT_MAX_RECEIVES),
-            dead_letter_queue: Some(format!("{EVENTS_QUEUE}-dlq")),
-        },
-        QueueSettings {
-            name: DELIVERIES_QUEUE.into(),
-            // Several times the longest attempt, as Lambda advises.
-            visibility_timeout: policy.timeout * 6,
-            max_receive_count: Some(policy.max_attempts()),
-            dead_letter_queue: Some(format!("{DELIVERIES_QUEUE}-dlq")),
-        },
-        QueueSettings {
-            name: format!("{EVENTS_QUEUE}-dlq"),
-            visibility_timeout: Duration::from_secs(30),
-            max_receive_count: None,
-            dead_letter_queue: None,
-        },
-        QueueSettings {
-            name: format!("{DELIVERIES_QUEUE}-dlq"),
-            visibility_timeout: Duration::from_secs(30),
-            max_receive_count: None,
-            dead_letter_queue: None,
-        },
-    ]
 }
 
 pub(crate) fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
@@ -200,10 +157,9 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     let lock = lock_data_dir(&config.data_dir)?;
     let db = SqliteDatabase::open(&config.data_dir.join(DATABASE_FILE)).map_err(|e| e.to_string())?;
     let store = db.store();
-    let [events_settings, deliveries_settings, events_dlq_settings, deliveries_dlq_settings] =
-        queue_settings(&config.policy);
-    let events = db.queue(events_settings);
-    let deliveries = db.queue(deliveries_settings);
+    let queues = Queues::named(None, &config.settings.policy);
+    let events = db.queue((&queues.events).into());
+    let deliveries = db.queue((&queues.deliveries).into());
     // This process holds the lock: whatever a previous one had in hand is ours to redo.
     for queue in [&events, &deliveries] {
         let recovered = queue.recover_in_flight().await.map_err(|e| e.to_string())?;
@@ -216,8 +172,8 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
         events,
         deliveries,
         dead_letters: DeadLetterQueues {
-            events: db.queue(events_dlq_settings),
-            deliveries: db.queue(deliveries_dlq_settings),
+            events: db.queue((&queues.events_dlq).into()),
+            deliveries: db.queue((&queues.deliveries_dlq).into()),
         },
         pruned: Some(db.clone()),
         subscription_cache: Duration::ZERO,
@@ -229,7 +185,7 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
 
 async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
     let sdk = load_sdk_config().await;
-    let deployment = Deployment::named(&aws.prefix, &config.policy);
+    let deployment = Deployment::named(&aws.prefix, &config.settings.policy);
     let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
     let resources = if aws.provision {
         provision(&dynamodb, &sqs, &deployment).await.map_err(|e| e.to_string())?
@@ -244,11 +200,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
         deliveries_dlq_url: resources.deliveries_dlq_url.clone(),
         // Lambda's slow lane; `serve` bounds slow endpoints in process and does not use it.
         slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
-        policy: config.policy.clone(),
-        url_policy: config.url_policy.clone(),
-        max_endpoints: config.max_endpoints,
-        retention: config.retention,
-        subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
+        service: config.settings.clone(),
     };
     let aws_backend = AwsBackend::with_clients(dynamodb, sqs, &settings);
     // Counted in the table, as the deployed senders count: shared by every process.
@@ -262,7 +214,7 @@ async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String
             deliveries: aws_backend.deliveries_dead_letters,
         },
         pruned: None,
-        subscription_cache: settings.subscription_cache,
+        subscription_cache: config.settings.subscription_cache,
         poll_wait: Duration::from_secs(5),
     };
     run_pipeline(backend, rates, &config, None).await
@@ -298,7 +250,7 @@ where
 {
     let Backend { store, events, deliveries, dead_letters, pruned, subscription_cache, poll_wait } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
-    let http = ReqwestSender::with_lookup(config.url_policy.clone(), config.lookup.clone());
+    let http = ReqwestSender::with_lookup(config.settings.url_policy.clone(), config.lookup.clone());
     let app = Arc::new(App::<P> {
         store: store.clone(),
         events: events.clone(),
@@ -307,9 +259,9 @@ where
         http: http.clone(),
         clock: SystemClock,
         settings: ApiSettings {
-            url_policy: config.url_policy.clone(),
-            max_endpoints: config.max_endpoints,
-            policy: config.policy.clone(),
+            url_policy: config.settings.url_policy.clone(),
+            max_endpoints: config.settings.max_endpoints,
+            policy: config.settings.policy.clone(),
         },
     });
     let listener =
@@ -319,7 +271,7 @@ where
 
     let mut tasks = Vec::new();
     if let Some(db) = pruned {
-        tasks.push(tokio::spawn(run_retention(db, config.retention, watching.clone())));
+        tasks.push(tokio::spawn(run_retention(db, config.settings.retention, watching.clone())));
     }
     let (api_limits, api_shutdown) = (config.api_limits, watching.clone());
     tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
@@ -339,7 +291,7 @@ where
     )));
 
     let sender = Arc::new(
-        Sender::new(store, deliveries.clone(), http, SystemClock, config.policy.clone())
+        Sender::new(store, deliveries.clone(), http, SystemClock, config.settings.policy.clone())
             .with_rate_counter(rates)
             .with_endpoint_concurrency(config.endpoint_concurrency)
             .with_dead_letters(dead_letters.deliveries),

@@ -320,9 +320,9 @@ impl Service {
 
     pub async fn start_in(data: &Path, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), data.to_owned());
-        config.url_policy = UrlPolicy::insecure(true);
+        config.settings.url_policy = UrlPolicy::insecure(true);
         config.admin_key = Some(ADMIN_KEY.to_owned());
-        config.policy = fast_policy(5);
+        config.settings.policy = fast_policy(5);
         adjust(&mut config);
         let running = start(config).await.expect("the service starts");
         let api = Api::new(format!("http://{}", running.addr), ADMIN_KEY);

@@ -9,9 +9,9 @@ use std::sync::{Mutex, OnceLock};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 use webhooks::retry::DeliveryPolicy;
+use webhooks::settings::Settings;
+use webhooks_aws::AwsSettings;
 use webhooks_aws::deployment::{Deployment, provision};
-use webhooks_aws::dynamodb::DEFAULT_RETENTION;
-use webhooks_aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE};
 
 /// The Python of the venv that `scripts/test` sets up.
 pub fn python() -> String {
@@ -98,11 +98,7 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         deliveries_queue_url: resources.deliveries_url.clone(),
         deliveries_dlq_url: resources.deliveries_dlq_url.clone(),
         slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
-        policy,
-        url_policy: webhooks::url_guard::UrlPolicy::insecure(true),
-        max_endpoints: webhooks::validation::DEFAULT_MAX_ENDPOINTS,
-        retention: DEFAULT_RETENTION,
-        subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
+        service: Settings { policy, url_policy: webhooks::url_guard::UrlPolicy::insecure(true), ..Settings::default() },
     };
     Provisioned { config, prefix, settings, resources }
 }

@@ -111,7 +111,8 @@ async fn endpoints_page_with_opaque_cursors_and_hide_secrets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_validation_errors() {
-    let service = Service::start_with(|config| config.url_policy = webhooks::url_guard::UrlPolicy::default()).await;
+    let service =
+        Service::start_with(|config| config.settings.url_policy = webhooks::url_guard::UrlPolicy::default()).await;
     let api = &service.api;
     let good = || json!({"url": "https://example.com/hook", "events": ["run.failed"]});
     let with = |field: &str, value: Value| {
@@ -467,7 +468,7 @@ async fn custom_header_values_need_the_scope_that_shows_the_secret() {
 /// and nothing stored; other tenants are not affected, and deleting one makes room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_s_endpoints_are_limited() {
-    let service = Service::start_with(|config| config.max_endpoints = 3).await;
+    let service = Service::start_with(|config| config.settings.max_endpoints = 3).await;
     let api = &service.api;
     let mut ids = Vec::new();
     for _ in 0..3 {

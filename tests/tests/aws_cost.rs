@@ -67,7 +67,11 @@ async fn a_delivery_costs_what_the_readme_says() {
     backend.store.create_endpoint(&endpoint).await.unwrap();
     let admin = mint("acme".into(), "producer".into(), vec![Scope::EventsWrite], Timestamp::now(), None);
     backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
-    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new(aws.settings.url_policy.clone()));
+    let app = webhooks_api::aws::aws_app(
+        &backend,
+        &aws.settings,
+        ReqwestSender::new(aws.settings.service.url_policy.clone()),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = Api::new(format!("http://{}", listener.local_addr().unwrap()), &admin.key);
     tokio::spawn(async move { axum::serve(listener, webhooks_api::router(app)).await });
@@ -75,14 +79,14 @@ async fn a_delivery_costs_what_the_readme_says() {
         backend.store.clone(),
         backend.deliveries.clone(),
         backend.events_dead_letters.clone(),
-        aws.settings.subscription_cache,
+        aws.settings.service.subscription_cache,
     );
     let sender = Sender::new(
         backend.store.clone(),
         backend.deliveries.clone(),
-        ReqwestSender::new(aws.settings.url_policy.clone()),
+        ReqwestSender::new(aws.settings.service.url_policy.clone()),
         SystemClock,
-        aws.settings.policy.clone(),
+        aws.settings.service.policy.clone(),
     );
     let (dynamodb, sqs) = (backend.store.usage().clone(), backend.events.usage().clone());
     dynamodb.reset();

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use webhooks::ports::Queue;
+use webhooks::queues::Queues;
 use webhooks_aws::sqs::SqsQueue;
-use webhooks_cli::serve::{DATABASE_FILE, queue_settings};
+use webhooks_cli::serve::DATABASE_FILE;
 use webhooks_sqlite::SqliteDatabase;
 use webhooks_tests::local_aws::{local_aws, unique_name};
 use webhooks_tests::{ADMIN_KEY, Api, Binary, Receiver, Service, data_dir, fast_policy};
@@ -80,8 +81,8 @@ async fn embedded_dead_letters_are_shown_with_their_reason_and_redriven() {
     refusals(&service.api).await;
     // Another handle on the same file, as another process would reach the queue.
     let db = SqliteDatabase::open(&service.data.join(DATABASE_FILE)).unwrap();
-    let [events, _, events_dlq, _] = queue_settings(&fast_policy(5));
-    look_and_redrive(&service.api, &db.queue(events), &db.queue(events_dlq)).await;
+    let queues = Queues::named(None, &fast_policy(5));
+    look_and_redrive(&service.api, &db.queue((&queues.events).into()), &db.queue((&queues.events_dlq).into())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,7 +34,7 @@ async fn deferrals_cost_no_attempts(admin: &Api, per_endpoint: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_deliveries_deferred_for_a_slow_endpoint_keep_their_attempts() {
-    let service = Service::start_with(|config| config.policy.schedule.clear()).await;
+    let service = Service::start_with(|config| config.settings.policy.schedule.clear()).await;
     deferrals_cost_no_attempts(&service.api, 16).await;
 }
 

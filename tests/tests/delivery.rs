@@ -222,7 +222,7 @@ async fn a_repeated_event_id_is_accepted_but_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_last_retry_the_delivery_is_failed_in_the_history_not_in_the_dlq() {
-    let service = Service::start_with(|config| config.policy = webhooks_tests::fast_policy(2)).await;
+    let service = Service::start_with(|config| config.settings.policy = webhooks_tests::fast_policy(2)).await;
     let receiver = Receiver::start().await;
     receiver.always(500);
     receiver.respond_with_body("x".repeat(10_000));
@@ -402,8 +402,8 @@ async fn delivery_history_filters_and_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured_and_busy_is_not_broken() {
     let service = Service::start_with(|config| {
-        config.policy.schedule = [1, 1, 1, 5].map(Duration::from_secs).to_vec();
-        config.policy.disable_after = 2;
+        config.settings.policy.schedule = [1, 1, 1, 5].map(Duration::from_secs).to_vec();
+        config.settings.policy.disable_after = 2;
     })
     .await;
     let receiver = Receiver::start().await;

@@ -36,7 +36,11 @@ async fn the_api_function_answers_http_api_v2_requests() {
     let backend = AwsBackend::new(&aws.config, &aws.settings);
     let admin = mint("acme".into(), "admin".into(), vec![Scope::Admin], Timestamp::now(), None);
     backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
-    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new(aws.settings.url_policy.clone()));
+    let app = webhooks_api::aws::aws_app(
+        &backend,
+        &aws.settings,
+        ReqwestSender::new(aws.settings.service.url_policy.clone()),
+    );
     let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
     let mut call = async |event: Value| -> Value {
         let request: LambdaRequest = serde_json::from_value(event).unwrap();
@@ -171,7 +175,7 @@ async fn the_sender_function_delivers_and_reports_what_must_retry() {
     let sender = Sender::new(
         backend.store.clone(),
         backend.deliveries.clone(),
-        ReqwestSender::new(aws.settings.url_policy.clone()),
+        ReqwestSender::new(aws.settings.service.url_policy.clone()),
         SystemClock,
         DeliveryPolicy { schedule: vec![Duration::from_secs(2)], ..DeliveryPolicy::default() },
     );
@@ -238,7 +242,11 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     backend.store.create_endpoint(&endpoint).await.unwrap();
 
     // The API: a bad key and a good one.
-    let app = webhooks_api::aws::aws_app(&backend, &aws.settings, ReqwestSender::new(aws.settings.url_policy.clone()));
+    let app = webhooks_api::aws::aws_app(
+        &backend,
+        &aws.settings,
+        ReqwestSender::new(aws.settings.service.url_policy.clone()),
+    );
     let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
     for key in [format!("{}x", admin.key), admin.key.clone()] {
         let request = http_api_request("GET", &format!("/v1/webhooks/{}/secret", endpoint.id), "", Some(&key), None);
@@ -261,7 +269,7 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     let sender = Sender::new(
         backend.store.clone(),
         backend.deliveries.clone(),
-        ReqwestSender::new(aws.settings.url_policy.clone()),
+        ReqwestSender::new(aws.settings.service.url_policy.clone()),
         SystemClock,
         policy,
     );

@@ -78,6 +78,6 @@ async fn neighbours_cost_nothing(admin: &Api, events: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_or_slow_receiver_does_not_slow_its_neighbours() {
-    let service = Service::start_with(|config| config.policy = DeliveryPolicy::default()).await;
+    let service = Service::start_with(|config| config.settings.policy = DeliveryPolicy::default()).await;
     neighbours_cost_nothing(&service.api, 500).await;
 }

@@ -66,7 +66,7 @@ async fn a_name_rebound_inside_between_sends_is_refused_on_the_address_connected
     let lookup = hosts.clone();
     let service = Service::start_with(move |config| {
         config.lookup = lookup;
-        config.url_policy.allow_private = parse_allow_list("127.0.0.2/32").unwrap();
+        config.settings.url_policy.allow_private = parse_allow_list("127.0.0.2/32").unwrap();
     })
     .await;
     let api = &service.api;

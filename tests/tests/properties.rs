@@ -54,7 +54,7 @@ fn assert_clear(reply: &Reply, success: u16) -> Result<(), TestCaseError> {
 #[test]
 fn any_body_gets_a_success_or_a_clear_4xx() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let service = runtime.block_on(Service::start_with(|config| config.max_endpoints = 10_000));
+    let service = runtime.block_on(Service::start_with(|config| config.settings.max_endpoints = 10_000));
     let config = ProptestConfig { cases: 200, ..ProptestConfig::default() };
     proptest!(config, |(value in json_value(), bytes in proptest::collection::vec(any::<u8>(), 0..64))| {
         let event = runtime.block_on(service.api.raw("POST", "/v1/events", value.to_string().into_bytes()));

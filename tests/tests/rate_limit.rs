@@ -47,7 +47,7 @@ async fn rate_limit_holds(api: &Api) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_a_rate_limit_holds_without_using_attempts() {
-    let service = Service::start_with(|config| config.policy.schedule.clear()).await;
+    let service = Service::start_with(|config| config.settings.policy.schedule.clear()).await;
     rate_limit_holds(&service.api).await;
 }
 

@@ -111,7 +111,7 @@ async fn what_is_older_than_the_retention_is_pruned_without_stalling_writes() {
 /// `serve` enforces the retention by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_prunes_in_the_background() {
-    let service = Service::start_with(|config| config.retention = Duration::from_secs(2)).await;
+    let service = Service::start_with(|config| config.settings.retention = Duration::from_secs(2)).await;
     let receiver = Receiver::start().await;
     let created = service.api.create_endpoint(&receiver.url("/"), &["run.failed"]).await;
     let id = created["id"].as_str().unwrap();

@@ -77,11 +77,11 @@ async fn the_template_declares_what_provisioning_creates() {
         live.insert(id.clone(), (name, attributes));
     }
     let provisioned: BTreeSet<&str> = [
-        &deployment.events,
-        &deployment.events_dlq,
-        &deployment.deliveries,
-        &deployment.deliveries_dlq,
-        &deployment.slow_deliveries,
+        &deployment.queues.events,
+        &deployment.queues.events_dlq,
+        &deployment.queues.deliveries,
+        &deployment.queues.deliveries_dlq,
+        &deployment.queues.slow_deliveries,
     ]
     .iter()
     .map(|q| q.name.as_str())
@@ -194,11 +194,15 @@ fn the_template_sets_every_setting_the_functions_read_and_nothing_else() {
     // The defaults the template passes are the code's own defaults.
     let settings = AwsSettings::from_lookup(|name| variables.get(name).and_then(Value::as_str).map(str::to_owned))
         .expect("the template's settings parse");
-    assert_eq!(settings.policy, DeliveryPolicy::default());
-    assert_eq!(settings.retention, DEFAULT_RETENTION);
-    assert_eq!(settings.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
-    assert_eq!(settings.max_endpoints, webhooks::validation::DEFAULT_MAX_ENDPOINTS);
-    assert_eq!(settings.url_policy, UrlPolicy::default(), "a deployed stack refuses plain-HTTP and internal endpoints");
+    assert_eq!(settings.service.policy, DeliveryPolicy::default());
+    assert_eq!(settings.service.retention, DEFAULT_RETENTION);
+    assert_eq!(settings.service.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
+    assert_eq!(settings.service.max_endpoints, webhooks::validation::DEFAULT_MAX_ENDPOINTS);
+    assert_eq!(
+        settings.service.url_policy,
+        UrlPolicy::default(),
+        "a deployed stack refuses plain-HTTP and internal endpoints"
+    );
     assert_eq!(settings.events_queue_url, "ref:EventsQueue");
 }
 

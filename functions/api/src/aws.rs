@@ -34,9 +34,9 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings, http: ReqwestSender
         http,
         clock: SystemClock,
         settings: ApiSettings {
-            url_policy: settings.url_policy.clone(),
-            max_endpoints: settings.max_endpoints,
-            policy: settings.policy.clone(),
+            url_policy: settings.service.url_policy.clone(),
+            max_endpoints: settings.service.max_endpoints,
+            policy: settings.service.policy.clone(),
         },
     })
 }

@@ -8,6 +8,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     webhooks_lambda::init_json_logs();
     let settings = AwsSettings::from_env()?;
     let backend = AwsBackend::new(&load_sdk_config().await, &settings);
-    let app = webhooks_api::aws::aws_app(&backend, &settings, ReqwestSender::new(settings.url_policy.clone()));
+    let app = webhooks_api::aws::aws_app(&backend, &settings, ReqwestSender::new(settings.service.url_policy.clone()));
     lambda_http::run(webhooks_api::router(app)).await
 }

@@ -10,8 +10,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     webhooks_lambda::init_json_logs();
     let settings = AwsSettings::from_env()?;
     let backend = AwsBackend::new(&load_sdk_config().await, &settings);
-    let dispatcher =
-        &Dispatcher::new(backend.store, backend.deliveries, backend.events_dead_letters, settings.subscription_cache);
+    let dispatcher = &Dispatcher::new(
+        backend.store,
+        backend.deliveries,
+        backend.events_dead_letters,
+        settings.service.subscription_cache,
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         handle_sqs_event(event, move |batch| dispatcher.handle_batch(batch))
     }))

@@ -14,10 +14,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     webhooks_lambda::init_json_logs();
     let settings = AwsSettings::from_env()?;
     let backend = AwsBackend::new(&load_sdk_config().await, &settings);
-    let http = ReqwestSender::new(settings.url_policy.clone());
+    let http = ReqwestSender::new(settings.service.url_policy.clone());
     // Rates are counted in the table: every Lambda environment shares the count.
     let sender = |queue| {
-        Sender::new(backend.store.clone(), queue, http.clone(), SystemClock, settings.policy.clone())
+        Sender::new(backend.store.clone(), queue, http.clone(), SystemClock, settings.service.policy.clone())
             .with_rate_counter(backend.store.clone())
             .with_dead_letters(backend.deliveries_dead_letters.clone())
     };

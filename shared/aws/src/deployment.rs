@@ -11,77 +11,20 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::dynamodb::schema::*;
-pub use webhooks::dead_letters::EVENT_MAX_RECEIVES;
+pub use webhooks::queues::*;
 use webhooks::retry::DeliveryPolicy;
-
-/// How long the functions may run; the queues' visibility timeouts are 6x these, as AWS
-/// advises for an SQS event source.
-pub const DISPATCHER_TIMEOUT: Duration = Duration::from_secs(30);
-pub const SENDER_TIMEOUT: Duration = Duration::from_secs(60);
-/// Events wait 4 days (SQS's default) for the dispatcher, which takes them within seconds.
-pub const EVENTS_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
-/// SQS's maximum, 14 days: a delivery stays on its queue for its whole retry schedule, and
-/// the longest allowed (20 retries of at most 12 hours) takes 10 days.
-pub const DELIVERIES_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
-/// Dead letters wait 14 days (SQS's maximum) for a look and a redrive. SQS counts a message's
-/// retention from its first enqueue, so a delivery parked after a long schedule has less.
-pub const DEAD_LETTER_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueDefinition {
-    pub name: String,
-    pub visibility_timeout: Duration,
-    pub retention: Duration,
-    /// The redrive policy: its dead-letter queue's name and maxReceiveCount.
-    pub redrive: Option<(String, u32)>,
-}
 
 /// Every resource, by name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployment {
     pub table: String,
-    pub events_dlq: QueueDefinition,
-    pub events: QueueDefinition,
-    pub deliveries_dlq: QueueDefinition,
-    pub deliveries: QueueDefinition,
-    /// The sender's slow lane on Lambda: deliveries to endpoints that answer slowly, consumed
-    /// with a concurrency of their own so they never hold the main lane's invocations.
-    pub slow_deliveries: QueueDefinition,
+    pub queues: Queues,
 }
 
 impl Deployment {
-    /// Resources named `{prefix}-...`; the deliveries queue redrives after the policy's last
-    /// attempt.
+    /// The table `{prefix}` and the queues `{prefix}-...`.
     pub fn named(prefix: &str, policy: &DeliveryPolicy) -> Self {
-        let dead_letters = |name: String| QueueDefinition {
-            name,
-            visibility_timeout: Duration::from_secs(30),
-            retention: DEAD_LETTER_RETENTION,
-            redrive: None,
-        };
-        Self {
-            table: prefix.to_owned(),
-            events_dlq: dead_letters(format!("{prefix}-events-dlq")),
-            events: QueueDefinition {
-                name: format!("{prefix}-events"),
-                visibility_timeout: DISPATCHER_TIMEOUT * 6,
-                retention: EVENTS_RETENTION,
-                redrive: Some((format!("{prefix}-events-dlq"), EVENT_MAX_RECEIVES)),
-            },
-            deliveries_dlq: dead_letters(format!("{prefix}-deliveries-dlq")),
-            deliveries: QueueDefinition {
-                name: format!("{prefix}-deliveries"),
-                visibility_timeout: SENDER_TIMEOUT * 6,
-                retention: DELIVERIES_RETENTION,
-                redrive: Some((format!("{prefix}-deliveries-dlq"), policy.max_attempts())),
-            },
-            slow_deliveries: QueueDefinition {
-                name: format!("{prefix}-deliveries-slow"),
-                visibility_timeout: SENDER_TIMEOUT * 6,
-                retention: DELIVERIES_RETENTION,
-                redrive: Some((format!("{prefix}-deliveries-dlq"), policy.max_attempts())),
-            },
-        }
+        Self { table: prefix.to_owned(), queues: Queues::named(Some(prefix), policy) }
     }
 }
 
@@ -217,11 +160,11 @@ pub async fn provision(
     deployment: &Deployment,
 ) -> Result<Provisioned, ProvisionError> {
     provision_table(dynamodb, &deployment.table).await?;
-    let events_dlq_url = provision_queue(sqs, &deployment.events_dlq).await?;
-    let events_url = provision_queue(sqs, &deployment.events).await?;
-    let deliveries_dlq_url = provision_queue(sqs, &deployment.deliveries_dlq).await?;
-    let deliveries_url = provision_queue(sqs, &deployment.deliveries).await?;
-    let slow_deliveries_url = provision_queue(sqs, &deployment.slow_deliveries).await?;
+    let events_dlq_url = provision_queue(sqs, &deployment.queues.events_dlq).await?;
+    let events_url = provision_queue(sqs, &deployment.queues.events).await?;
+    let deliveries_dlq_url = provision_queue(sqs, &deployment.queues.deliveries_dlq).await?;
+    let deliveries_url = provision_queue(sqs, &deployment.queues.deliveries).await?;
+    let slow_deliveries_url = provision_queue(sqs, &deployment.queues.slow_deliveries).await?;
     Ok(Provisioned {
         table: deployment.table.clone(),
         events_url,
@@ -246,10 +189,10 @@ pub async fn find(
     };
     Ok(Provisioned {
         table: deployment.table.clone(),
-        events_url: url(&deployment.events).await?,
-        events_dlq_url: url(&deployment.events_dlq).await?,
-        deliveries_url: url(&deployment.deliveries).await?,
-        deliveries_dlq_url: url(&deployment.deliveries_dlq).await?,
-        slow_deliveries_url: url(&deployment.slow_deliveries).await?,
+        events_url: url(&deployment.queues.events).await?,
+        events_dlq_url: url(&deployment.queues.events_dlq).await?,
+        deliveries_url: url(&deployment.queues.deliveries).await?,
+        deliveries_dlq_url: url(&deployment.queues.deliveries_dlq).await?,
+        slow_deliveries_url: url(&deployment.queues.slow_deliveries).await?,
     })
 }

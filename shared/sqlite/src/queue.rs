@@ -12,8 +12,11 @@ use tokio::time::Instant;
 
 use super::{SqliteDatabase, backend};
 use webhooks::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError, cut_reason};
+use webhooks::queues::QueueDefinition;
 use webhooks::time::Timestamp;
 
+/// One queue in the file. Built from the service's one definition of each queue
+/// ([`QueueDefinition`]); a test may make its own.
 #[derive(Clone, Debug)]
 pub struct QueueSettings {
     pub name: String,
@@ -22,6 +25,19 @@ pub struct QueueSettings {
     /// The redrive policy: after this many receives a message moves to `dead_letter_queue`.
     pub max_receive_count: Option<u32>,
     pub dead_letter_queue: Option<String>,
+}
+
+impl From<&QueueDefinition> for QueueSettings {
+    /// Everything but retention: messages stay until handled (SQLite has room, and the
+    /// retention of events and deliveries is the store's).
+    fn from(definition: &QueueDefinition) -> Self {
+        Self {
+            name: definition.name.clone(),
+            visibility_timeout: definition.visibility_timeout,
+            max_receive_count: definition.redrive.as_ref().map(|(_, max)| *max),
+            dead_letter_queue: definition.redrive.as_ref().map(|(name, _)| name.clone()),
+        }
+    }
 }
 
 #[derive(Clone)]

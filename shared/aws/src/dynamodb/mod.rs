@@ -40,8 +40,7 @@ use webhooks::pagination::into_page;
 use webhooks::ports::{DeliveryQuery, EndpointQuery, EventRecord, FailureCount, Page, Store, StoreError};
 use webhooks::time::Timestamp;
 
-/// How long events and deliveries are kept unless configured otherwise.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub use webhooks::settings::DEFAULT_RETENTION;
 /// BatchGetItem takes at most 100 keys, BatchWriteItem 25 requests.
 const BATCH_GET_LIMIT: usize = 100;
 const BATCH_WRITE_LIMIT: usize = 25;

@@ -1,0 +1,128 @@
+//! `webhooks serve`'s flags for the service's settings. Each falls back to the variable the
+//! Lambda functions read, and both go through the one parser ([`Settings::from_lookup`]), so
+//! a value means the same, and is refused the same way, wherever it is given.
+
+use std::collections::HashMap;
+
+use webhooks::settings::{Settings, env};
+
+#[derive(clap::Args, Debug, Default)]
+pub struct SettingsFlags {
+    /// Also allow http:// endpoint URLs, and both http:// and https:// to exactly localhost,
+    /// 127.0.0.1 and [::1] (development); no other internal address.
+    #[arg(long)]
+    allow_insecure_urls: bool,
+    /// Let endpoints reach this internal range, e.g. 10.0.0.0/16 (repeat or separate with
+    /// commas). Private, loopback, link-local and other internal addresses are refused
+    /// otherwise, on the address each delivery connects to.
+    #[arg(long, value_name = "CIDR")]
+    allow_private: Vec<String>,
+    /// How long events and deliveries are kept: `30d` (the default), `12h`, or a number of
+    /// days; on SQLite older ones are pruned in the background, on --aws DynamoDB's TTL
+    /// removes them.
+    #[arg(long, value_name = "DURATION")]
+    retention: Option<String>,
+    /// Endpoints one tenant may have (1 to 10000; default 100).
+    #[arg(long, value_name = "N")]
+    max_endpoints: Option<String>,
+    /// Delay before each retry, e.g. `5s,5m,30m,2h,5h` (the default); empty for none.
+    #[arg(long, value_name = "LIST")]
+    retry_schedule: Option<String>,
+    /// Consecutive failed attempts that disable an endpoint (at least 1; default 10).
+    #[arg(long, value_name = "N")]
+    disable_after: Option<String>,
+    /// How long one delivery attempt may take, e.g. `10s` (the default).
+    #[arg(long, value_name = "DURATION")]
+    delivery_timeout: Option<String>,
+    /// With --aws: how long the dispatcher may reuse a subscription lookup while the
+    /// tenant's endpoints are unchanged, e.g. `60s` (the default; `0s`: off).
+    #[arg(long, value_name = "DURATION")]
+    subscription_cache: Option<String>,
+}
+
+/// Each setting's flag, by the variable it falls back to.
+const FLAGS: [(&str, &str); 8] = [
+    (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls"),
+    (env::ALLOW_PRIVATE, "--allow-private"),
+    (env::RETENTION_DAYS, "--retention"),
+    (env::MAX_ENDPOINTS, "--max-endpoints"),
+    (env::RETRY_SCHEDULE, "--retry-schedule"),
+    (env::DISABLE_AFTER, "--disable-after"),
+    (env::DELIVERY_TIMEOUT, "--delivery-timeout"),
+    (env::SUBSCRIPTION_CACHE, "--subscription-cache"),
+];
+
+impl SettingsFlags {
+    /// The settings from these flags, each unset one from its variable in `environment`.
+    pub fn settings(&self, environment: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let given: HashMap<&str, String> = [
+            (env::ALLOW_INSECURE_URLS, self.allow_insecure_urls.then(|| "true".to_owned())),
+            (env::ALLOW_PRIVATE, (!self.allow_private.is_empty()).then(|| self.allow_private.join(","))),
+            (env::RETENTION_DAYS, self.retention.clone()),
+            (env::MAX_ENDPOINTS, self.max_endpoints.clone()),
+            (env::RETRY_SCHEDULE, self.retry_schedule.clone()),
+            (env::DISABLE_AFTER, self.disable_after.clone()),
+            (env::DELIVERY_TIMEOUT, self.delivery_timeout.clone()),
+            (env::SUBSCRIPTION_CACHE, self.subscription_cache.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect();
+        Settings::from_lookup(|name| given.get(name).cloned().or_else(|| environment(name))).map_err(|error| {
+            let flag = FLAGS.iter().find(|(name, _)| *name == error.name).map_or("", |(_, flag)| flag);
+            format!("{flag} (or {}): {}", error.name, error.problem)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        flags: SettingsFlags,
+    }
+
+    fn settings(args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, String> {
+        let cli = Cli::try_parse_from([&["serve"], args].concat()).unwrap();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        cli.flags.settings(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn every_setting_has_its_flag() {
+        let named: std::collections::BTreeSet<&str> = FLAGS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(named, env::ALL.into_iter().collect());
+    }
+
+    #[test]
+    fn a_flag_wins_over_its_variable_and_both_parse_the_same() {
+        let from_flags = settings(&["--retry-schedule", "1s,2s", "--disable-after", "3", "--retention", "12h"], &[]);
+        let from_vars =
+            settings(&[], &[(env::RETRY_SCHEDULE, "1s,2s"), (env::DISABLE_AFTER, "3"), (env::RETENTION_DAYS, "12h")]);
+        assert_eq!(from_flags, from_vars);
+        let both = settings(&["--disable-after", "4"], &[(env::DISABLE_AFTER, "3")]).unwrap();
+        assert_eq!(both.policy.disable_after, 4);
+        let none = settings(&["--retry-schedule", ""], &[(env::RETRY_SCHEDULE, "1s")]).unwrap();
+        assert!(none.policy.schedule.is_empty(), "an empty flag means no retries");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_flag_and_its_variable() {
+        for (args, says) in [
+            (&["--disable-after", "0"][..], "--disable-after (or WEBHOOKS_DISABLE_AFTER): must be"),
+            (&["--retention", "30m"][..], "--retention (or WEBHOOKS_RETENTION_DAYS): must be at least 1h"),
+            (&["--allow-private", "10.0.0.0/40"][..], "--allow-private (or WEBHOOKS_ALLOW_PRIVATE): "),
+            (&["--delivery-timeout", "soon"][..], "--delivery-timeout (or WEBHOOKS_DELIVERY_TIMEOUT): "),
+        ] {
+            let error = settings(args, &[]).unwrap_err();
+            assert!(error.starts_with(says), "{error}");
+        }
+        let error = settings(&[], &[(env::MAX_ENDPOINTS, "0")]).unwrap_err();
+        assert!(error.starts_with("--max-endpoints (or WEBHOOKS_MAX_ENDPOINTS): "), "{error}");
+    }
+}

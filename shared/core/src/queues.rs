@@ -1,0 +1,105 @@
+//! The queues, defined once for both backends: `webhooks serve` creates them in its SQLite
+//! file from these definitions, `serve --aws --provision` on SQS, and
+//! `tests/tests/template.rs` holds template.yaml to them.
+
+use std::time::Duration;
+
+pub use crate::dead_letters::EVENT_MAX_RECEIVES;
+use crate::retry::DeliveryPolicy;
+
+/// How long the functions may run; the queues' visibility timeouts are 6x these, as AWS
+/// advises for an SQS event source.
+pub const DISPATCHER_TIMEOUT: Duration = Duration::from_secs(30);
+pub const SENDER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Events wait 4 days (SQS's default) for the dispatcher, which takes them within seconds.
+pub const EVENTS_RETENTION: Duration = Duration::from_secs(4 * 24 * 3600);
+/// SQS's maximum, 14 days: a delivery stays on its queue for its whole retry schedule, and
+/// the longest allowed (20 retries of at most 12 hours) takes 10 days.
+pub const DELIVERIES_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Dead letters wait 14 days (SQS's maximum) for a look and a redrive. SQS counts a message's
+/// retention from its first enqueue, so a delivery parked after a long schedule has less.
+pub const DEAD_LETTER_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// A dead-letter queue's visibility timeout: how long a redrive holds what it moves.
+pub const DEAD_LETTER_VISIBILITY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueDefinition {
+    pub name: String,
+    /// How long a received message stays hidden unless deleted or changed.
+    pub visibility_timeout: Duration,
+    pub retention: Duration,
+    /// The redrive policy: its dead-letter queue's name and maxReceiveCount.
+    pub redrive: Option<(String, u32)>,
+}
+
+/// Every queue, by role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queues {
+    pub events_dlq: QueueDefinition,
+    pub events: QueueDefinition,
+    pub deliveries_dlq: QueueDefinition,
+    pub deliveries: QueueDefinition,
+    /// The sender's slow lane on Lambda: deliveries to endpoints that answer slowly, consumed
+    /// with a concurrency of their own so they never hold the main lane's invocations.
+    /// `serve` bounds slow endpoints in process and does not use it.
+    pub slow_deliveries: QueueDefinition,
+}
+
+impl Queues {
+    /// The queues named `{prefix}-events` and so on (on SQS), or `events` and so on without a
+    /// prefix (in one SQLite file); the deliveries queues redrive after the policy's last
+    /// attempt.
+    pub fn named(prefix: Option<&str>, policy: &DeliveryPolicy) -> Self {
+        let name = |role: &str| match prefix {
+            Some(prefix) => format!("{prefix}-{role}"),
+            None => role.to_owned(),
+        };
+        let dead_letters = |role: &str| QueueDefinition {
+            name: name(role),
+            visibility_timeout: DEAD_LETTER_VISIBILITY,
+            retention: DEAD_LETTER_RETENTION,
+            redrive: None,
+        };
+        let deliveries = |role: &str| QueueDefinition {
+            name: name(role),
+            visibility_timeout: SENDER_TIMEOUT * 6,
+            retention: DELIVERIES_RETENTION,
+            redrive: Some((name("deliveries-dlq"), policy.max_attempts())),
+        };
+        Self {
+            events_dlq: dead_letters("events-dlq"),
+            events: QueueDefinition {
+                name: name("events"),
+                visibility_timeout: DISPATCHER_TIMEOUT * 6,
+                retention: EVENTS_RETENTION,
+                redrive: Some((name("events-dlq"), EVENT_MAX_RECEIVES)),
+            },
+            deliveries_dlq: dead_letters("deliveries-dlq"),
+            deliveries: deliveries("deliveries"),
+            slow_deliveries: deliveries("deliveries-slow"),
+        }
+    }
+
+    /// Dead-letter queues first: a queue's redrive names one that must exist already.
+    pub fn all(&self) -> [&QueueDefinition; 5] {
+        [&self.events_dlq, &self.events, &self.deliveries_dlq, &self.deliveries, &self.slow_deliveries]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_name_the_same_queues_with_the_same_definitions() {
+        let policy = DeliveryPolicy::default();
+        let (embedded, aws) = (Queues::named(None, &policy), Queues::named(Some("acme"), &policy));
+        for (one, other) in embedded.all().into_iter().zip(aws.all()) {
+            assert_eq!(format!("acme-{}", one.name), other.name);
+            assert_eq!((one.visibility_timeout, one.retention), (other.visibility_timeout, other.retention));
+            let redrive = one.redrive.as_ref().map(|(dlq, max)| (format!("acme-{dlq}"), *max));
+            assert_eq!(redrive, other.redrive);
+        }
+        assert_eq!(embedded.deliveries.redrive, Some(("deliveries-dlq".into(), policy.max_attempts())));
+    }
+}

@@ -1,0 +1,175 @@
+//! The service's settings, one type for every entry point. The Lambda functions read them
+//! from the environment the template sets; `webhooks serve` from its flags, each falling back
+//! to the same variable; both through [`Settings::from_lookup`], so a value means the same
+//! and is refused the same way wherever it is given.
+
+use std::time::Duration;
+
+use crate::retry::{DeliveryPolicy, parse_schedule};
+use crate::url_guard::{UrlPolicy, parse_allow_list};
+use crate::validation::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
+
+/// The variables, each read in exactly one place: [`Settings::from_lookup`].
+pub mod env {
+    /// Retry delays after each failed attempt, e.g. `5s,5m,30m,2h,5h` (the default; empty:
+    /// no retries).
+    pub const RETRY_SCHEDULE: &str = "WEBHOOKS_RETRY_SCHEDULE";
+    /// Consecutive failures that disable an endpoint (default 10, at least 1).
+    pub const DISABLE_AFTER: &str = "WEBHOOKS_DISABLE_AFTER";
+    /// How long one delivery attempt may take, e.g. `10s` (the default).
+    pub const DELIVERY_TIMEOUT: &str = "WEBHOOKS_DELIVERY_TIMEOUT";
+    /// `true` lets endpoints use http:// and localhost URLs (development only; default false).
+    pub const ALLOW_INSECURE_URLS: &str = "WEBHOOKS_ALLOW_INSECURE_URLS";
+    /// Internal ranges endpoints may reach, e.g. `10.0.0.0/16,fd00::/8` (default: none).
+    pub const ALLOW_PRIVATE: &str = "WEBHOOKS_ALLOW_PRIVATE";
+    /// Endpoints one tenant may have (default 100).
+    pub const MAX_ENDPOINTS: &str = "WEBHOOKS_MAX_ENDPOINTS";
+    /// How long events and deliveries are kept: a number of days, or a duration of at least
+    /// an hour such as `12h` (default 30 days).
+    pub const RETENTION_DAYS: &str = "WEBHOOKS_RETENTION_DAYS";
+    /// How long the dispatcher may reuse a subscription lookup while the tenant's
+    /// subscriptions version is unchanged, e.g. `60s` (the default; `0s` turns the cache off).
+    pub const SUBSCRIPTION_CACHE: &str = "WEBHOOKS_SUBSCRIPTION_CACHE";
+
+    /// Every variable [`super::Settings`] reads.
+    pub const ALL: [&str; 8] = [
+        RETRY_SCHEDULE,
+        DISABLE_AFTER,
+        DELIVERY_TIMEOUT,
+        ALLOW_INSECURE_URLS,
+        ALLOW_PRIVATE,
+        MAX_ENDPOINTS,
+        RETENTION_DAYS,
+        SUBSCRIPTION_CACHE,
+    ];
+}
+
+/// How long events and deliveries are kept unless configured otherwise.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The shortest retention: an hour.
+pub const MIN_RETENTION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_SUBSCRIPTION_CACHE: Duration = Duration::from_secs(60);
+
+/// What the service does, whichever backend it runs on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Retries, auto-disable and the attempt timeout.
+    pub policy: DeliveryPolicy,
+    /// Where endpoints may point, checked at create and update and on every send.
+    pub url_policy: UrlPolicy,
+    /// Endpoints one tenant may have.
+    pub max_endpoints: usize,
+    /// How long events and deliveries are kept (SQLite: pruned in the background; DynamoDB:
+    /// its TTL).
+    pub retention: Duration,
+    /// How long the dispatcher may reuse a subscription lookup (on DynamoDB; SQLite reads
+    /// cost what the check would, so the embedded backend never caches).
+    pub subscription_cache: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            policy: DeliveryPolicy::default(),
+            url_policy: UrlPolicy::default(),
+            max_endpoints: DEFAULT_MAX_ENDPOINTS,
+            retention: DEFAULT_RETENTION,
+            subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct SettingsError {
+    /// The variable (`serve` names its flag from it).
+    pub name: &'static str,
+    pub problem: String,
+}
+
+pub fn invalid(name: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError { name, problem: problem.into() }
+}
+
+/// A number of days (`30`), or a duration of at least an hour (`30d`, `12h`).
+pub fn parse_retention(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let retention = match text.parse::<u64>() {
+        Ok(days) => Duration::from_secs(days.saturating_mul(24 * 3600)),
+        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string())?,
+    };
+    if retention < MIN_RETENTION {
+        return Err("must be at least 1h (or 1 day, as a number of days)".into());
+    }
+    Ok(retention)
+}
+
+/// Consecutive failures that disable an endpoint: a whole number of at least 1.
+pub fn parse_disable_after(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`; an absent or empty one takes its default (but an
+    /// empty retry schedule means no retries).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
+        let mut settings = Settings::default();
+        let policy = &mut settings.policy;
+        // Here an empty value is one: no retries.
+        if let Some(text) = lookup(env::RETRY_SCHEDULE) {
+            policy.schedule = parse_schedule(&text).map_err(|problem| invalid(env::RETRY_SCHEDULE, problem))?;
+        }
+        if let Some(disable_after) = read(lookup, env::DISABLE_AFTER, parse_disable_after)? {
+            policy.disable_after = disable_after;
+        }
+        if let Some(timeout) = read(lookup, env::DELIVERY_TIMEOUT, parse_duration)? {
+            policy.timeout = timeout;
+        }
+        if let Some(insecure) = read(lookup, env::ALLOW_INSECURE_URLS, parse_bool)? {
+            settings.url_policy.allow_insecure_local = insecure;
+        }
+        if let Some(allowed) = read(lookup, env::ALLOW_PRIVATE, parse_allow_list)? {
+            settings.url_policy.allow_private = allowed;
+        }
+        if let Some(max) = read(lookup, env::MAX_ENDPOINTS, parse_max_endpoints)? {
+            settings.max_endpoints = max;
+        }
+        if let Some(retention) = read(lookup, env::RETENTION_DAYS, parse_retention)? {
+            settings.retention = retention;
+        }
+        if let Some(cache) = read(lookup, env::SUBSCRIPTION_CACHE, parse_duration)? {
+            settings.subscription_cache = cache;
+        }
+        Ok(settings)
+    }
+}
+
+/// The setting `name`, parsed, if it is set and not empty.
+fn read<T>(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, SettingsError> {
+    let text = lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    text.map(|text| parse(&text).map_err(|problem| invalid(name, problem))).transpose()
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}
