@@ -285,6 +285,15 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     let messages: Vec<&str> = lines.iter().filter_map(|line| line["fields"]["message"].as_str()).collect();
     assert!(messages.contains(&"event message parked in the events DLQ"), "{messages:?}");
     assert!(messages.contains(&"endpoint disabled"), "{messages:?}");
+    // A line logged while handling a delivery says which one, in its span.
+    let disabled = lines.iter().find(|line| line["fields"]["message"] == "endpoint disabled").unwrap();
+    let span = &disabled["span"];
+    assert_eq!((span["name"].as_str(), span["tenant"].as_str()), (Some("delivery"), Some("acme")), "{disabled}");
+    assert_eq!(span["endpoint_id"].as_str(), Some(endpoint.id.as_str()), "{disabled}");
+    assert!(span["delivery_id"].as_str().is_some_and(|id| id.starts_with("del_")), "{disabled}");
+    assert!(span["event_id"].is_string() && span["message_id"].is_string(), "{disabled}");
+    let parked = lines.iter().find(|line| line["fields"]["message"] == "event message parked in the events DLQ");
+    assert!(parked.is_some_and(|line| line["fields"]["message_id"].is_string()), "{parked:?}");
     assert!(lines.iter().all(|line| line["level"].is_string()));
     assert!(!logs.contains(SECRET), "a secret was logged");
     assert!(!logs.contains(&admin.key), "an API key was logged");

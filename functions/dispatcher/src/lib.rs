@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use futures_util::StreamExt;
 use futures_util::stream;
+use tracing::Instrument;
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::filter::endpoint_accepts;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
@@ -149,17 +150,12 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
         Ok(endpoints)
     }
 
-    /// Fans one event out; answers how many deliveries were enqueued.
-    pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<usize, DispatchError> {
-        let bodies = self.fan_out(message, &BatchLookups::default()).await?;
-        let fan_out = bodies.len();
-        self.deliveries.send_batch(bodies).await?;
-        Ok(fan_out)
-    }
-
     /// The pending-delivery messages of one event message, not yet sent.
     async fn fan_out(&self, message: &ReceivedMessage, batch: &BatchLookups) -> Result<Vec<String>, DispatchError> {
         let (event, dispatch) = parse_event(message)?;
+        let span = tracing::Span::current();
+        span.record("tenant", event.tenant.as_str());
+        span.record("event_id", event.id.as_str());
         if self.store.record_event(&event, &dispatch).await? == EventRecord::Duplicate {
             tracing::debug!(event_id = %event.id, "duplicate event id; not fanned out again");
             return Ok(Vec::new());
@@ -216,9 +212,18 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         let batch = &BatchLookups::default();
         let mut fanned = stream::iter(messages)
-            .map(|message| async move {
-                let result = self.fan_out(&message, batch).await;
-                (message, result)
+            .map(|message| {
+                let span = tracing::info_span!(
+                    "event",
+                    message_id = %message.message_id,
+                    tenant = tracing::field::Empty,
+                    event_id = tracing::field::Empty,
+                );
+                async move {
+                    let result = self.fan_out(&message, batch).await;
+                    (message, result)
+                }
+                .instrument(span)
             })
             .buffer_unordered(BATCH_CONCURRENCY);
         let mut settled = Settled::default();

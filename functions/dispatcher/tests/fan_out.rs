@@ -9,7 +9,7 @@ use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, EntityId, Secret};
 use webhooks::ports::{Queue, QueueError, ReceivedMessage, Store};
 use webhooks::time::Timestamp;
-use webhooks_dispatcher::{DispatchError, Dispatcher, SEND_AT};
+use webhooks_dispatcher::{Dispatcher, SEND_AT};
 use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
 
 fn settings(name: &str) -> QueueSettings {
@@ -45,6 +45,15 @@ fn message(id: &str, body: &str) -> ReceivedMessage {
     }
 }
 
+/// Dispatches one message as the event sources do (a batch of one), which must not fail;
+/// answers how many deliveries it enqueued.
+async fn dispatch(dispatcher: &Dispatcher<impl Store, SqliteQueue>, message: &ReceivedMessage) -> u64 {
+    let before = dispatcher.deliveries.depth().await.unwrap();
+    let failed = dispatcher.handle_batch(vec![message.clone()]).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    dispatcher.deliveries.depth().await.unwrap() - before
+}
+
 async fn drain(queue: &SqliteQueue) -> Vec<(String, String)> {
     let received = queue.receive(100, Duration::ZERO).await.unwrap();
     queue.delete_batch(received.iter().map(|m| m.receipt.clone()).collect()).await.unwrap();
@@ -75,7 +84,7 @@ async fn one_pending_delivery_per_matching_endpoint_with_stable_ids() {
         Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
     let body = r#"{"tenant":"acme","id":"evt-1","type":"run.failed","entity_id":"7","payload":{"x":1}}"#;
 
-    assert_eq!(dispatcher.handle_message(&message("m1", body)).await.unwrap(), 2);
+    assert_eq!(dispatch(&dispatcher, &message("m1", body)).await, 2);
     let first = drain(&dispatcher.deliveries).await;
     let mut expected = vec![matching.id.to_string(), filtered_in.id.to_string()];
     expected.sort();
@@ -84,11 +93,11 @@ async fn one_pending_delivery_per_matching_endpoint_with_stable_ids() {
     assert_eq!(endpoints, expected);
 
     // The same message again (a redelivery after a crash): the same delivery ids.
-    assert_eq!(dispatcher.handle_message(&message("m1", body)).await.unwrap(), 2);
+    assert_eq!(dispatch(&dispatcher, &message("m1", body)).await, 2);
     assert_eq!(drain(&dispatcher.deliveries).await, first);
 
     // The same event id in another message (a producer's retry): nothing more.
-    assert_eq!(dispatcher.handle_message(&message("m2", body)).await.unwrap(), 0);
+    assert_eq!(dispatch(&dispatcher, &message("m2", body)).await, 0);
     assert!(drain(&dispatcher.deliveries).await.is_empty());
 }
 
@@ -103,7 +112,6 @@ async fn messages_that_are_not_events_move_to_the_dlq_unchanged() {
     let bad_tenant = r#"{"tenant":"a#b","id":"evt-4","type":"run.failed","payload":{}}"#;
     let bad_id = r#"{"tenant":"acme","id":"white space","type":"run.failed","payload":{}}"#;
     let not_an_object = r#"{"tenant":"acme","type":"run.failed","payload":[1]}"#;
-    assert!(matches!(dispatcher.handle_message(&message("u", unknown_type)).await, Err(DispatchError::Malformed(_))));
     let batch =
         [("a", good), ("b", "not json"), ("c", unknown_type), ("d", bad_tenant), ("e", bad_id), ("f", not_an_object)];
     let failed = dispatcher.handle_batch(batch.iter().map(|(id, body)| message(id, body)).collect()).await;
@@ -156,8 +164,8 @@ async fn an_event_whose_last_receive_fails_too_is_parked_with_the_error() {
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     db.store().create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
     let redriven = message("redriven", &parked[0].body);
-    assert_eq!(dispatcher.handle_message(&redriven).await.unwrap(), 1, "the redrive dispatches it");
-    assert_eq!(dispatcher.handle_message(&message("duplicate", body)).await.unwrap(), 0, "a producer's duplicate");
+    assert_eq!(dispatch(&dispatcher, &redriven).await, 1, "the redrive dispatches it");
+    assert_eq!(dispatch(&dispatcher, &message("duplicate", body)).await, 0, "a producer's duplicate");
 }
 
 #[tokio::test]
@@ -169,15 +177,11 @@ async fn an_event_sent_without_an_id_keeps_one_id_across_redeliveries() {
     let dispatcher =
         Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
     let body = r#"{"tenant":"acme","type":"run.failed","payload":{"from":"another service"}}"#;
-    assert_eq!(dispatcher.handle_message(&message("direct-1", body)).await.unwrap(), 1);
+    assert_eq!(dispatch(&dispatcher, &message("direct-1", body)).await, 1);
     let first = drain(&dispatcher.deliveries).await;
-    assert_eq!(dispatcher.handle_message(&message("direct-1", body)).await.unwrap(), 1, "a redelivery");
+    assert_eq!(dispatch(&dispatcher, &message("direct-1", body)).await, 1, "a redelivery");
     assert_eq!(drain(&dispatcher.deliveries).await, first, "the same delivery ids");
-    assert_eq!(
-        dispatcher.handle_message(&message("direct-2", body)).await.unwrap(),
-        1,
-        "another message, another event"
-    );
+    assert_eq!(dispatch(&dispatcher, &message("direct-2", body)).await, 1, "another message, another event");
     assert_ne!(drain(&dispatcher.deliveries).await, first);
 }
 
@@ -216,20 +220,20 @@ async fn cached_subscriptions_are_reused_until_an_endpoint_changes() {
     );
     let event = |n: u32| format!(r#"{{"tenant":"acme","id":"evt-c{n}","type":"run.failed","payload":{{}}}}"#);
 
-    assert_eq!(dispatcher.handle_message(&message("c1", &event(1))).await.unwrap(), 1);
+    assert_eq!(dispatch(&dispatcher, &message("c1", &event(1))).await, 1);
     // Disabled behind the store's back, so the version does not move: the cache answers.
     let raw = rusqlite::Connection::open(dir.path().join("db")).unwrap();
     raw.execute("UPDATE endpoints SET enabled = 0 WHERE id = ?1", [first.id.as_str()]).unwrap();
-    assert_eq!(dispatcher.handle_message(&message("c2", &event(2))).await.unwrap(), 1, "the cached lookup");
+    assert_eq!(dispatch(&dispatcher, &message("c2", &event(2))).await, 1, "the cached lookup");
     // A new endpoint moves the version: the next event sees both changes.
     let second = endpoint(&["run.failed"], BTreeMap::new());
     dispatcher.store.create_endpoint(&second).await.unwrap();
     assert_eq!(drain(&dispatcher.deliveries).await.len(), 2);
-    assert_eq!(dispatcher.handle_message(&message("c3", &event(3))).await.unwrap(), 1, "looked up again");
+    assert_eq!(dispatch(&dispatcher, &message("c3", &event(3))).await, 1, "looked up again");
     assert_eq!(drain(&dispatcher.deliveries).await[0].1, second.id.to_string());
     // So does a delete.
     dispatcher.store.delete_endpoint("acme", &second.id).await.unwrap();
-    assert_eq!(dispatcher.handle_message(&message("c4", &event(4))).await.unwrap(), 0);
+    assert_eq!(dispatch(&dispatcher, &message("c4", &event(4))).await, 0);
 }
 
 /// The SQLite queue, recording how many bodies each send carried, failing the sends whose

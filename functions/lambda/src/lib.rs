@@ -28,7 +28,9 @@ where
             tracing_subscriber::EnvFilter::try_from_env(webhooks_aws::env::LOG_FILTER)
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_current_span(false)
+        // Each line carries the span it was logged in: the delivery or event it is about.
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time() // CloudWatch stamps every line itself.
         .with_writer(writer)
         .finish()

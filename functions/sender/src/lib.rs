@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
+use tracing::Instrument;
 use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
 use webhooks::ids::EndpointId;
 use webhooks::local_rate_counter::LocalRateCounter;
@@ -33,6 +34,19 @@ const KEY_CACHE_LIMIT: usize = 10_000;
 /// Payload bytes kept, so that an event fanned out to many endpoints is read once; the cache
 /// is cleared when it grows past this.
 const PAYLOAD_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// One span per received message, so that every line logged while handling it says which
+/// delivery it belongs to: the ids are filled in once the message is read (never a secret).
+fn delivery_span(message: &ReceivedMessage) -> tracing::Span {
+    tracing::info_span!(
+        "delivery",
+        message_id = %message.message_id,
+        tenant = tracing::field::Empty,
+        event_id = tracing::field::Empty,
+        delivery_id = tracing::field::Empty,
+        endpoint_id = tracing::field::Empty,
+    )
+}
 
 /// What the sender works with; built once per process.
 pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
@@ -275,6 +289,11 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
         let pending: DeliveryMessage<'_> =
             serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
+        let span = tracing::Span::current();
+        span.record("tenant", pending.tenant.as_str());
+        span.record("event_id", pending.event_id.as_str());
+        span.record("delivery_id", tracing::field::display(&pending.id));
+        span.record("endpoint_id", tracing::field::display(&pending.endpoint_id));
         if let Some(lane) = &self.slow_lane
             && lane.is_slow(&pending.endpoint_id)
         {
@@ -453,18 +472,22 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
     /// queue: retries, and errors short of the last receive (see [`Sender::with_dead_letters`]).
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         stream::iter(messages)
-            .map(|message| async move {
-                match self.handle_message(&message).await {
-                    Ok(
-                        SendOutcome::Delivered
-                        | SendOutcome::Skipped
-                        | SendOutcome::GaveUp
-                        | SendOutcome::Deferred
-                        | SendOutcome::MovedToSlowLane,
-                    ) => None,
-                    Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
-                    Err(error) => self.not_processed(message, error).await,
+            .map(|message| {
+                let span = delivery_span(&message);
+                async move {
+                    match self.handle_message(&message).await {
+                        Ok(
+                            SendOutcome::Delivered
+                            | SendOutcome::Skipped
+                            | SendOutcome::GaveUp
+                            | SendOutcome::Deferred
+                            | SendOutcome::MovedToSlowLane,
+                        ) => None,
+                        Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
+                        Err(error) => self.not_processed(message, error).await,
+                    }
                 }
+                .instrument(span)
             })
             .buffer_unordered(BATCH_CONCURRENCY)
             .filter_map(std::future::ready)
