@@ -4,15 +4,21 @@
 
 use std::path::PathBuf;
 
+use webhooks::api_keys::hash_key;
 use webhooks::api_keys::{MintedKey, check_chosen_key, mint};
 use webhooks::model::Scope;
-use webhooks::ports::Store;
+use webhooks::ports::{Store, StoreError};
 use webhooks::time::Timestamp;
 use webhooks_aws::dynamodb::{DEFAULT_RETENTION, DynamoStore};
 use webhooks_aws::load_sdk_config;
 use webhooks_sqlite::SqliteDatabase;
 
-use crate::serve::{DATABASE_FILE, DEFAULT_TENANT, lock_data_dir};
+use crate::data_dir::{DATABASE_FILE, lock_data_dir};
+
+/// The tenant of the first admin key.
+pub const DEFAULT_TENANT: &str = "default";
+/// The name of the admin key `serve --admin-key` manages: there is one at a time.
+pub const FLAG_ADMIN_KEY_NAME: &str = "admin (--admin-key)";
 
 /// Where the key goes.
 pub enum KeyStore {
@@ -64,4 +70,29 @@ pub(crate) async fn mint_admin_key<S: Store>(
     let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), chosen);
     store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
     Ok(minted)
+}
+
+/// Makes sure an admin key exists: the operator's, or a new one on first start. The
+/// operator's replaces the one an earlier `--admin-key` set, which stops working.
+pub(crate) async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result<Option<String>, String> {
+    if let Some(key) = chosen {
+        let current = match store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())? {
+            Some(found) => found.id,
+            None => mint_admin_key(store, FLAG_ADMIN_KEY_NAME, Some(key)).await?.record.id,
+        };
+        let keys = store.list_api_keys(Some(DEFAULT_TENANT)).await.map_err(|e| e.to_string())?;
+        for earlier in keys.iter().filter(|k| k.name == FLAG_ADMIN_KEY_NAME && k.id != current) {
+            match store.delete_api_key(&earlier.id).await {
+                Ok(()) | Err(StoreError::NotFound) => {
+                    tracing::info!(key_id = %earlier.id, "revoked the admin key an earlier --admin-key set")
+                }
+                Err(error) => return Err(error.to_string()),
+            }
+        }
+        return Ok(None);
+    }
+    if !store.list_api_keys(None).await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(None);
+    }
+    mint_admin_key(store, "admin (first start)", None).await.map(|minted| Some(minted.key))
 }

@@ -3,6 +3,7 @@
 
 pub mod admin_key;
 pub mod api_server;
+pub mod data_dir;
 pub mod event_source;
 pub mod flags;
 pub mod serve;

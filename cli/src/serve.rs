@@ -8,14 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::event_source::{EventSourceSettings, run_event_source};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use webhooks::api_keys::hash_key;
 use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::local_rate_counter::LocalRateCounter;
-use webhooks::ports::{RateCounter, Store, StoreError, SystemClock};
+use webhooks::ports::{RateCounter, SystemClock};
 use webhooks::queues::Queues;
 use webhooks::settings::Settings;
 use webhooks_api::aws::AwsPorts;
@@ -27,15 +25,10 @@ use webhooks_http::{Lookup, ReqwestSender, SystemLookup};
 use webhooks_sender::Sender;
 use webhooks_sqlite::{SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
 
-use crate::admin_key::mint_admin_key;
+use crate::admin_key::ensure_admin_key;
 use crate::api_server::{self, Limits};
-
-/// The tenant of the first admin key.
-pub const DEFAULT_TENANT: &str = "default";
-/// The embedded backend's database, in the data directory.
-pub const DATABASE_FILE: &str = "webhooks.sqlite3";
-/// The name of the admin key `--admin-key` manages: there is one at a time.
-pub const FLAG_ADMIN_KEY_NAME: &str = "admin (--admin-key)";
+use crate::data_dir::{DATABASE_FILE, lock_data_dir};
+use crate::event_source::{EventSourceSettings, run_event_source};
 
 /// The embedded backends.
 pub struct Embedded;
@@ -111,38 +104,6 @@ impl Running {
             let _ = task.await;
         }
     }
-}
-
-pub(crate) fn lock_data_dir(dir: &std::path::Path) -> Result<File, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let lock = File::create(dir.join("serve.lock")).map_err(|e| format!("creating the lock file: {e}"))?;
-    lock.try_lock().map_err(|_| format!("another `webhooks serve` is using {}", dir.display()))?;
-    Ok(lock)
-}
-
-/// Makes sure an admin key exists: the operator's, or a new one on first start. The
-/// operator's replaces the one an earlier `--admin-key` set, which stops working.
-async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result<Option<String>, String> {
-    if let Some(key) = chosen {
-        let current = match store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())? {
-            Some(found) => found.id,
-            None => mint_admin_key(store, FLAG_ADMIN_KEY_NAME, Some(key)).await?.record.id,
-        };
-        let keys = store.list_api_keys(Some(DEFAULT_TENANT)).await.map_err(|e| e.to_string())?;
-        for earlier in keys.iter().filter(|k| k.name == FLAG_ADMIN_KEY_NAME && k.id != current) {
-            match store.delete_api_key(&earlier.id).await {
-                Ok(()) | Err(StoreError::NotFound) => {
-                    tracing::info!(key_id = %earlier.id, "revoked the admin key an earlier --admin-key set")
-                }
-                Err(error) => return Err(error.to_string()),
-            }
-        }
-        return Ok(None);
-    }
-    if !store.list_api_keys(None).await.map_err(|e| e.to_string())?.is_empty() {
-        return Ok(None);
-    }
-    mint_admin_key(store, "admin (first start)", None).await.map(|minted| Some(minted.key))
 }
 
 /// Starts everything and returns once the API listens.

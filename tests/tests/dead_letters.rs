@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use webhooks::ports::Queue;
 use webhooks::queues::Queues;
 use webhooks_aws::sqs::SqsQueue;
-use webhooks_cli::serve::DATABASE_FILE;
+use webhooks_cli::data_dir::DATABASE_FILE;
 use webhooks_sqlite::SqliteDatabase;
 use webhooks_tests::local_aws::{local_aws, unique_name};
 use webhooks_tests::{ADMIN_KEY, Api, Binary, Receiver, Service, data_dir, fast_policy};

@@ -16,7 +16,7 @@ use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN, MAX_TENANT_LEN, is_vali
 
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery};
-use crate::{App, Ports};
+use crate::state::{App, Ports};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

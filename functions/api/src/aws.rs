@@ -10,7 +10,7 @@ use webhooks_aws::sqs::SqsQueue;
 use webhooks_aws::{AwsBackend, AwsSettings};
 use webhooks_http::ReqwestSender;
 
-use crate::{ApiSettings, App, Ports};
+use crate::state::{ApiSettings, App, Ports};
 
 pub struct AwsPorts;
 

@@ -14,7 +14,7 @@ use webhooks::ports::Queue;
 
 use crate::error::ApiError;
 use crate::request::{ApiPath, ApiQuery, Caller, NoParameters, NoQuery, body_bytes, parse_json};
-use crate::{App, Ports};
+use crate::state::{App, Ports};
 
 /// The most messages one look shows (SQS's largest receive).
 pub const MAX_PEEK: usize = 10;

@@ -2,24 +2,23 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
 use webhooks::ids::EndpointId;
-use webhooks::model::{Endpoint, EntityId, PreviousSecret, Scope, Secret};
+use webhooks::model::{Endpoint, EntityId, Scope, Secret};
 use webhooks::ports::{Clock, EndpointQuery, Store, StoreError};
 use webhooks::signing::generate_secret;
 use webhooks::url_guard::UrlPolicy;
 use webhooks::validation::{EndpointFields, check_endpoint, check_secret};
 
 use crate::error::ApiError;
-use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, body_bytes, parse_json};
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams};
+use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView};
-use crate::{App, DEFAULT_ROTATION_OVERLAP, MAX_ROTATION_OVERLAP, Ports};
 
 /// Attempts at a read-modify-write before answering 409.
 const UPDATE_ATTEMPTS: usize = 5;
@@ -61,15 +60,6 @@ pub struct EndpointPatch {
 /// Tells `"field": null` (Some(None)) from an absent field (None, via `default`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Rotation {
-    /// The new secret; generated when absent.
-    secret: Option<String>,
-    /// How long the old secret keeps signing; 24 h when absent, 0 ends it at once.
-    overlap_seconds: Option<u64>,
 }
 
 pub(crate) fn parse_endpoint_id(text: &str) -> Result<EndpointId, ApiError> {
@@ -151,7 +141,7 @@ pub async fn show<P: Ports>(
 
 /// Reads the endpoint, applies `change`, and writes it back if nobody wrote in between;
 /// otherwise starts over.
-async fn modify<P: Ports>(
+pub(crate) async fn modify<P: Ports>(
     app: &App<P>,
     tenant: &str,
     id: &EndpointId,
@@ -227,49 +217,4 @@ pub async fn delete<P: Ports>(
     caller.require(Scope::WebhooksDelete)?;
     app.store.delete_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn secret<P: Ports>(
-    State(app): State<Arc<App<P>>>,
-    caller: Caller,
-    _: NoQuery,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    caller.require(Scope::WebhooksWrite)?;
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
-    Ok(Json(SecretView::of(&endpoint, app.clock.now())).into_response())
-}
-
-pub async fn rotate_secret<P: Ports>(
-    State(app): State<Arc<App<P>>>,
-    caller: Caller,
-    _: NoQuery,
-    ApiPath(id): ApiPath<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    caller.require(Scope::WebhooksWrite)?;
-    let body = body_bytes(request, &()).await?;
-    let rotation: Rotation =
-        if body.iter().all(u8::is_ascii_whitespace) { Rotation::default() } else { parse_json(&body)? };
-    let overlap = rotation.overlap_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_ROTATION_OVERLAP);
-    if overlap > MAX_ROTATION_OVERLAP {
-        return Err(ApiError::invalid("overlap_seconds", format!("at most {}", MAX_ROTATION_OVERLAP.as_secs())));
-    }
-    let mut errors = Vec::new();
-    if let Some(secret) = &rotation.secret {
-        check_secret(secret, &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let new_secret = rotation.secret.map(Secret::new).unwrap_or_else(generate_secret);
-    let now = app.clock.now();
-    let rotated = modify(&app, caller.tenant(), &parse_endpoint_id(&id)?, |endpoint| {
-        let old = std::mem::replace(&mut endpoint.secret, new_secret.clone());
-        endpoint.previous_secret =
-            (!overlap.is_zero()).then(|| PreviousSecret { secret: old, expires_at: now.plus(overlap) });
-        Ok(())
-    })
-    .await?;
-    Ok(Json(SecretView::of(&rotated, now)).into_response())
 }

@@ -18,7 +18,7 @@ use webhooks::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTE
 
 use crate::error::ApiError;
 use crate::request::{Caller, NoQuery, body_bytes, parse_json};
-use crate::{App, Ports};
+use crate::state::{App, Ports};
 
 /// A request body object: either `{"events": [...]}` or one event's fields, read in one pass.
 #[derive(Deserialize)]

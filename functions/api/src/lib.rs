@@ -9,59 +9,23 @@ mod endpoints;
 pub mod error;
 mod events;
 pub mod request;
+mod secret_rotation;
+pub mod state;
+mod test_delivery;
 mod views;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use webhooks::dead_letters::DeadLetterQueues;
-use webhooks::ports::{Clock, HttpSender, Queue, Store};
-use webhooks::retry::DeliveryPolicy;
-use webhooks::url_guard::UrlPolicy;
+
+pub use state::{ApiSettings, App, Ports};
 
 /// Largest request body on `POST /v1/events` (a batch of events).
 pub const MAX_EVENTS_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Largest request body on every other route.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// How long a rotated-out secret keeps signing by default.
-pub const DEFAULT_ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);
-/// The longest overlap a rotation may ask for.
-pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// The backends one deployment runs on, named once so handlers need one type parameter.
-pub trait Ports: Send + Sync + 'static {
-    type Store: Store;
-    type Queue: Queue;
-    type Http: HttpSender;
-    type Clock: Clock;
-}
-
-#[derive(Clone, Debug)]
-pub struct ApiSettings {
-    /// Where endpoint URLs may point (the sender holds every send to the same policy).
-    pub url_policy: UrlPolicy,
-    /// Endpoints one tenant may have.
-    pub max_endpoints: usize,
-    /// The test route's timeout comes from here.
-    pub policy: DeliveryPolicy,
-}
-
-/// Everything a request handler can reach; built once per process.
-pub struct App<P: Ports> {
-    pub store: P::Store,
-    /// Where accepted events go for the dispatcher.
-    pub events: P::Queue,
-    /// Where manual retries go for the sender.
-    pub deliveries: P::Queue,
-    /// What the pipeline could not handle, for a look and a redrive (admin only).
-    pub dead_letters: DeadLetterQueues<P::Queue>,
-    pub http: P::Http,
-    pub clock: P::Clock,
-    pub settings: ApiSettings,
-}
 
 pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
     let events = Router::new()
@@ -75,9 +39,9 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
             "/v1/webhooks/{id}",
             get(endpoints::show::<P>).patch(endpoints::update::<P>).delete(endpoints::delete::<P>),
         )
-        .route("/v1/webhooks/{id}/secret", get(endpoints::secret::<P>))
-        .route("/v1/webhooks/{id}/secret/rotate", post(endpoints::rotate_secret::<P>))
-        .route("/v1/webhooks/{id}/test", post(deliveries::test::<P>))
+        .route("/v1/webhooks/{id}/secret", get(secret_rotation::secret::<P>))
+        .route("/v1/webhooks/{id}/secret/rotate", post(secret_rotation::rotate_secret::<P>))
+        .route("/v1/webhooks/{id}/test", post(test_delivery::test::<P>))
         .route("/v1/webhooks/{id}/deliveries", get(deliveries::list_for_endpoint::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}", get(deliveries::show::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}/retry", post(deliveries::retry::<P>))

@@ -13,7 +13,7 @@ use webhooks::model::{ApiKey, Scope};
 use webhooks::ports::Store;
 
 use crate::error::ApiError;
-use crate::{App, Ports};
+use crate::state::{App, Ports};
 
 /// The authenticated caller: the API key from `Authorization: Bearer`.
 pub struct Caller(pub ApiKey);

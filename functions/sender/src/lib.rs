@@ -1,6 +1,7 @@
 //! The sender: signs and POSTs one pending delivery, records the attempt, and schedules the
 //! retry through the queue's visibility timeout (the message is the retry timer).
 
+pub mod auto_disable;
 pub mod in_flight;
 pub mod slow_lane;
 
@@ -19,11 +20,12 @@ use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
 use webhooks::ports::{Clock, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage, Store, StoreError};
 use webhooks::rate_limit::rate_delay;
-use webhooks::receiver_answer::{Answer, GONE_REASON, retry_delay};
+use webhooks::receiver_answer::{Answer, retry_delay};
 use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
 use webhooks::signing::EndpointKeys;
 use webhooks::time::Timestamp;
 
+use crate::auto_disable::count_answer;
 use crate::in_flight::InFlight;
 use crate::slow_lane::{MAIN_LANE_PER_ENDPOINT, SLOW_AFTER, SlowLane};
 
@@ -388,31 +390,12 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H
             delivery.status = DeliveryStatus::Delivered;
             delivery.delivered_at = Some(now.plus(std::time::Duration::from_millis(attempt.duration_ms)));
             self.store.save_delivery(&delivery, Some(&attempt)).await?;
-            if endpoint.failure_count > 0 {
-                self.store.reset_failures(&endpoint.tenant, &endpoint.id).await?;
-            }
+            count_answer(&self.store, &endpoint, answer, &self.policy).await?;
             return Ok(SendOutcome::Delivered);
         }
 
         delivery.last_error = Some(failure_summary(&attempt));
-        let disabled_now = match answer {
-            // Gone for good: disabled at once, whatever the count.
-            Answer::Gone => {
-                self.store.record_failure(&endpoint.tenant, &endpoint.id, 1, GONE_REASON).await?.disabled_now
-            }
-            // Busy, not broken: no step toward auto-disable.
-            Answer::Busy(_) => false,
-            Answer::Failed | Answer::Delivered => {
-                let reason = format!("{} consecutive failed deliveries", self.policy.disable_after);
-                let policy = &self.policy;
-                let failures =
-                    self.store.record_failure(&endpoint.tenant, &endpoint.id, policy.disable_after, &reason).await?;
-                failures.disabled_now
-            }
-        };
-        if disabled_now {
-            tracing::warn!(endpoint_id = %endpoint.id, "endpoint disabled");
-        }
+        let disabled_now = count_answer(&self.store, &endpoint, answer, &self.policy).await?;
         match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
             Some(delay) if !disabled_now && answer != Answer::Gone => {
                 delivery.next_retry_at = Some(now.plus(delay));

@@ -1,0 +1,44 @@
+//! Auto-disable: an endpoint that keeps failing stops being sent to, with a reason, until its
+//! owner enables it again (`PATCH {"enabled": true}`, which resets the count).
+//!
+//! - A failed attempt (an error, a timeout, or any status but 2xx and 410, including a 429 or
+//!   503 without `Retry-After`) counts one; at `disable_after` consecutive ones the endpoint
+//!   is disabled.
+//! - 410 Gone disables at once.
+//! - 429 and 503 with `Retry-After` are a busy receiver, not a broken one: they do not count.
+//! - A delivered attempt resets the count.
+//!
+//! The count lives in the store: [`Store::record_failure`] adds and disables atomically, so
+//! concurrent senders disable an endpoint exactly once.
+
+use webhooks::model::Endpoint;
+use webhooks::ports::{Store, StoreError};
+use webhooks::receiver_answer::{Answer, GONE_REASON};
+use webhooks::retry::DeliveryPolicy;
+
+/// Counts `answer` toward disabling `endpoint`; answers whether this answer disabled it.
+pub async fn count_answer<S: Store>(
+    store: &S,
+    endpoint: &Endpoint,
+    answer: Answer,
+    policy: &DeliveryPolicy,
+) -> Result<bool, StoreError> {
+    let disabled_now = match answer {
+        Answer::Delivered => {
+            if endpoint.failure_count > 0 {
+                store.reset_failures(&endpoint.tenant, &endpoint.id).await?;
+            }
+            false
+        }
+        Answer::Gone => store.record_failure(&endpoint.tenant, &endpoint.id, 1, GONE_REASON).await?.disabled_now,
+        Answer::Busy(_) => false,
+        Answer::Failed => {
+            let reason = format!("{} consecutive failed deliveries", policy.disable_after);
+            store.record_failure(&endpoint.tenant, &endpoint.id, policy.disable_after, &reason).await?.disabled_now
+        }
+    };
+    if disabled_now {
+        tracing::warn!(endpoint_id = %endpoint.id, "endpoint disabled");
+    }
+    Ok(disabled_now)
+}
