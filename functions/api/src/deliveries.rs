@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use webhooks::ids::DeliveryId;
-use webhooks::messages::DeliveryMessage;
+use webhooks::messages::{DeliveryMessage, PendingDelivery};
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Scope};
 use webhooks::ports::{Clock, DeliveryQuery, Queue, Store};
 
@@ -127,18 +127,14 @@ pub async fn retry<P: Ports>(
         return Err(ApiError::Conflict("the event's payload is no longer retained".into()));
     }
     let mut delivery = detail.delivery;
-    let message = DeliveryMessage {
-        id: delivery.id.clone(),
-        tenant: delivery.tenant.clone(),
-        endpoint_id: delivery.endpoint_id.clone(),
-        event_id: delivery.event_id.clone(),
-        event_type: delivery.event_type.clone(),
+    let body = DeliveryMessage::first(PendingDelivery {
+        id: &delivery.id,
+        tenant: &delivery.tenant,
+        endpoint_id: &delivery.endpoint_id,
+        event_id: &delivery.event_id,
+        event_type: &delivery.event_type,
         created_at: delivery.created_at,
-        payload: None,
-        attempts_before: 0,
-        deferrals: 0,
-    };
-    let body = serde_json::to_string(&message).expect("delivery messages serialize");
+    });
     // Enqueued first: if that fails, the history still says failed (and retryable). Marked
     // pending only if no send has changed it since it was read.
     app.deliveries.send_batch(vec![body]).await?;

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::filter::endpoint_accepts;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
-use webhooks::messages::{DeliveryMessage, EventEnvelope};
+use webhooks::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint, Event};
 use webhooks::ports::{EventRecord, Queue, QueueError, ReceivedMessage, Store, StoreError};
 use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_event, is_valid_tenant};
@@ -175,18 +175,14 @@ impl<S: Store, Q: Queue> Dispatcher<S, Q> {
         let bodies: Vec<String> = enabled
             .into_iter()
             .map(|endpoint| {
-                let pending = DeliveryMessage {
-                    id: DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
-                    tenant: event.tenant.clone(),
-                    endpoint_id: endpoint.id.clone(),
-                    event_id: event.id.clone(),
-                    event_type: event.event_type.clone(),
+                DeliveryMessage::first(PendingDelivery {
+                    id: &DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
+                    tenant: &event.tenant,
+                    endpoint_id: &endpoint.id,
+                    event_id: &event.id,
+                    event_type: &event.event_type,
                     created_at: event.created_at,
-                    payload: None,
-                    attempts_before: 0,
-                    deferrals: 0,
-                };
-                serde_json::to_string(&pending).expect("delivery messages serialize")
+                })
             })
             .collect();
         Ok(bodies)

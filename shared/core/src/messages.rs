@@ -58,7 +58,34 @@ pub struct DeliveryMessage<'a> {
     pub deferrals: u32,
 }
 
+/// What a delivery is, as its messages carry it.
+pub struct PendingDelivery<'a> {
+    pub id: &'a DeliveryId,
+    pub tenant: &'a str,
+    pub endpoint_id: &'a EndpointId,
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub created_at: Timestamp,
+}
+
 impl DeliveryMessage<'_> {
+    /// The body of a delivery's first message (the dispatcher's, or a manual retry's): no
+    /// attempts made, none deferred, the payload left in the store.
+    pub fn first(delivery: PendingDelivery<'_>) -> String {
+        let message = DeliveryMessage {
+            id: delivery.id.clone(),
+            tenant: delivery.tenant.to_owned(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            event_id: delivery.event_id.to_owned(),
+            event_type: delivery.event_type.to_owned(),
+            created_at: delivery.created_at,
+            payload: None,
+            attempts_before: 0,
+            deferrals: 0,
+        };
+        serde_json::to_string(&message).expect("delivery messages serialize")
+    }
+
     /// The number of the attempt this receive makes (1 for the first).
     pub fn attempt_number(&self, receive_count: u32) -> u32 {
         self.attempts_before.saturating_add(receive_count.max(1))
