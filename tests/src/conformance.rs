@@ -11,7 +11,8 @@ use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Scope, Secret};
 use webhooks::pagination::decode_cursor;
 use webhooks::ports::{
-    DeliveryQuery, EndpointQuery, EventRecord, MAX_REASON_BYTES, Queue, RateCounter, Store, StoreError,
+    ApiKeyStore, DeliveryQuery, EndpointQuery, EndpointStore, EventRecord, EventStore, MAX_REASON_BYTES, Queue,
+    RateCounter, Store, StoreError,
 };
 use webhooks::time::Timestamp;
 use webhooks::validation::MAX_SUBSCRIPTIONS;
@@ -46,7 +47,7 @@ pub async fn store<S: Store>(store: &S) {
 
 /// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once
 /// (the very next lookup misses), and each method's failure.
-pub async fn api_keys<S: Store>(store: &S) {
+pub async fn api_keys<S: ApiKeyStore>(store: &S) {
     let now = Timestamp::now();
     let (tenant, other) = (format!("k{}", now.as_millis()), format!("k{}-other", now.as_millis()));
     let key = |tenant: &str, name: &str| mint(tenant.to_owned(), name.to_owned(), vec![Scope::WebhooksRead], now, None);
@@ -78,7 +79,7 @@ pub async fn api_keys<S: Store>(store: &S) {
 }
 
 /// Endpoints: conditional create, tenant scoping, versioned update, subscriptions, delete.
-pub async fn endpoints<S: Store>(store: &S) {
+pub async fn endpoints<S: EndpointStore>(store: &S) {
     let tenant = format!("t{}", Timestamp::now().as_millis());
     let mut first = endpoint(&tenant, &["run.*"]);
     let mut version = store.subscriptions_version(&tenant).await.unwrap();
@@ -124,7 +125,7 @@ pub async fn endpoints<S: Store>(store: &S) {
 }
 
 /// An endpoint at the subscription limit can be created and have every subscription replaced.
-pub async fn subscription_limit<S: Store>(store: &S) {
+pub async fn subscription_limit<S: EndpointStore>(store: &S) {
     let tenant = format!("s{}", Timestamp::now().as_millis());
     let patterns = |family: &str| (0..MAX_SUBSCRIPTIONS).map(|n| format!("{family}{n}.done")).collect::<Vec<_>>();
     let mut e = endpoint(&tenant, &[]);
@@ -139,7 +140,7 @@ pub async fn subscription_limit<S: Store>(store: &S) {
 }
 
 /// Pagination: every item once, in order, cursors opaque.
-pub async fn endpoint_pages<S: Store>(store: &S) {
+pub async fn endpoint_pages<S: EndpointStore>(store: &S) {
     let tenant = format!("p{}", Timestamp::now().as_millis());
     let mut made = Vec::new();
     for _ in 0..5 {
@@ -161,7 +162,7 @@ pub async fn endpoint_pages<S: Store>(store: &S) {
 }
 
 /// The failure counter: atomic, disables exactly once at the threshold, resets.
-pub async fn failure_counter<S: Store>(store: &S) {
+pub async fn failure_counter<S: EndpointStore>(store: &S) {
     let tenant = format!("f{}", Timestamp::now().as_millis());
     let e = endpoint(&tenant, &["run.failed"]);
     store.create_endpoint(&e).await.unwrap();
@@ -190,7 +191,7 @@ pub async fn failure_counter<S: Store>(store: &S) {
 
 /// Events: the first write wins; a redelivery of the same message is told apart from a
 /// producer's duplicate.
-pub async fn events<S: Store>(store: &S) {
+pub async fn events<S: EventStore>(store: &S) {
     let tenant = format!("e{}", Timestamp::now().as_millis());
     let event = Event {
         tenant: tenant.clone(),

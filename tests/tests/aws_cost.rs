@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use webhooks::api_keys::mint;
 use webhooks::model::{Endpoint, Scope, Secret};
-use webhooks::ports::{Queue, ReceivedMessage, Store, SystemClock};
+use webhooks::ports::{ApiKeyStore, DeliveryStore, EndpointStore, Queue, ReceivedMessage, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;

@@ -12,7 +12,7 @@ use webhooks::api_keys::mint;
 use webhooks::ids::DeliveryId;
 use webhooks::messages::EventEnvelope;
 use webhooks::model::{DeliveryStatus, Endpoint, Scope, Secret};
-use webhooks::ports::{Queue, Store, SystemClock};
+use webhooks::ports::{ApiKeyStore, DeliveryStore, EndpointStore, Queue, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::Mutex;
 use webhooks::model::{DeliveryStatus, Endpoint, Secret};
-use webhooks::ports::{DeliveryQuery, Queue, Store};
+use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore, Queue};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;

@@ -8,7 +8,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use webhooks::ids::DeliveryId;
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Secret};
-use webhooks::ports::{Store, StoreError};
+use webhooks::ports::{DeliveryStore, EndpointStore, EventStore, StoreError};
 use webhooks::time::Timestamp;
 use webhooks_sqlite::{PRUNE_BATCH, Pruned, SqliteDatabase, prune_interval};
 use webhooks_tests::{Receiver, Service, data_dir};

@@ -11,7 +11,9 @@ use webhooks::api_keys::mint;
 use webhooks::dead_letters::DeadLetterQueues;
 use webhooks::ids::DeliveryId;
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Scope, Secret};
-use webhooks::ports::{Queue, QueueError, ReceivedMessage, Store, SystemClock};
+use webhooks::ports::{
+    ApiKeyStore, DeliveryStore, EndpointStore, EventStore, Queue, QueueError, ReceivedMessage, SystemClock,
+};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks::url_guard::UrlPolicy;

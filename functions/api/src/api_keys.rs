@@ -11,7 +11,7 @@ use serde_json::json;
 use webhooks::api_keys::mint;
 use webhooks::ids::ApiKeyId;
 use webhooks::model::Scope;
-use webhooks::ports::{Clock, Store};
+use webhooks::ports::{ApiKeyStore, Clock};
 use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN, MAX_TENANT_LEN, is_valid_tenant};
 
 use crate::error::ApiError;

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use webhooks::ids::DeliveryId;
 use webhooks::messages::{DeliveryMessage, PendingDelivery};
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Scope};
-use webhooks::ports::{Clock, DeliveryQuery, Queue, Store};
+use webhooks::ports::{Clock, DeliveryQuery, DeliveryStore, EndpointStore, Queue};
 
 use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;

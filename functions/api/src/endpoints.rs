@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
 use webhooks::ids::EndpointId;
 use webhooks::model::{Endpoint, EntityId, Scope, Secret};
-use webhooks::ports::{Clock, EndpointQuery, Store, StoreError};
+use webhooks::ports::{Clock, EndpointQuery, EndpointStore, StoreError};
 use webhooks::signing::generate_secret;
 use webhooks::url_guard::UrlPolicy;
 use webhooks::validation::{EndpointFields, check_endpoint, check_secret};

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use webhooks::api_keys::hash_key;
 use webhooks::model::{ApiKey, Scope};
-use webhooks::ports::Store;
+use webhooks::ports::ApiKeyStore;
 
 use crate::error::ApiError;
 use crate::state::{App, Ports};

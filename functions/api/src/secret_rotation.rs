@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use webhooks::model::{PreviousSecret, Scope, Secret};
-use webhooks::ports::{Clock, Store};
+use webhooks::ports::{Clock, EndpointStore};
 use webhooks::signing::generate_secret;
 use webhooks::validation::check_secret;
 

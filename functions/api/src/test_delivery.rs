@@ -13,7 +13,7 @@ use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
 use webhooks::catalog::TEST_EVENT_TYPE;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::model::{Delivery, DeliveryStatus, Event, Scope};
-use webhooks::ports::{Clock, Store};
+use webhooks::ports::{Clock, DeliveryStore, EndpointStore, EventStore};
 use webhooks::signing::EndpointKeys;
 
 use crate::endpoints::parse_endpoint_id;

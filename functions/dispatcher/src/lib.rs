@@ -17,7 +17,9 @@ use webhooks::filter::endpoint_accepts;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint, Event};
-use webhooks::ports::{EventRecord, Queue, QueueError, ReceivedMessage, Store, StoreError};
+use webhooks::ports::{
+    DeliveryStore, EndpointStore, EventRecord, EventStore, Queue, QueueError, ReceivedMessage, StoreError,
+};
 use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_event, is_valid_tenant};
 
 /// Events handled at once within one batch.
@@ -30,6 +32,12 @@ const MAX_MESSAGE_ID_LEN: usize = 128;
 
 /// Subscription lookups kept at most; the cache is cleared when it grows past this.
 const CACHE_LIMIT: usize = 10_000;
+
+/// The stores the dispatcher uses: it records events, reads subscriptions, and leaves a
+/// trace on disabled endpoints' histories; it never touches API keys.
+pub trait DispatcherStore: EndpointStore + EventStore + DeliveryStore {}
+
+impl<T: EndpointStore + EventStore + DeliveryStore> DispatcherStore for T {}
 
 /// What the dispatcher works with; built once per process.
 pub struct Dispatcher<S, Q> {
@@ -112,7 +120,7 @@ pub enum DispatchError {
     Queue(#[from] QueueError),
 }
 
-impl<S: Store, Q: Queue> Dispatcher<S, Q> {
+impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
     /// `cache_ttl`: how long a subscription lookup is reused (zero: never).
     pub fn new(store: S, deliveries: Q, dead_letters: Q, cache_ttl: Duration) -> Self {
         let subscriptions = SubscriptionCache { ttl: cache_ttl, entries: Mutex::default() };

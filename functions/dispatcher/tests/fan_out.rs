@@ -7,7 +7,7 @@ use std::time::Duration;
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, EntityId, Secret};
-use webhooks::ports::{Queue, QueueError, ReceivedMessage, Store};
+use webhooks::ports::{EndpointStore, Queue, QueueError, ReceivedMessage, Store};
 use webhooks::time::Timestamp;
 use webhooks_dispatcher::{Dispatcher, SEND_AT};
 use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};

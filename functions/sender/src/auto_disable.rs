@@ -12,12 +12,12 @@
 //! concurrent senders disable an endpoint exactly once.
 
 use webhooks::model::Endpoint;
-use webhooks::ports::{Store, StoreError};
+use webhooks::ports::{EndpointStore, StoreError};
 use webhooks::receiver_answer::{Answer, GONE_REASON};
 use webhooks::retry::DeliveryPolicy;
 
 /// Counts `answer` toward disabling `endpoint`; answers whether this answer disabled it.
-pub async fn count_answer<S: Store>(
+pub async fn count_answer<S: EndpointStore>(
     store: &S,
     endpoint: &Endpoint,
     answer: Answer,

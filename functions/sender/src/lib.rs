@@ -18,7 +18,10 @@ use webhooks::ids::EndpointId;
 use webhooks::local_rate_counter::LocalRateCounter;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
-use webhooks::ports::{Clock, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage, Store, StoreError};
+use webhooks::ports::{
+    Clock, DeliveryStore, EndpointStore, EventStore, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage,
+    StoreError,
+};
 use webhooks::rate_limit::rate_delay;
 use webhooks::receiver_answer::{Answer, retry_delay};
 use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
@@ -49,6 +52,12 @@ fn delivery_span(message: &ReceivedMessage) -> tracing::Span {
         endpoint_id = tracing::field::Empty,
     )
 }
+
+/// The stores the sender uses: it reads endpoints and counts their failures, reads event
+/// payloads, and writes deliveries; it never touches API keys.
+pub trait SenderStore: EndpointStore + EventStore + DeliveryStore {}
+
+impl<T: EndpointStore + EventStore + DeliveryStore> SenderStore for T {}
 
 /// What the sender works with; built once per process.
 pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
@@ -166,7 +175,7 @@ impl KeyCache {
     }
 }
 
-impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
+impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     /// A sender whose rate limits count in this process: exact when it is the only one.
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
         let (keys, payloads, in_flight, rates) = Default::default();
@@ -186,7 +195,7 @@ impl<S: Store, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     }
 }
 
-impl<S: Store, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H, C, R> {
+impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H, C, R> {
     /// The same sender with at most `per_endpoint` requests open to one endpoint (see
     /// [`in_flight`]).
     pub fn with_endpoint_concurrency(mut self, per_endpoint: usize) -> Self {

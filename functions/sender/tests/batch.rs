@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use webhooks::ids::DeliveryId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{DeliveryStatus, Endpoint, Secret};
-use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, Queue, Store, SystemClock};
+use webhooks::ports::{DeliveryStore, EndpointStore, HttpOutcome, HttpSender, OutboundRequest, Queue, SystemClock};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_sender::Sender;

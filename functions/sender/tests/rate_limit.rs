@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use webhooks::ids::DeliveryId;
 use webhooks::messages::DeliveryMessage;
 use webhooks::model::{Endpoint, Secret};
-use webhooks::ports::{Clock, HttpOutcome, HttpSender, OutboundRequest, Queue, ReceivedMessage, Store};
+use webhooks::ports::{Clock, EndpointStore, HttpOutcome, HttpSender, OutboundRequest, Queue, ReceivedMessage};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_sender::{SendOutcome, Sender};

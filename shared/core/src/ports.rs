@@ -73,14 +73,17 @@ pub struct FailureCount {
     pub disabled_now: bool,
 }
 
-/// Endpoints, events, deliveries and API keys.
-pub trait Store: Send + Sync + 'static {
+/// Endpoints: their configuration, subscriptions and failure counts.
+pub trait EndpointStore: Send + Sync + 'static {
     /// MUST return `Conflict` if an endpoint with this id exists.
     fn create_endpoint(&self, endpoint: &Endpoint) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// MUST return `NotFound` for an unknown id or another tenant's endpoint.
     fn get_endpoint(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<Endpoint, StoreError>> + Send;
 
+    /// A page of `tenant`'s endpoints, oldest first (by id), at most `query.limit`, after
+    /// `query.after` if given; `next_cursor` is set only when more may follow. MUST NOT
+    /// answer another tenant's endpoints.
     fn list_endpoints(
         &self,
         tenant: &str,
@@ -109,7 +112,9 @@ pub trait Store: Send + Sync + 'static {
     fn subscriptions_version(&self, tenant: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Atomically adds one failure; at `disable_after` it MUST also disable the endpoint with
-    /// `reason`, in the same write. `NotFound` if the endpoint is gone.
+    /// `reason`, in the same write, and answer `disabled_now` to exactly one caller.
+    /// `NotFound` if the endpoint is gone. It bumps the endpoint's version, so a PATCH that
+    /// read the endpoint before it gets `Conflict` and starts over (the API retries).
     fn record_failure(
         &self,
         tenant: &str,
@@ -118,9 +123,14 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
     ) -> impl Future<Output = Result<FailureCount, StoreError>> + Send;
 
-    /// Sets the failure count back to zero (after a success).
+    /// Sets a failure count above zero back to zero (after a success), bumping the version
+    /// as `record_failure` does; changes nothing, and answers Ok, if the count is zero or the
+    /// endpoint is gone. Never enables a disabled endpoint.
     fn reset_failures(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// Events, stored once whatever their fan-out.
+pub trait EventStore: Send + Sync + 'static {
     /// Records the event once per (tenant, id); see [`EventRecord`]. `message_id` is the queue
     /// message that carried it.
     fn record_event(
@@ -137,7 +147,10 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
         event_id: &str,
     ) -> impl Future<Output = Result<Option<Box<RawValue>>, StoreError>> + Send;
+}
 
+/// Deliveries and their attempts: the history.
+pub trait DeliveryStore: Send + Sync + 'static {
     /// Writes the delivery's current state and, if given, appends an attempt to its history,
     /// in one write. Creates the delivery on first use.
     fn save_delivery(
@@ -174,12 +187,18 @@ pub trait Store: Send + Sync + 'static {
         id: &DeliveryId,
     ) -> impl Future<Output = Result<Option<DeliveryStatus>, StoreError>> + Send;
 
+    /// A page of `tenant`'s deliveries, newest first, filtered by `query` (endpoint, status,
+    /// event type), at most `query.limit`, before `query.before` if given; `next_cursor` is
+    /// set only when more may follow. MUST NOT answer another tenant's deliveries.
     fn list_deliveries(
         &self,
         tenant: &str,
         query: &DeliveryQuery,
     ) -> impl Future<Output = Result<Page<Delivery>, StoreError>> + Send;
+}
 
+/// API keys, found by the SHA-256 of the key (the key itself is never stored).
+pub trait ApiKeyStore: Send + Sync + 'static {
     /// MUST return `Conflict` if a key with this hash exists.
     fn create_api_key(&self, key: &ApiKey, key_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -192,6 +211,11 @@ pub trait Store: Send + Sync + 'static {
     /// MUST return `NotFound` if absent.
     fn delete_api_key(&self, id: &ApiKeyId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// All four stores: what one backend provides. A handler asks for the ones it uses.
+pub trait Store: EndpointStore + EventStore + DeliveryStore + ApiKeyStore {}
+
+impl<T: EndpointStore + EventStore + DeliveryStore + ApiKeyStore> Store for T {}
 
 /// A message as received: its id is stable across receives, its receipt is valid for this
 /// receive only.
@@ -275,7 +299,10 @@ pub trait RateCounter: Send + Sync + 'static {
     fn count(&self, endpoint: &EndpointId, second: i64) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
+/// The time, for everything that stamps or compares it (a test may hold it still).
 pub trait Clock: Send + Sync + 'static {
+    /// Now. Successive calls in one process MUST NOT go backwards by more than the system
+    /// clock does.
     fn now(&self) -> Timestamp;
 }
 

@@ -229,7 +229,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 mod tests {
     use super::*;
     use webhooks::ids::EndpointId;
-    use webhooks::ports::{Queue, Store};
+    use webhooks::ports::{EndpointStore, Queue};
     use webhooks::time::Timestamp;
 
     #[tokio::test]
