@@ -2,8 +2,6 @@
 //! Lambda functions read, and both go through the one parser ([`Settings::from_lookup`]), so
 //! a value means the same, and is refused the same way, wherever it is given.
 
-use std::collections::HashMap;
-
 use webhooks::settings::{Settings, env};
 
 #[derive(clap::Args, Debug, Default)]
@@ -40,36 +38,32 @@ pub struct SettingsFlags {
     subscription_cache: Option<String>,
 }
 
-/// Each setting's flag, by the variable it falls back to.
-const FLAGS: [(&str, &str); 8] = [
-    (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls"),
-    (env::ALLOW_PRIVATE, "--allow-private"),
-    (env::RETENTION_DAYS, "--retention"),
-    (env::MAX_ENDPOINTS, "--max-endpoints"),
-    (env::RETRY_SCHEDULE, "--retry-schedule"),
-    (env::DISABLE_AFTER, "--disable-after"),
-    (env::DELIVERY_TIMEOUT, "--delivery-timeout"),
-    (env::SUBSCRIPTION_CACHE, "--subscription-cache"),
-];
-
 impl SettingsFlags {
+    /// Each setting's variable, its flag, and the flag's value if it was given.
+    fn given(&self) -> [(&'static str, &'static str, Option<String>); 8] {
+        [
+            (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls", self.allow_insecure_urls.then(|| "true".to_owned())),
+            (
+                env::ALLOW_PRIVATE,
+                "--allow-private",
+                (!self.allow_private.is_empty()).then(|| self.allow_private.join(",")),
+            ),
+            (env::RETENTION_DAYS, "--retention", self.retention.clone()),
+            (env::MAX_ENDPOINTS, "--max-endpoints", self.max_endpoints.clone()),
+            (env::RETRY_SCHEDULE, "--retry-schedule", self.retry_schedule.clone()),
+            (env::DISABLE_AFTER, "--disable-after", self.disable_after.clone()),
+            (env::DELIVERY_TIMEOUT, "--delivery-timeout", self.delivery_timeout.clone()),
+            (env::SUBSCRIPTION_CACHE, "--subscription-cache", self.subscription_cache.clone()),
+        ]
+    }
+
     /// The settings from these flags, each unset one from its variable in `environment`.
     pub fn settings(&self, environment: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let given: HashMap<&str, String> = [
-            (env::ALLOW_INSECURE_URLS, self.allow_insecure_urls.then(|| "true".to_owned())),
-            (env::ALLOW_PRIVATE, (!self.allow_private.is_empty()).then(|| self.allow_private.join(","))),
-            (env::RETENTION_DAYS, self.retention.clone()),
-            (env::MAX_ENDPOINTS, self.max_endpoints.clone()),
-            (env::RETRY_SCHEDULE, self.retry_schedule.clone()),
-            (env::DISABLE_AFTER, self.disable_after.clone()),
-            (env::DELIVERY_TIMEOUT, self.delivery_timeout.clone()),
-            (env::SUBSCRIPTION_CACHE, self.subscription_cache.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect();
-        Settings::from_lookup(|name| given.get(name).cloned().or_else(|| environment(name))).map_err(|error| {
-            let flag = FLAGS.iter().find(|(name, _)| *name == error.name).map_or("", |(_, flag)| flag);
+        let given = self.given();
+        let flag_value =
+            |name: &str| given.iter().find(|(variable, _, _)| *variable == name).and_then(|(_, _, v)| v.clone());
+        Settings::from_lookup(|name| flag_value(name).or_else(|| environment(name))).map_err(|error| {
+            let flag = given.iter().find(|(variable, _, _)| *variable == error.name).map_or("", |(_, flag, _)| flag);
             format!("{flag} (or {}): {}", error.name, error.problem)
         })
     }
@@ -77,6 +71,8 @@ impl SettingsFlags {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use clap::Parser;
 
     use super::*;
@@ -95,7 +91,8 @@ mod tests {
 
     #[test]
     fn every_setting_has_its_flag() {
-        let named: std::collections::BTreeSet<&str> = FLAGS.iter().map(|(name, _)| *name).collect();
+        let named: std::collections::BTreeSet<&str> =
+            SettingsFlags::default().given().iter().map(|(name, _, _)| *name).collect();
         assert_eq!(named, env::ALL.into_iter().collect());
     }
 

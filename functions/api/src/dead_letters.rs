@@ -13,7 +13,7 @@ use webhooks::model::Scope;
 use webhooks::ports::Queue;
 
 use crate::error::ApiError;
-use crate::request::{ApiPath, ApiQuery, Caller, NoParameters, NoQuery, body_bytes, parse_json};
+use crate::request::{ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_limit};
 use crate::state::{App, Ports};
 
 /// The most messages one look shows (SQS's largest receive).
@@ -39,14 +39,7 @@ pub async fn show<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let which = queue(&name)?;
-    let limit = match params.limit.as_deref() {
-        None => MAX_PEEK,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=MAX_PEEK).contains(limit))
-            .ok_or_else(|| ApiError::invalid("limit", format!("must be an integer from 1 to {MAX_PEEK}")))?,
-    };
+    let limit = parse_limit(params.limit.as_deref(), MAX_PEEK, MAX_PEEK)?;
     let dead_letters = app.dead_letters.get(which);
     let depth = dead_letters.depth().await?;
     let messages = dead_letters.peek(limit).await?;
@@ -75,10 +68,7 @@ pub async fn redrive<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let which = queue(&name)?;
-    let body = body_bytes(request, &()).await?;
-    if !body.iter().all(u8::is_ascii_whitespace) {
-        parse_json::<NoParameters>(&body)?;
-    }
+    let NoParameters {} = optional_json(request, &()).await?;
     let source = match which {
         DeadLetterQueue::Events => &app.events,
         DeadLetterQueue::Deliveries => &app.deliveries,

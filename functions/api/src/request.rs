@@ -64,6 +64,15 @@ pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
     })
 }
 
+/// A JSON body that may be left out: empty (or only whitespace) is `T::default()`.
+pub async fn optional_json<S: Send + Sync, T: DeserializeOwned + Default>(
+    request: Request,
+    state: &S,
+) -> Result<T, ApiError> {
+    let body = body_bytes(request, state).await?;
+    if body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse_json(&body) }
+}
+
 /// Parses JSON, naming the offending field in the error when serde can.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))
@@ -96,7 +105,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// mistake rather than noise.
 pub type NoQuery = ApiQuery<NoParameters>;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct NoParameters {}
 
@@ -114,6 +123,18 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
+/// A `limit` parameter: `default` when absent, else an integer from 1 to `max`.
+pub fn parse_limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=max).contains(limit))
+            .ok_or_else(|| ApiError::invalid("limit", format!("must be an integer from 1 to {max}"))),
+    }
+}
+
 /// `?limit=&cursor=` of every list.
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -125,14 +146,7 @@ pub struct PageParams {
 impl PageParams {
     pub fn limit(&self) -> Result<usize, ApiError> {
         use webhooks::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-        match &self.limit {
-            None => Ok(DEFAULT_PAGE_SIZE),
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
-                .ok_or_else(|| ApiError::invalid("limit", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))),
-        }
+        parse_limit(self.limit.as_deref(), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     }
 
     /// The id inside the cursor, parsed as the kind of id this list pages by.

@@ -15,7 +15,7 @@ use webhooks::validation::check_secret;
 
 use crate::endpoints::{modify, parse_endpoint_id};
 use crate::error::ApiError;
-use crate::request::{ApiPath, Caller, NoQuery, body_bytes, parse_json};
+use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 use crate::views::SecretView;
 
@@ -52,9 +52,7 @@ pub async fn rotate_secret<P: Ports>(
     request: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let body = body_bytes(request, &()).await?;
-    let rotation: Rotation =
-        if body.iter().all(u8::is_ascii_whitespace) { Rotation::default() } else { parse_json(&body)? };
+    let rotation: Rotation = optional_json(request, &()).await?;
     let overlap = rotation.overlap_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_ROTATION_OVERLAP);
     if overlap > MAX_ROTATION_OVERLAP {
         return Err(ApiError::invalid("overlap_seconds", format!("at most {}", MAX_ROTATION_OVERLAP.as_secs())));

@@ -79,22 +79,21 @@ impl Queues {
             slow_deliveries: deliveries("deliveries-slow"),
         }
     }
-
-    /// Dead-letter queues first: a queue's redrive names one that must exist already.
-    pub fn all(&self) -> [&QueueDefinition; 5] {
-        [&self.events_dlq, &self.events, &self.deliveries_dlq, &self.deliveries, &self.slow_deliveries]
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn all(queues: &Queues) -> [&QueueDefinition; 5] {
+        [&queues.events_dlq, &queues.events, &queues.deliveries_dlq, &queues.deliveries, &queues.slow_deliveries]
+    }
+
     #[test]
     fn both_backends_name_the_same_queues_with_the_same_definitions() {
         let policy = DeliveryPolicy::default();
         let (embedded, aws) = (Queues::named(None, &policy), Queues::named(Some("acme"), &policy));
-        for (one, other) in embedded.all().into_iter().zip(aws.all()) {
+        for (one, other) in all(&embedded).into_iter().zip(all(&aws)) {
             assert_eq!(format!("acme-{}", one.name), other.name);
             assert_eq!((one.visibility_timeout, one.retention), (other.visibility_timeout, other.retention));
             let redrive = one.redrive.as_ref().map(|(dlq, max)| (format!("acme-{dlq}"), *max));
