@@ -427,7 +427,7 @@ pub async fn long_poll_wakes_on_send<Q: Queue + Clone>(queue: &Q) {
     queue.delete_batch(vec![got[0].receipt.clone()]).await.unwrap();
 }
 
-/// Delivery pages, newest first, per endpoint and tenant-wide, with a filter that skips
+/// Delivery pages, newest first, per endpoint and in the delivery log, with a filter that skips
 /// items: every matching delivery once, in order.
 pub async fn delivery_pages<S: Store>(store: &S) {
     let tenant = format!("q{}", Timestamp::now().as_millis());

@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use webhooks::api_keys::mint;
 use webhooks::ids::ApiKeyId;
 use webhooks::model::Scope;
-use webhooks::ports::{ApiKeyStore, Clock};
-use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN, MAX_TENANT_LEN, is_valid_tenant};
+use webhooks::ports::ApiKeyStore;
+use webhooks::services::api_keys::create_key;
 
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery};
@@ -39,25 +38,8 @@ pub async fn create<P: Ports>(
     ApiJson(input): ApiJson<NewKey>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
-    let mut errors = Vec::new();
-    if input.name.trim().is_empty() || input.name.chars().count() > MAX_KEY_NAME_LEN {
-        errors.push(FieldError::new("name", format!("must be 1..={MAX_KEY_NAME_LEN} characters")));
-    }
-    if input.scopes.is_empty() {
-        errors.push(FieldError::new("scopes", "must list at least one scope"));
-    }
     let tenant = input.tenant.unwrap_or_else(|| caller.tenant().to_owned());
-    if !is_valid_tenant(&tenant) {
-        errors.push(FieldError::new("tenant", format!("must be 1..={MAX_TENANT_LEN} characters of A-Z a-z 0-9 - _")));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let mut scopes = input.scopes;
-    scopes.sort();
-    scopes.dedup();
-    let minted = mint(tenant, input.name, scopes, app.clock.now(), None);
-    app.store.create_api_key(&minted.record, &minted.key_hash).await?;
+    let minted = create_key(&app.store, &app.clock, tenant, input.name, input.scopes).await?;
     let mut body = serde_json::to_value(&minted.record).expect("keys serialize");
     body["key"] = json!(minted.key);
     Ok((StatusCode::CREATED, Json(body)).into_response())

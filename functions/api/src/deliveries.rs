@@ -1,4 +1,4 @@
-//! Delivery history, manual retry, and the test route.
+//! Delivery history (per endpoint, and the tenant's delivery log) and manual retry.
 
 use std::sync::Arc;
 
@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use webhooks::ids::DeliveryId;
-use webhooks::messages::{DeliveryMessage, PendingDelivery};
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Scope};
-use webhooks::ports::{Clock, DeliveryQuery, DeliveryStore, EndpointStore, Queue};
+use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore};
+use webhooks::services::deliveries::retry as retry_delivery;
 
 use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;
@@ -70,7 +70,8 @@ pub async fn list_for_endpoint<P: Ports>(
     Ok(Json(PageView { data: page.items, next_cursor: page.next_cursor }).into_response())
 }
 
-pub async fn list_for_tenant<P: Ports>(
+/// `GET /v1/deliveries`: the delivery log, every endpoint's deliveries, newest first.
+pub async fn delivery_log<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
@@ -116,31 +117,9 @@ pub async fn retry<P: Ports>(
     ApiPath((id, delivery_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let detail = find_delivery(&app, &caller, &id, &delivery_id).await?;
-    if detail.delivery.status != DeliveryStatus::Failed {
-        return Err(ApiError::Conflict(format!(
-            "only failed deliveries can be retried; this one is {}",
-            detail.delivery.status.as_str()
-        )));
-    }
-    if detail.payload.is_none() {
-        return Err(ApiError::Conflict("the event's payload is no longer retained".into()));
-    }
-    let mut delivery = detail.delivery;
-    let body = DeliveryMessage::first(PendingDelivery {
-        id: &delivery.id,
-        tenant: &delivery.tenant,
-        endpoint_id: &delivery.endpoint_id,
-        event_id: &delivery.event_id,
-        event_type: &delivery.event_type,
-        created_at: delivery.created_at,
-    });
-    // Enqueued first: if that fails, the history still says failed (and retryable). Marked
-    // pending only if no send has changed it since it was read.
-    app.deliveries.send_batch(vec![body]).await?;
-    let now = app.clock.now();
-    app.store.requeue_delivery(&delivery.tenant, &delivery.endpoint_id, &delivery.id, delivery.attempts, now).await?;
-    delivery.status = DeliveryStatus::Pending;
-    delivery.next_retry_at = Some(now);
+    let endpoint_id = parse_endpoint_id(&id)?;
+    let delivery_id = DeliveryId::parse(&delivery_id).ok_or(ApiError::NotFound)?;
+    let delivery =
+        retry_delivery(&app.store, &app.deliveries, &app.clock, caller.tenant(), &endpoint_id, &delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json(&delivery)).into_response())
 }

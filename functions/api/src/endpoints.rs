@@ -1,4 +1,4 @@
-//! `/v1/webhooks`: create, list, show, update, delete; the secret and its rotation.
+//! `/v1/webhooks`: create, list, show, update, delete (the rules are the endpoint service's).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,19 +9,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
 use webhooks::ids::EndpointId;
-use webhooks::model::{Endpoint, EntityId, Scope, Secret};
-use webhooks::ports::{Clock, EndpointQuery, EndpointStore, StoreError};
-use webhooks::signing::generate_secret;
-use webhooks::url_guard::UrlPolicy;
-use webhooks::validation::{EndpointFields, check_endpoint, check_secret};
+use webhooks::model::{EntityId, Scope};
+use webhooks::ports::{Clock, EndpointQuery, EndpointStore};
+use webhooks::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
 
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams};
 use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView};
-
-/// Attempts at a read-modify-write before answering 409.
-const UPDATE_ATTEMPTS: usize = 5;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +35,7 @@ pub struct NewEndpoint {
 }
 
 /// Absent fields stay as they are; `description: null` clears it.
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatch {
     url: Option<String>,
@@ -66,20 +61,34 @@ pub(crate) fn parse_endpoint_id(text: &str) -> Result<EndpointId, ApiError> {
     EndpointId::parse(text).ok_or(ApiError::NotFound)
 }
 
-fn validate(endpoint: &Endpoint, new_secret: Option<&str>, url_policy: &UrlPolicy) -> Result<(), ApiError> {
-    let fields = EndpointFields {
-        url: &endpoint.url,
-        events: &endpoint.events,
-        event_filters: &endpoint.event_filters,
-        description: endpoint.description.as_deref(),
-        headers: &endpoint.headers,
-        rate_limit: endpoint.rate_limit,
-    };
-    let mut errors = check_endpoint(&fields, url_policy);
-    if let Some(secret) = new_secret {
-        check_secret(secret, &mut errors);
+impl From<NewEndpoint> for NewEndpointFields {
+    fn from(input: NewEndpoint) -> Self {
+        NewEndpointFields {
+            url: input.url,
+            events: input.events,
+            event_filters: input.event_filters,
+            description: input.description,
+            headers: input.headers,
+            rate_limit: input.rate_limit,
+            secret: input.secret,
+            enabled: input.enabled,
+        }
     }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+impl From<EndpointPatch> for EndpointChange {
+    fn from(patch: EndpointPatch) -> Self {
+        EndpointChange {
+            url: patch.url,
+            events: patch.events,
+            event_filters: patch.event_filters,
+            description: patch.description,
+            headers: patch.headers,
+            rate_limit: patch.rate_limit,
+            secret: patch.secret,
+            enabled: patch.enabled,
+        }
+    }
 }
 
 pub async fn create<P: Ports>(
@@ -89,26 +98,8 @@ pub async fn create<P: Ports>(
     ApiJson(input): ApiJson<NewEndpoint>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
+    let endpoint = app.endpoints().create(caller.tenant(), input.into()).await?;
     let now = app.clock.now();
-    let secret = input.secret.clone().map(Secret::new).unwrap_or_else(generate_secret);
-    let endpoint = Endpoint {
-        event_filters: input.event_filters,
-        description: input.description,
-        headers: input.headers,
-        rate_limit: input.rate_limit,
-        enabled: input.enabled.unwrap_or(true),
-        ..Endpoint::new(caller.tenant().to_owned(), input.url, input.events, secret, now)
-    };
-    validate(&endpoint, input.secret.as_deref(), &app.settings.url_policy)?;
-    // Read, then write: concurrent creates can pass the limit by their number, no more.
-    let max = app.settings.max_endpoints;
-    let existing = app.store.list_endpoints(caller.tenant(), &EndpointQuery { after: None, limit: max }).await?;
-    if existing.items.len() >= max {
-        return Err(ApiError::LimitReached(format!(
-            "this tenant has reached its limit of {max} endpoints; delete one first"
-        )));
-    }
-    app.store.create_endpoint(&endpoint).await?;
     let body = CreatedEndpoint { endpoint: EndpointView::from(&endpoint), secret: SecretView::of(&endpoint, now) };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -139,26 +130,6 @@ pub async fn show<P: Ports>(
     Ok(Json(view).into_response())
 }
 
-/// Reads the endpoint, applies `change`, and writes it back if nobody wrote in between;
-/// otherwise starts over.
-pub(crate) async fn modify<P: Ports>(
-    app: &App<P>,
-    tenant: &str,
-    id: &EndpointId,
-    change: impl Fn(&mut Endpoint) -> Result<(), ApiError>,
-) -> Result<Endpoint, ApiError> {
-    for _ in 0..UPDATE_ATTEMPTS {
-        let mut endpoint = app.store.get_endpoint(tenant, id).await?;
-        change(&mut endpoint)?;
-        endpoint.updated_at = app.clock.now();
-        match app.store.update_endpoint(&endpoint).await {
-            Err(StoreError::Conflict(_)) => continue,
-            other => return Ok(other?),
-        }
-    }
-    Err(ApiError::Conflict("the endpoint is being changed by another request; try again".into()))
-}
-
 pub async fn update<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -167,44 +138,7 @@ pub async fn update<P: Ports>(
     ApiJson(patch): ApiJson<EndpointPatch>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let url_policy = &app.settings.url_policy;
-    let updated = modify(&app, caller.tenant(), &parse_endpoint_id(&id)?, |endpoint| {
-        let patch = patch.clone();
-        if let Some(url) = patch.url {
-            endpoint.url = url;
-        }
-        if let Some(events) = patch.events {
-            endpoint.events = events;
-        }
-        if let Some(filters) = patch.event_filters {
-            endpoint.event_filters = filters;
-        }
-        if let Some(description) = patch.description {
-            endpoint.description = description;
-        }
-        if let Some(headers) = patch.headers {
-            endpoint.headers = headers;
-        }
-        if let Some(rate_limit) = patch.rate_limit {
-            endpoint.rate_limit = rate_limit;
-        }
-        if let Some(secret) = &patch.secret {
-            endpoint.secret = Secret::new(secret.clone());
-            endpoint.previous_secret = None;
-        }
-        match patch.enabled {
-            Some(true) if !endpoint.enabled => {
-                // Re-enabling starts the failure count afresh.
-                endpoint.enabled = true;
-                endpoint.failure_count = 0;
-                endpoint.disabled_reason = None;
-            }
-            Some(false) => endpoint.enabled = false,
-            _ => {}
-        }
-        validate(endpoint, patch.secret.as_deref(), url_policy)
-    })
-    .await?;
+    let updated = app.endpoints().change(caller.tenant(), &parse_endpoint_id(&id)?, patch.into()).await?;
     Ok(Json(EndpointView::from(&updated)).into_response())
 }
 

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use webhooks::model::Scope;
 use webhooks::ports::{QueueError, StoreError};
+use webhooks::services::ServiceError;
 use webhooks::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,19 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Backend(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Invalid(errors) => ApiError::Validation(errors),
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::LimitReached(message) => ApiError::LimitReached(message),
+            ServiceError::PayloadTooLarge(message) => ApiError::PayloadTooLarge(message),
+            ServiceError::Backend(message) => ApiError::Internal(message),
         }
     }
 }

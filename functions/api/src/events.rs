@@ -10,11 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 use webhooks::catalog::event_types as catalog;
-use webhooks::ids::GeneratedEventId;
-use webhooks::messages::EventEnvelope;
 use webhooks::model::{EntityId, Scope};
-use webhooks::ports::{Clock, Queue};
-use webhooks::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
+use webhooks::services::events::accept;
+use webhooks::validation::IncomingEvent;
 
 use crate::error::ApiError;
 use crate::request::{Caller, NoQuery, body_bytes, parse_json};
@@ -71,46 +69,8 @@ pub async fn ingest<P: Ports>(
     caller.require(Scope::EventsWrite)?;
     let body = body_bytes(request, &()).await?;
     let (events, batch) = parse_events(&body)?;
-    let field_of = |i: usize| if batch { format!("events[{i}].") } else { String::new() };
-    if events.is_empty() {
-        return Err(ApiError::invalid("events", "must hold at least one event"));
-    }
-    if events.len() > MAX_EVENTS_PER_BATCH {
-        return Err(ApiError::invalid("events", format!("at most {MAX_EVENTS_PER_BATCH} events per request")));
-    }
-    if let Some(i) = events.iter().position(IncomingEvent::payload_too_large) {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{}payload is larger than {} KiB",
-            field_of(i),
-            MAX_PAYLOAD_BYTES / 1024
-        )));
-    }
-    let mut errors = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        check_event(event, &field_of(i), &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let now = app.clock.now();
-    let mut ids = Vec::with_capacity(events.len());
-    let mut bodies = Vec::with_capacity(events.len());
-    for event in events {
-        let id = event.id.unwrap_or_else(|| GeneratedEventId::generate(now).to_string());
-        let envelope = EventEnvelope {
-            tenant: caller.tenant().to_owned(),
-            id: Some(id.clone()),
-            event_type: event.event_type,
-            entity_id: event.entity_id,
-            payload: event.payload,
-            received_at: Some(now),
-            dispatched_from: None,
-        };
-        bodies.push(serde_json::to_string(&envelope).expect("envelopes serialize"));
-        ids.push(id);
-    }
     // Answered only once the queue holds them durably: a 202 loses nothing.
-    app.events.send_batch(bodies).await?;
+    let ids = accept(&app.events, &app.clock, caller.tenant(), events, batch).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "ids": ids }))).into_response())
 }
 

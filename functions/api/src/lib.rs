@@ -45,7 +45,7 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/webhooks/{id}/deliveries", get(deliveries::list_for_endpoint::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}", get(deliveries::show::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}/retry", post(deliveries::retry::<P>))
-        .route("/v1/deliveries", get(deliveries::list_for_tenant::<P>))
+        .route("/v1/deliveries", get(deliveries::delivery_log::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
         .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))

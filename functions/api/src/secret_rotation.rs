@@ -8,21 +8,15 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use webhooks::model::{PreviousSecret, Scope, Secret};
+use webhooks::model::Scope;
 use webhooks::ports::{Clock, EndpointStore};
-use webhooks::signing::generate_secret;
-use webhooks::validation::check_secret;
+use webhooks::services::endpoints::SecretRotation;
 
-use crate::endpoints::{modify, parse_endpoint_id};
+use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;
 use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 use crate::views::SecretView;
-
-/// How long a rotated-out secret keeps signing by default.
-pub const DEFAULT_ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);
-/// The longest overlap a rotation may ask for.
-pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -53,25 +47,9 @@ pub async fn rotate_secret<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let rotation: Rotation = optional_json(request, &()).await?;
-    let overlap = rotation.overlap_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_ROTATION_OVERLAP);
-    if overlap > MAX_ROTATION_OVERLAP {
-        return Err(ApiError::invalid("overlap_seconds", format!("at most {}", MAX_ROTATION_OVERLAP.as_secs())));
-    }
-    let mut errors = Vec::new();
-    if let Some(secret) = &rotation.secret {
-        check_secret(secret, &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let new_secret = rotation.secret.map(Secret::new).unwrap_or_else(generate_secret);
+    let rotation =
+        SecretRotation { secret: rotation.secret, overlap: rotation.overlap_seconds.map(Duration::from_secs) };
+    let rotated = app.endpoints().rotate_secret(caller.tenant(), &parse_endpoint_id(&id)?, rotation).await?;
     let now = app.clock.now();
-    let rotated = modify(&app, caller.tenant(), &parse_endpoint_id(&id)?, |endpoint| {
-        let old = std::mem::replace(&mut endpoint.secret, new_secret.clone());
-        endpoint.previous_secret =
-            (!overlap.is_zero()).then(|| PreviousSecret { secret: old, expires_at: now.plus(overlap) });
-        Ok(())
-    })
-    .await?;
     Ok(Json(SecretView::of(&rotated, now)).into_response())
 }

@@ -1,18 +1,11 @@
-//! What every request handler can reach: the ports of one deployment ([`Ports`]) and the
-//! application state built from them once per process ([`App`]).
+//! What every request handler can reach: the application state built once per process
+//! from the ports of one deployment ([`Ports`], defined in the core).
 
 use webhooks::dead_letters::DeadLetterQueues;
-use webhooks::ports::{Clock, HttpSender, Queue, Store};
+pub use webhooks::ports::Ports;
 use webhooks::retry::DeliveryPolicy;
+use webhooks::services::endpoints::Endpoints;
 use webhooks::url_guard::UrlPolicy;
-
-/// The backends one deployment runs on, named once so handlers need one type parameter.
-pub trait Ports: Send + Sync + 'static {
-    type Store: Store;
-    type Queue: Queue;
-    type Http: HttpSender;
-    type Clock: Clock;
-}
 
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
@@ -36,4 +29,16 @@ pub struct App<P: Ports> {
     pub http: P::Http,
     pub clock: P::Clock,
     pub settings: ApiSettings,
+}
+
+impl<P: Ports> App<P> {
+    /// The endpoint use cases, with this deployment's URL policy and endpoint limit.
+    pub fn endpoints(&self) -> Endpoints<'_, P::Store, P::Clock> {
+        Endpoints {
+            store: &self.store,
+            clock: &self.clock,
+            url_policy: &self.settings.url_policy,
+            max_endpoints: self.settings.max_endpoints,
+        }
+    }
 }

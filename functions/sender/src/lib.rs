@@ -13,11 +13,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
-use webhooks::attempt::{Delivering, attempt_delivery, failure_summary};
+use webhooks::attempt::{Attempted, deliver_once};
 use webhooks::ids::EndpointId;
 use webhooks::local_rate_counter::LocalRateCounter;
 use webhooks::messages::DeliveryMessage;
-use webhooks::model::{Delivery, DeliveryStatus, Endpoint};
+use webhooks::model::{DeliveryStatus, Endpoint};
 use webhooks::ports::{
     Clock, DeliveryStore, EndpointStore, EventStore, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage,
     StoreError,
@@ -324,20 +324,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         {
             return Ok(SendOutcome::Skipped);
         }
-        let mut delivery = Delivery {
-            id: pending.id.clone(),
-            tenant: pending.tenant.clone(),
-            endpoint_id: pending.endpoint_id.clone(),
-            event_id: pending.event_id.clone(),
-            event_type: pending.event_type.clone(),
-            status: DeliveryStatus::Pending,
-            http_status: None,
-            attempts: 0,
-            created_at: pending.created_at,
-            delivered_at: None,
-            next_retry_at: None,
-            last_error: None,
-        };
+        let mut delivery = pending.pending().record();
         if !endpoint.enabled {
             // Re-enabling does not replay; the history shows why, and a manual retry can.
             delivery.status = DeliveryStatus::Failed;
@@ -377,9 +364,8 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             }
         }
         let keys = self.keys.keys_for(&endpoint, now);
-        let delivering = Delivering { delivery_id: &pending.id, event_type: &pending.event_type, payload };
-        let attempting = attempt_delivery(&self.http, &endpoint, &keys, &delivering, now, self.policy.timeout);
-        let (attempt, answer) = match &self.slow_lane {
+        let attempting = deliver_once(&self.http, &endpoint, &keys, delivery, payload, now, self.policy.timeout);
+        let Attempted { mut delivery, attempt, answer } = match &self.slow_lane {
             None => attempting.await,
             Some(lane) => match tokio::time::timeout(SLOW_AFTER, attempting).await {
                 Ok(answered) => answered,
@@ -393,20 +379,17 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             },
         };
         drop(turn);
-        delivery.http_status = attempt.http_status;
 
         if answer == Answer::Delivered {
-            delivery.status = DeliveryStatus::Delivered;
-            delivery.delivered_at = Some(now.plus(std::time::Duration::from_millis(attempt.duration_ms)));
             self.store.save_delivery(&delivery, Some(&attempt)).await?;
             count_answer(&self.store, &endpoint, answer, &self.policy).await?;
             return Ok(SendOutcome::Delivered);
         }
 
-        delivery.last_error = Some(failure_summary(&attempt));
         let disabled_now = count_answer(&self.store, &endpoint, answer, &self.policy).await?;
         match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
             Some(delay) if !disabled_now && answer != Answer::Gone => {
+                delivery.status = DeliveryStatus::Pending;
                 delivery.next_retry_at = Some(now.plus(delay));
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
                 self.deliveries.change_visibility(&message.receipt, delay).await?;
@@ -414,12 +397,10 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             }
             Some(_) => {
                 // Disabled by this answer: stop retrying; the history keeps the delivery.
-                delivery.status = DeliveryStatus::Failed;
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
                 Ok(SendOutcome::Skipped)
             }
             None => {
-                delivery.status = DeliveryStatus::Failed;
                 self.store.save_delivery(&delivery, Some(&attempt)).await?;
                 tracing::warn!(
                     delivery_id = %delivery.id,

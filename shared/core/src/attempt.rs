@@ -1,10 +1,11 @@
-//! One delivery attempt: the signed request a receiver gets (the delivery contract's headers)
-//! and the attempt record made from its outcome. Shared by the sender and the test route.
+//! One delivery attempt, the one recipe the sender and the test route share
+//! ([`deliver_once`]): the signed request a receiver gets (the delivery contract's headers),
+//! the attempt record made from its outcome, and the delivery's record after it.
 
 use bytes::Bytes;
 
 use crate::ids::DeliveryId;
-use crate::model::{Attempt, Endpoint};
+use crate::model::{Attempt, Delivery, DeliveryStatus, Endpoint};
 use crate::ports::{HttpSender, OutboundRequest};
 use crate::receiver_answer::{Answer, classify};
 use crate::signing::EndpointKeys;
@@ -45,16 +46,31 @@ pub fn build_request(
     OutboundRequest { url: endpoint.url.clone(), headers, body: delivering.payload.clone(), timeout }
 }
 
-/// Sends one attempt; answers its record and what the receiver's answer means.
-pub async fn attempt_delivery<H: HttpSender>(
+/// One attempt made: the delivery's record after it, the attempt's, and what the receiver's
+/// answer means (for retries and auto-disable, which are the caller's to decide).
+#[derive(Debug)]
+pub struct Attempted {
+    /// `delivered` (with `delivered_at`) or `failed` (with `last_error`), with the answer's
+    /// HTTP status; a caller that retries marks it pending again.
+    pub delivery: Delivery,
+    pub attempt: Attempt,
+    pub answer: Answer,
+}
+
+/// Signs `payload` for `delivery` with `keys`, POSTs it to `endpoint` with `timeout`, and
+/// answers the records of the attempt. Saves nothing: the caller writes the records, after
+/// deciding on a retry.
+pub async fn deliver_once<H: HttpSender>(
     http: &H,
     endpoint: &Endpoint,
     keys: &EndpointKeys,
-    delivering: &Delivering<'_>,
+    mut delivery: Delivery,
+    payload: Bytes,
     now: Timestamp,
     timeout: std::time::Duration,
-) -> (Attempt, Answer) {
-    let outcome = http.post(build_request(endpoint, keys, delivering, now, timeout)).await;
+) -> Attempted {
+    let delivering = Delivering { delivery_id: &delivery.id, event_type: &delivery.event_type, payload };
+    let outcome = http.post(build_request(endpoint, keys, &delivering, now, timeout)).await;
     let answer = classify(outcome.status, outcome.retry_after);
     let attempt = Attempt {
         at: now,
@@ -63,7 +79,16 @@ pub async fn attempt_delivery<H: HttpSender>(
         response_body: outcome.body,
         error: outcome.error,
     };
-    (attempt, answer)
+    delivery.http_status = attempt.http_status;
+    if answer == Answer::Delivered {
+        delivery.status = DeliveryStatus::Delivered;
+        delivery.delivered_at = Some(now.plus(outcome.duration));
+        delivery.last_error = None;
+    } else {
+        delivery.status = DeliveryStatus::Failed;
+        delivery.last_error = Some(failure_summary(&attempt));
+    }
+    Attempted { delivery, attempt, answer }
 }
 
 /// A short account of a failed attempt, for the delivery's `last_error`.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::ids::{DeliveryId, EndpointId};
-use crate::model::{EntityId, Tenant};
+use crate::model::{Delivery, DeliveryStatus, EntityId, Tenant};
 use crate::time::Timestamp;
 
 /// An event on the events queue: the body of `POST /v1/events` (one event) plus the tenant.
@@ -68,7 +68,51 @@ pub struct PendingDelivery<'a> {
     pub created_at: Timestamp,
 }
 
+impl<'a> PendingDelivery<'a> {
+    /// What delivery `delivery` is.
+    pub fn of(delivery: &'a Delivery) -> Self {
+        PendingDelivery {
+            id: &delivery.id,
+            tenant: &delivery.tenant,
+            endpoint_id: &delivery.endpoint_id,
+            event_id: &delivery.event_id,
+            event_type: &delivery.event_type,
+            created_at: delivery.created_at,
+        }
+    }
+
+    /// The delivery's record before any attempt: pending, nothing sent yet.
+    pub fn record(&self) -> Delivery {
+        Delivery {
+            id: self.id.clone(),
+            tenant: self.tenant.to_owned(),
+            endpoint_id: self.endpoint_id.clone(),
+            event_id: self.event_id.to_owned(),
+            event_type: self.event_type.to_owned(),
+            status: DeliveryStatus::Pending,
+            http_status: None,
+            attempts: 0,
+            created_at: self.created_at,
+            delivered_at: None,
+            next_retry_at: None,
+            last_error: None,
+        }
+    }
+}
+
 impl DeliveryMessage<'_> {
+    /// What delivery this message is of.
+    pub fn pending(&self) -> PendingDelivery<'_> {
+        PendingDelivery {
+            id: &self.id,
+            tenant: &self.tenant,
+            endpoint_id: &self.endpoint_id,
+            event_id: &self.event_id,
+            event_type: &self.event_type,
+            created_at: self.created_at,
+        }
+    }
+
     /// The body of a delivery's first message (the dispatcher's, or a manual retry's): no
     /// attempts made, none deferred, the payload left in the store.
     pub fn first(delivery: PendingDelivery<'_>) -> String {

@@ -46,6 +46,7 @@ pub struct EndpointQuery {
 /// Deliveries are listed newest first; `before` is the last id of the previous page.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryQuery {
+    /// One endpoint's history, or `None` for the tenant's delivery log (every endpoint's).
     pub endpoint_id: Option<EndpointId>,
     pub status: Option<DeliveryStatus>,
     pub event_type: Option<String>,
@@ -342,4 +343,13 @@ pub const RESPONSE_BODY_LIMIT: usize = 4096;
 /// Sends deliveries. MUST NOT follow redirects and MUST give up after `timeout`.
 pub trait HttpSender: Send + Sync + 'static {
     fn post(&self, request: OutboundRequest) -> impl Future<Output = HttpOutcome> + Send;
+}
+
+/// The backends one deployment runs on, named once, so that what runs over all of them (the
+/// API's state, a test of the whole pipeline on fakes) needs one type parameter.
+pub trait Ports: Send + Sync + 'static {
+    type Store: Store;
+    type Queue: Queue;
+    type Http: HttpSender;
+    type Clock: Clock;
 }

@@ -17,7 +17,11 @@
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
-/// The global secondary index behind the tenant-wide delivery log and the API key list.
+/// The global secondary index behind two listings: the delivery log (`D#{tenant}`, every
+/// endpoint's deliveries newest first) and the API keys (`KEYS`). It is sparse (only items
+/// with `list_pk` are in it), so sharing it costs no write more than two indexes would; a
+/// second index would cost deployed tables a migration (CloudFormation adds one index per
+/// update, and the deliveries written before it would be missing from it).
 pub const LISTING_INDEX: &str = "listing";
 pub const LISTING_PARTITION_KEY: &str = "list_pk";
 pub const LISTING_SORT_KEY: &str = "list_sk";

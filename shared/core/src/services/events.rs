@@ -1,0 +1,58 @@
+//! Accepting events: checked one by one, then put on the events queue for the dispatcher,
+//! all or none.
+
+use super::ServiceError;
+use crate::ids::GeneratedEventId;
+use crate::messages::EventEnvelope;
+use crate::ports::{Clock, Queue};
+use crate::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
+
+/// Accepts `incoming` for `tenant`, answering their ids (generated where absent) once the
+/// queue holds them durably: an accepted event is never lost. Nothing is enqueued unless
+/// every event is valid; the errors name `events[i].field` when `batch`.
+pub async fn accept<Q: Queue, C: Clock>(
+    events: &Q,
+    clock: &C,
+    tenant: &str,
+    incoming: Vec<IncomingEvent>,
+    batch: bool,
+) -> Result<Vec<String>, ServiceError> {
+    let field_of = |i: usize| if batch { format!("events[{i}].") } else { String::new() };
+    if incoming.is_empty() {
+        return Err(ServiceError::invalid("events", "must hold at least one event"));
+    }
+    if incoming.len() > MAX_EVENTS_PER_BATCH {
+        return Err(ServiceError::invalid("events", format!("at most {MAX_EVENTS_PER_BATCH} events per request")));
+    }
+    if let Some(i) = incoming.iter().position(IncomingEvent::payload_too_large) {
+        return Err(ServiceError::PayloadTooLarge(format!(
+            "{}payload is larger than {} KiB",
+            field_of(i),
+            MAX_PAYLOAD_BYTES / 1024
+        )));
+    }
+    let mut errors = Vec::new();
+    for (i, event) in incoming.iter().enumerate() {
+        check_event(event, &field_of(i), &mut errors);
+    }
+    ServiceError::check(errors)?;
+    let now = clock.now();
+    let mut ids = Vec::with_capacity(incoming.len());
+    let mut bodies = Vec::with_capacity(incoming.len());
+    for event in incoming {
+        let id = event.id.unwrap_or_else(|| GeneratedEventId::generate(now).to_string());
+        let envelope = EventEnvelope {
+            tenant: tenant.to_owned(),
+            id: Some(id.clone()),
+            event_type: event.event_type,
+            entity_id: event.entity_id,
+            payload: event.payload,
+            received_at: Some(now),
+            dispatched_from: None,
+        };
+        bodies.push(serde_json::to_string(&envelope).expect("envelopes serialize"));
+        ids.push(id);
+    }
+    events.send_batch(bodies).await?;
+    Ok(ids)
+}
