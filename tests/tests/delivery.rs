@@ -191,21 +191,29 @@ async fn entity_filters_and_wildcards_choose_the_receivers() {
         {"id": "e4", "type": "agent.updated", "entity_id": 99, "payload": {"e": 4}},
         {"id": "e5", "type": "playground.status.changed", "entity_id": 1, "payload": {"e": 5}},
         {"id": "e6", "type": "playground.created", "payload": {"e": 6}},
+        // Seed 000's payload format: the entity at the payload's top level.
+        {"id": "e7", "type": "playground.created", "payload": {"e": 7, "entity_type": "Playground", "entity_id": 2}},
+        {"id": "e8", "type": "playground.created", "payload": {"e": 8, "entity_id": 3}},
+        {"id": "e9", "type": "playground.created", "entity_id": 3, "payload": {"e": 9, "entity_id": 1}},
     ]});
     service.api.send_events(events).await;
 
-    everything.wait_for(6, WAIT).await;
+    everything.wait_for(9, WAIT).await;
     let seen = |r: &Receiver| {
         let mut ids: Vec<i64> = r.received().iter().map(|g| g.json()["e"].as_i64().unwrap()).collect();
         ids.sort();
         ids
     };
-    family.wait_for(5, WAIT).await;
-    filtered.wait_for(3, WAIT).await;
+    family.wait_for(8, WAIT).await;
+    filtered.wait_for(4, WAIT).await;
     unrelated.assert_stays_at(0, Duration::from_millis(500)).await;
-    assert_eq!(seen(&filtered), [1, 3, 4], "ids 1 and \"2\" of playground.created, every agent.updated");
-    assert_eq!(seen(&family), [1, 2, 3, 5, 6]);
-    assert_eq!(seen(&everything), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        seen(&filtered),
+        [1, 3, 4, 7],
+        "ids 1 and \"2\" of playground.created (the event's own entity_id first, else the payload's), every agent.updated"
+    );
+    assert_eq!(seen(&family), [1, 2, 3, 5, 6, 7, 8, 9]);
+    assert_eq!(seen(&everything), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,6 +348,25 @@ async fn the_test_route_sends_a_signed_test_event_and_records_it() {
     assert_eq!(failed.body["error"], "receiver answered HTTP 418");
     let endpoint = service.api.get(&format!("/v1/webhooks/{id}")).await;
     assert_eq!(endpoint.body["failure_count"], 0, "a failed test does not count towards disabling");
+
+    // Seed 003's test sends `workflow.completed`, to an endpoint that need not subscribe to it.
+    receiver.always(200);
+    let typed = service.api.post(&format!("/v1/webhooks/{id}/test"), json!({"event_type": "workflow.completed"})).await;
+    assert_eq!(typed.body["delivered"], true, "{:?}", typed.body);
+    let got = receiver.received().pop().unwrap();
+    assert_eq!(got.header("x-webhook-event"), "workflow.completed");
+    assert_eq!(got.json()["event"], "workflow.completed");
+    let history = service.api.get(&format!("/v1/webhooks/{id}/deliveries?event_type=workflow.completed")).await;
+    assert_eq!(history.body["data"].as_array().unwrap().len(), 1);
+    let sent = receiver.received().len();
+    for (body, field) in
+        [(json!({"event_type": "no.such.type"}), "event_type"), (json!({"event": "workflow.completed"}), "body")]
+    {
+        let refused = service.api.post(&format!("/v1/webhooks/{id}/test"), body).await;
+        assert_eq!(refused.status, 400, "{:?}", refused.body);
+        assert_eq!(refused.body["error"]["details"][0]["field"], field, "{:?}", refused.body);
+    }
+    assert_eq!(receiver.received().len(), sent, "a refused test sends nothing");
 }
 
 /// A 302 to a second receiver is the attempt's answer; the second receiver gets nothing.

@@ -1,32 +1,44 @@
-//! `POST /v1/webhooks/{id}/test`: one signed test event sent at once, answered with how it
+//! `POST /v1/webhooks/{id}/test`: one signed test event (`webhook.test`, or the body's
+//! `{"event_type": ...}`: seed 003 sends `workflow.completed`) sent at once, answered with how it
 //! went (`{delivered, http_status, response_time_ms, error?}`), and kept in the history. The
 //! recipe is the core's test delivery service, which sends as the sender does.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use webhooks::catalog::TEST_EVENT_TYPE;
 use webhooks::model::Scope;
 use webhooks::services::test_delivery::TestDelivery;
 
 use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;
-use crate::request::{ApiPath, Caller, NoQuery};
+use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 
-/// Sends a signed `webhook.test` event at once and answers how it went; the attempt is in
+/// The optional body: which type the test event has (`webhook.test` when absent).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    event_type: Option<String>,
+}
+
+/// Sends a signed test event at once and answers how it went; the attempt is in
 /// the history like any other. A failed test does not count towards auto-disable.
 pub async fn test<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
     _: NoQuery,
     ApiPath(id): ApiPath<String>,
+    request: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
+    let TestRequest { event_type } = optional_json(request, &()).await?;
+    let event_type = event_type.as_deref().unwrap_or(TEST_EVENT_TYPE);
     let test =
         TestDelivery { store: &app.store, http: &app.http, clock: &app.clock, timeout: app.settings.policy.timeout };
-    let outcome = test.send(caller.tenant(), &parse_endpoint_id(&id)?, TEST_EVENT_TYPE).await?;
+    let outcome = test.send(caller.tenant(), &parse_endpoint_id(&id)?, event_type).await?;
     Ok(Json(outcome).into_response())
 }

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
-use webhooks::filter::endpoint_accepts;
+use webhooks::filter::{endpoint_accepts, payload_entity_id};
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint, Event};
@@ -370,7 +370,7 @@ fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchErr
         tenant: envelope.tenant,
         id,
         event_type: incoming.event_type,
-        entity_id: incoming.entity_id,
+        entity_id: incoming.entity_id.or_else(|| payload_entity_id(&incoming.payload)),
         payload: incoming.payload,
     };
     Ok((event, envelope.dispatched_from.unwrap_or_else(|| message.message_id.clone())))

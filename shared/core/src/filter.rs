@@ -1,6 +1,10 @@
 //! Which endpoints take which events: wildcard subscriptions and entity-id filters.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
 use crate::model::{Endpoint, EntityId};
+use crate::validation::MAX_ENTITY_ID_LEN;
 
 /// `*` matches everything; `family.*` matches every type under `family.` (any depth);
 /// anything else matches only itself.
@@ -40,9 +44,48 @@ pub fn endpoint_accepts(endpoint: &Endpoint, event_type: &str, entity: Option<&E
     }
 }
 
+/// The entity of an event sent without an `entity_id`: its payload's top-level `entity_id`
+/// (seed 000's payload format carries it there), if that is an integer or a string of
+/// 1..=[`MAX_ENTITY_ID_LEN`] characters. Anything else there (a float, an object, `null`, a
+/// key given twice) is no entity: the payload is the producer's, never refused for it.
+pub fn payload_entity_id(payload: &RawValue) -> Option<EntityId> {
+    #[derive(Deserialize)]
+    struct TopLevel {
+        entity_id: Option<EntityId>,
+    }
+    let entity = serde_json::from_str::<TopLevel>(payload.get()).ok()?.entity_id?;
+    match &entity {
+        EntityId::Text(text) if text.is_empty() || text.len() > MAX_ENTITY_ID_LEN => None,
+        _ => Some(entity),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entity_of(payload: &str) -> Option<EntityId> {
+        payload_entity_id(&RawValue::from_string(payload.to_owned()).unwrap())
+    }
+
+    #[test]
+    fn the_payload_names_the_entity_at_its_top_level_only() {
+        assert_eq!(entity_of(r#"{"entity_type": "Playground", "entity_id": 42}"#), Some(EntityId::Number(42)));
+        assert_eq!(entity_of(r#"{"entity_id": "pg_7", "x": [1]}"#), Some(EntityId::Text("pg_7".into())));
+        for none in [
+            r#"{"data": {"entity_id": 42}}"#,
+            r#"{"entity_id": 4.2}"#,
+            r#"{"entity_id": null}"#,
+            r#"{"entity_id": {"id": 1}}"#,
+            r#"{"entity_id": ""}"#,
+            r#"{"entity_id": 1, "entity_id": 2}"#,
+            r#"{}"#,
+        ] {
+            assert_eq!(entity_of(none), None, "{none}");
+        }
+        assert!(entity_of(&format!(r#"{{"entity_id": "{}"}}"#, "a".repeat(MAX_ENTITY_ID_LEN))).is_some());
+        assert_eq!(entity_of(&format!(r#"{{"entity_id": "{}"}}"#, "a".repeat(MAX_ENTITY_ID_LEN + 1))), None);
+    }
 
     #[test]
     fn wildcards_match_families_at_any_depth() {

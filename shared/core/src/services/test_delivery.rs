@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 
 use super::ServiceError;
 use crate::attempt::deliver_once;
+use crate::catalog::is_known_type;
 use crate::ids::{DeliveryId, EndpointId, GeneratedEventId};
 use crate::messages::PendingDelivery;
 use crate::model::Event;
@@ -37,13 +38,20 @@ pub struct TestDelivery<'a, S, H, C> {
 impl<S: EndpointStore + EventStore + DeliveryStore, H: HttpSender, C: Clock> TestDelivery<'_, S, H, C> {
     /// Records an event of `event_type` whose data names the endpoint, sends it at once, and
     /// records the delivery. A failed test does not count towards auto-disable, and is not
-    /// retried. `NotFound` for another tenant's endpoint.
+    /// retried. `Invalid` for a type the catalog does not know (the endpoint need not
+    /// subscribe to it); `NotFound` for another tenant's endpoint.
     pub async fn send(
         &self,
         tenant: &str,
         endpoint_id: &EndpointId,
         event_type: &str,
     ) -> Result<TestOutcome, ServiceError> {
+        if !is_known_type(event_type) {
+            return Err(ServiceError::invalid(
+                "event_type",
+                format!("unknown event type {event_type:?} (see GET /v1/event-types)"),
+            ));
+        }
         let endpoint = self.store.get_endpoint(tenant, endpoint_id).await?;
         let now = self.clock.now();
         let event_id = GeneratedEventId::generate(now).to_string();
