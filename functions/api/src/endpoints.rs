@@ -97,6 +97,15 @@ pub async fn create<P: Ports>(
     _: NoQuery,
     ApiJson(input): ApiJson<NewEndpoint>,
 ) -> Result<Response, ApiError> {
+    create_endpoint(&app, &caller, input).await
+}
+
+/// Creates the endpoint and answers 201 with it and its secret (also for the dialects).
+pub(crate) async fn create_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    input: NewEndpoint,
+) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let endpoint = app.endpoints().create(caller.tenant(), input.into()).await?;
     let now = app.clock.now();
@@ -137,8 +146,18 @@ pub async fn update<P: Ports>(
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<EndpointPatch>,
 ) -> Result<Response, ApiError> {
+    update_endpoint(&app, &caller, &id, patch).await
+}
+
+/// Applies the patch and answers the endpoint as it now is (also for the dialects).
+pub(crate) async fn update_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id: &str,
+    patch: EndpointPatch,
+) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let updated = app.endpoints().change(caller.tenant(), &parse_endpoint_id(&id)?, patch.into()).await?;
+    let updated = app.endpoints().change(caller.tenant(), &parse_endpoint_id(id)?, patch.into()).await?;
     Ok(Json(EndpointView::from(&updated)).into_response())
 }
 

@@ -5,6 +5,7 @@ mod api_keys;
 pub mod aws;
 mod dead_letters;
 mod deliveries;
+mod dialects;
 mod endpoints;
 pub mod error;
 mod events;
@@ -50,6 +51,7 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
         .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))
         .route("/v1/dead-letters/{queue}/redrive", post(dead_letters::redrive::<P>))
+        .merge(dialects::webhook_endpoints::routes::<P>())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(events)
         .fallback(|| async { error::ApiError::NotFound })
