@@ -3,4 +3,5 @@
 //! status codes) onto the canonical handlers and the core's services, never a second
 //! implementation. The README's dialect table maps each seed route to its canonical one.
 
+pub mod api_v1_webhooks;
 pub mod webhook_endpoints;
