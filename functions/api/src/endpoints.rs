@@ -104,7 +104,7 @@ pub async fn create<P: Ports>(
 pub(crate) async fn create_endpoint<P: Ports>(
     app: &App<P>,
     caller: &Caller,
-    input: NewEndpoint,
+    input: impl Into<NewEndpointFields>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let endpoint = app.endpoints().create(caller.tenant(), input.into()).await?;
@@ -154,7 +154,7 @@ pub(crate) async fn update_endpoint<P: Ports>(
     app: &App<P>,
     caller: &Caller,
     id: &str,
-    patch: EndpointPatch,
+    patch: impl Into<EndpointChange>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let updated = app.endpoints().change(caller.tenant(), &parse_endpoint_id(id)?, patch.into()).await?;

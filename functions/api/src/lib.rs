@@ -53,6 +53,7 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/dead-letters/{queue}/redrive", post(dead_letters::redrive::<P>))
         .merge(dialects::webhook_endpoints::routes::<P>())
         .merge(dialects::api_v1_webhooks::routes::<P>())
+        .merge(dialects::webhooks_003::routes::<P>())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(events)
         .fallback(|| async { error::ApiError::NotFound })

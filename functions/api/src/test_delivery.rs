@@ -34,11 +34,21 @@ pub async fn test<P: Ports>(
     ApiPath(id): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    caller.require(Scope::WebhooksWrite)?;
     let TestRequest { event_type } = optional_json(request, &()).await?;
-    let event_type = event_type.as_deref().unwrap_or(TEST_EVENT_TYPE);
+    send_test(&app, &caller, &id, event_type.as_deref().unwrap_or(TEST_EVENT_TYPE)).await
+}
+
+/// Sends a test event of `event_type` to endpoint `id` and answers how it went (also for
+/// the dialects).
+pub(crate) async fn send_test<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id: &str,
+    event_type: &str,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
     let test =
         TestDelivery { store: &app.store, http: &app.http, clock: &app.clock, timeout: app.settings.policy.timeout };
-    let outcome = test.send(caller.tenant(), &parse_endpoint_id(&id)?, event_type).await?;
+    let outcome = test.send(caller.tenant(), &parse_endpoint_id(id)?, event_type).await?;
     Ok(Json(outcome).into_response())
 }

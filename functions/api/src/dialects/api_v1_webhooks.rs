@@ -6,17 +6,16 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{StatusCode, header};
+use axum::Router;
+use axum::http::StatusCode;
 use axum::middleware::map_response;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::error::ApiError;
+use super::{items, rename, rewrite_json};
 use crate::state::{App, Ports};
-use crate::{MAX_BODY_BYTES, deliveries, endpoints, test_delivery};
+use crate::{deliveries, endpoints, test_delivery};
 
 pub fn routes<P: Ports>() -> Router<Arc<App<P>>> {
     let wrapped = Router::new()
@@ -31,39 +30,20 @@ pub fn routes<P: Ports>() -> Router<Arc<App<P>>> {
     wrapped.route("/api/v1/webhooks/{id}/test", post(test_delivery::test::<P>))
 }
 
-/// A successful JSON answer as the seed shows it: a page keeps its `data` (and cursor), one
+/// A successful answer as the seed shows it: a page keeps its `data` (and cursor), one
 /// object goes under `data`; `enabled` reads `is_active`. Errors and 204 pass unchanged.
 async fn in_data(response: Response) -> Response {
     if !response.status().is_success() || response.status() == StatusCode::NO_CONTENT {
         return response;
     }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * MAX_BODY_BYTES).await else {
-        return ApiError::Internal("reading an answer to wrap it".into()).into_response();
-    };
-    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    let is_page = value.get("data").is_some_and(Value::is_array);
-    match (&mut value, is_page) {
-        (Value::Object(page), true) => {
-            for item in page.get_mut("data").and_then(Value::as_array_mut).into_iter().flatten() {
-                rename_enabled(item);
-            }
+    rewrite_json(response, |_, value| {
+        let is_page = value.get("data").is_some_and(Value::is_array);
+        for item in items(value) {
+            rename(item, "enabled", "is_active");
         }
-        (item, _) => {
-            rename_enabled(item);
-            value = serde_json::json!({ "data": value });
+        if !is_page {
+            *value = json!({ "data": value.take() });
         }
-    }
-    parts.headers.remove(header::CONTENT_LENGTH);
-    (parts, Json(value)).into_response()
-}
-
-fn rename_enabled(item: &mut Value) {
-    if let Some(object) = item.as_object_mut()
-        && let Some(enabled) = object.remove("enabled")
-    {
-        object.insert("is_active".to_owned(), enabled);
-    }
+    })
+    .await
 }
