@@ -133,8 +133,20 @@ pub async fn subscription_limit<S: EndpointStore>(store: &S) {
     store.create_endpoint(&e).await.unwrap();
     e.events = patterns("new");
     store.update_endpoint(&e).await.unwrap();
-    assert_eq!(store.subscribed_endpoints(&tenant, "new48.done").await.unwrap().len(), 1);
+    let last = format!("new{}.done", MAX_SUBSCRIPTIONS - 1);
+    assert_eq!(store.subscribed_endpoints(&tenant, &last).await.unwrap().len(), 1);
+    assert_eq!(store.subscribed_endpoints(&tenant, "new0.done").await.unwrap().len(), 1);
+    let last_old = format!("old{}.done", MAX_SUBSCRIPTIONS - 1);
     assert!(store.subscribed_endpoints(&tenant, "old0.done").await.unwrap().is_empty());
+    assert!(store.subscribed_endpoints(&tenant, &last_old).await.unwrap().is_empty());
+    // Half kept, half replaced: the kept ones stay found.
+    let kept = patterns("new").into_iter().take(MAX_SUBSCRIPTIONS / 2);
+    e = store.get_endpoint(&tenant, &e.id).await.unwrap();
+    e.events = kept.chain(patterns("newer").into_iter().take(MAX_SUBSCRIPTIONS / 2)).collect();
+    store.update_endpoint(&e).await.unwrap();
+    assert_eq!(store.subscribed_endpoints(&tenant, "new0.done").await.unwrap().len(), 1);
+    assert_eq!(store.subscribed_endpoints(&tenant, "newer0.done").await.unwrap().len(), 1);
+    assert!(store.subscribed_endpoints(&tenant, &last).await.unwrap().is_empty());
     store.delete_endpoint(&tenant, &e.id).await.unwrap();
     assert!(store.subscribed_endpoints(&tenant, "new0.done").await.unwrap().is_empty());
 }

@@ -48,3 +48,67 @@ async fn queue_contract() {
     let dead_letters = SqsQueue::new(client.clone(), provision_queue(&client, &other).await.unwrap(), usage);
     conformance::dead_letters(&queue, &dead_letters).await;
 }
+
+/// The subscription index is written beside the endpoint, not in its transaction: whatever a
+/// crash between those writes leaves behind (index items the endpoint does not hold, or for
+/// an endpoint never written), the endpoint item decides what `subscribed_endpoints` answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_the_index_and_the_endpoint_loses_or_invents_no_subscription() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use webhooks::ids::EndpointId;
+    use webhooks::model::{Endpoint, Secret};
+    use webhooks::ports::EndpointStore;
+    use webhooks::time::Timestamp;
+    use webhooks_aws::dynamodb::schema::{PARTITION_KEY, SORT_KEY, subscription_sort_key, tenant_partition};
+
+    let config = local_aws().sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique_name("crash");
+    provision_table(&client, &table).await.unwrap();
+    let store = DynamoStore::new(client.clone(), table.clone(), DEFAULT_RETENTION);
+    let tenant = "crashes";
+    // What a crash leaves: an index item for `pattern` and `endpoint`, as step 1 writes it.
+    let leave_index_item = |pattern: &str, endpoint: &EndpointId, version: u64| {
+        client
+            .put_item()
+            .table_name(&table)
+            .item(PARTITION_KEY, AttributeValue::S(tenant_partition(tenant)))
+            .item(SORT_KEY, AttributeValue::S(subscription_sort_key(pattern, endpoint.as_str())))
+            .item("ver", AttributeValue::N(version.to_string()))
+            .send()
+    };
+    let ids = |found: Vec<Endpoint>| found.into_iter().map(|e| e.id).collect::<Vec<_>>();
+
+    let mut endpoint = Endpoint::new(
+        tenant.into(),
+        "https://example.com/h".into(),
+        vec!["run.failed".into()],
+        Secret::new("s".repeat(32)),
+        Timestamp::now(),
+    );
+    store.create_endpoint(&endpoint).await.unwrap();
+
+    // An update to run.completed that crashed after indexing it, before the endpoint write.
+    leave_index_item("run.completed", &endpoint.id, endpoint.version + 1).await.unwrap();
+    assert!(store.subscribed_endpoints(tenant, "run.completed").await.unwrap().is_empty(), "not invented");
+    assert_eq!(ids(store.subscribed_endpoints(tenant, "run.failed").await.unwrap()), [endpoint.id.clone()]);
+
+    // The update done, then a crash before the cleanup of what it dropped.
+    endpoint.events = vec!["run.completed".into()];
+    endpoint = store.update_endpoint(&endpoint).await.unwrap();
+    leave_index_item("run.failed", &endpoint.id, endpoint.version - 1).await.unwrap();
+    assert!(store.subscribed_endpoints(tenant, "run.failed").await.unwrap().is_empty(), "dropped stays dropped");
+    assert_eq!(ids(store.subscribed_endpoints(tenant, "run.completed").await.unwrap()), [endpoint.id.clone()]);
+
+    // A create that crashed after indexing: the endpoint was never written.
+    let never = EndpointId::generate(Timestamp::now());
+    leave_index_item("run.completed", &never, 0).await.unwrap();
+    assert_eq!(ids(store.subscribed_endpoints(tenant, "run.completed").await.unwrap()), [endpoint.id.clone()]);
+
+    // The next update of the endpoint finds its way through the leftovers.
+    endpoint.events = vec!["run.failed".into(), "run.*".into()];
+    endpoint = store.update_endpoint(&endpoint).await.unwrap();
+    for event_type in ["run.failed", "run.completed"] {
+        assert_eq!(ids(store.subscribed_endpoints(tenant, event_type).await.unwrap()), [endpoint.id.clone()]);
+    }
+}

@@ -124,6 +124,18 @@ async fn replay_seed_000(api: &Api) {
         assert!(names.contains(&name), "{name} missing");
     }
 
+    // To subscribe to all events, select every event type individually.
+    let every: Vec<&str> = names.clone();
+    let all = api.post(BASE, json!({"webhook_endpoint": {"url": receiver.url("/all"), "events": every}})).await;
+    assert_eq!(all.status, 201, "{:?}", all.body);
+    assert_eq!(all.body["events"].as_array().unwrap().len(), names.len());
+    api.send_events(json!({"type": "api_key.destroyed", "entity_id": 7, "payload": {"n": 1}})).await;
+    let got = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got[1].header("x-webhook-event"), "api_key.destroyed");
+    let too_many = vec!["run.failed"; 501];
+    let refused = api.post(BASE, json!({"webhook_endpoint": {"url": receiver.url("/x"), "events": too_many}})).await;
+    assert_eq!(refused.body["error"]["details"][0]["field"], "events", "{:?}", refused.body);
+
     // Delete an Endpoint.
     let deleted = api.delete(&format!("{BASE}/{first}")).await;
     assert_eq!(deleted.status, 204);

@@ -19,11 +19,11 @@ pub const MAX_EVENTS_PER_BATCH: usize = 100;
 pub const MAX_EVENT_ID_LEN: usize = 128;
 pub const MAX_ENTITY_ID_LEN: usize = 128;
 pub const MAX_DESCRIPTION_LEN: usize = 255;
-/// Event types or wildcards per endpoint. DynamoDB keeps an endpoint and its subscription
-/// items consistent in one transaction of at most 100 actions, and an update may delete every
-/// old subscription and add as many new ones, besides writing the endpoint and the tenant's
-/// subscriptions version: 2 + 2 x 49 = 100.
-pub const MAX_SUBSCRIPTIONS: usize = 49;
+/// Event types or wildcards per endpoint: enough to select every type one by one (seed 000's
+/// way to subscribe to everything). DynamoDB's subscription index is written beside the
+/// endpoint, not in its transaction (`webhooks-aws`'s `subscriptions.rs`), so it is not
+/// bound by a transaction's 100 actions.
+pub const MAX_SUBSCRIPTIONS: usize = 500;
 pub const MAX_FILTERED_TYPES: usize = 100;
 /// Endpoints one tenant may have, unless the operator says otherwise (`--max-endpoints`).
 pub const DEFAULT_MAX_ENDPOINTS: usize = 100;

@@ -14,10 +14,10 @@ impl EndpointStore for DynamoStore {
             .build()
             .expect("table and item set");
         let patterns: BTreeSet<&str> = endpoint.events.iter().map(String::as_str).collect();
-        let actions = std::iter::once(TransactWriteItem::builder().put(put).build())
-            .chain(patterns.into_iter().map(|pattern| self.subscription_put(endpoint, pattern)))
-            .chain([self.subscriptions_version_bump(&endpoint.tenant)])
-            .collect();
+        // Indexed first: see `subscriptions.rs` for why this order loses nothing.
+        self.add_subscriptions(endpoint, &patterns.into_iter().collect::<Vec<_>>()).await?;
+        let actions =
+            vec![TransactWriteItem::builder().put(put).build(), self.subscriptions_version_bump(&endpoint.tenant)];
         match self.transact("TransactWriteItems", actions).await {
             Ok(()) => Ok(()),
             Err(error) if first_condition_failed(&error) => {
@@ -80,13 +80,15 @@ impl EndpointStore for DynamoStore {
             .expect("table and item set");
         let before: BTreeSet<&str> = stored.events.iter().map(String::as_str).collect();
         let after: BTreeSet<&str> = updated.events.iter().map(String::as_str).collect();
-        let actions = std::iter::once(TransactWriteItem::builder().put(put).build())
-            .chain(before.difference(&after).map(|pattern| self.subscription_delete(&updated, pattern)))
-            .chain(after.difference(&before).map(|pattern| self.subscription_put(&updated, pattern)))
-            .chain([self.subscriptions_version_bump(&updated.tenant)])
-            .collect();
+        // Gained patterns indexed first, lost ones removed after (see `subscriptions.rs`).
+        self.add_subscriptions(&updated, &after.difference(&before).copied().collect::<Vec<_>>()).await?;
+        let actions =
+            vec![TransactWriteItem::builder().put(put).build(), self.subscriptions_version_bump(&updated.tenant)];
         match self.transact("TransactWriteItems", actions).await {
-            Ok(()) => Ok(updated),
+            Ok(()) => {
+                self.remove_subscriptions(&updated, &before.difference(&after).copied().collect::<Vec<_>>()).await?;
+                Ok(updated)
+            }
             Err(error) if first_condition_failed(&error) => {
                 // Gone since the read, or written by someone else.
                 self.get_endpoint(&endpoint.tenant, &endpoint.id).await?;
@@ -157,6 +159,9 @@ impl EndpointStore for DynamoStore {
             .iter()
             .map(|item| endpoint_from_item(tenant, item))
             .collect::<Result<Vec<_>, _>>()?;
+        // An index item a crash or a race left behind points at an endpoint that no longer
+        // holds the pattern: the endpoint item decides.
+        endpoints.retain(|endpoint| endpoint.events.iter().any(|pattern| pattern_matches(pattern, event_type)));
         endpoints.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(endpoints)
     }

@@ -11,6 +11,7 @@ mod events;
 
 mod items;
 mod rate_counter;
+mod subscriptions;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -27,10 +28,11 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde_json::value::RawValue;
 
 pub use items::item_size;
@@ -38,7 +40,7 @@ use items::*;
 use schema::*;
 
 use super::usage::Usage;
-use webhooks::filter::patterns_matching;
+use webhooks::filter::{pattern_matches, patterns_matching};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
 use webhooks::pagination::into_page;
@@ -190,18 +192,6 @@ impl DynamoStore {
 
     fn expires_at(&self, now: Timestamp) -> AttributeValue {
         number(now.plus(self.retention).as_millis() / 1000)
-    }
-
-    fn subscription_put(&self, endpoint: &Endpoint, pattern: &str) -> TransactWriteItem {
-        let item = subscription_key(&endpoint.tenant, pattern, endpoint.id.as_str());
-        let put = Put::builder().table_name(&*self.table).set_item(Some(item)).build().expect("table and item set");
-        TransactWriteItem::builder().put(put).build()
-    }
-
-    fn subscription_delete(&self, endpoint: &Endpoint, pattern: &str) -> TransactWriteItem {
-        let key = subscription_key(&endpoint.tenant, pattern, endpoint.id.as_str());
-        let delete = Delete::builder().table_name(&*self.table).set_key(Some(key)).build().expect("table and key set");
-        TransactWriteItem::builder().delete(delete).build()
     }
 
     /// The transaction action that moves the tenant's subscriptions version on.
