@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::Mutex;
 use webhooks::model::{DeliveryStatus, Endpoint, Secret};
-use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore, Queue};
+use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore, Queue, StoreError};
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;
@@ -101,10 +101,22 @@ impl Deployed {
         self.backend.events.send_batch(bodies).await.unwrap();
     }
 
-    /// The endpoint's deliveries in the history.
+    /// The endpoint's deliveries in the history, read while the senders may still write them.
+    /// The emulator creates an UpdateItem's item with its key alone before it applies the
+    /// update, so a Query at that moment sees a delivery without its attributes (DynamoDB's
+    /// writes are atomic); such a read is tried again, anything else fails the test.
     async fn deliveries(&self, endpoint: &Endpoint) -> Vec<webhooks::model::Delivery> {
         let query = DeliveryQuery { endpoint_id: Some(endpoint.id.clone()), limit: 100, ..Default::default() };
-        self.backend.store.list_deliveries(&endpoint.tenant, &query).await.unwrap().items
+        for _ in 0..20 {
+            match self.backend.store.list_deliveries(&endpoint.tenant, &query).await {
+                Ok(page) => return page.items,
+                Err(StoreError::Backend(message)) if message.starts_with("malformed stored item") => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(error) => panic!("listing deliveries: {error}"),
+            }
+        }
+        panic!("deliveries still half-written on the emulator after 1 s")
     }
 }
 
