@@ -16,7 +16,7 @@ use webhooks::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFi
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams};
 use crate::state::{App, Ports};
-use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView};
+use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,10 +133,24 @@ pub async fn show<P: Ports>(
     _: NoQuery,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    show_endpoint(&app, &caller, &id, false).await
+}
+
+/// Answers endpoint `id`, with its secret if `with_secret` (seed 000's show; the caller
+/// decides who may see it), and its header values to a key that may write.
+pub(crate) async fn show_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id: &str,
+    with_secret: bool,
+) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
-    let view = EndpointView::from(&endpoint).header_values(caller.0.allows(Scope::WebhooksWrite));
-    Ok(Json(view).into_response())
+    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(id)?).await?;
+    let body = ShownEndpoint {
+        endpoint: EndpointView::from(&endpoint).header_values(caller.0.allows(Scope::WebhooksWrite)),
+        secret: with_secret.then(|| SecretView::of(&endpoint, app.clock.now())),
+    };
+    Ok(Json(body).into_response())
 }
 
 pub async fn update<P: Ports>(

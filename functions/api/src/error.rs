@@ -42,11 +42,7 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => ApiError::NotFound,
-            StoreError::Conflict(message) => ApiError::Conflict(message),
-            StoreError::Backend(message) => ApiError::Internal(message),
-        }
+        ServiceError::from(error).into()
     }
 }
 
@@ -65,7 +61,7 @@ impl From<ServiceError> for ApiError {
 
 impl From<QueueError> for ApiError {
     fn from(error: QueueError) -> Self {
-        ApiError::Internal(error.to_string())
+        ServiceError::from(error).into()
     }
 }
 

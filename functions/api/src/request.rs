@@ -125,13 +125,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 
 /// A `limit` parameter: `default` when absent, else an integer from 1 to `max`.
 pub fn parse_limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    parse_count("limit", text, default, 1..=max)
+}
+
+/// A count parameter named `field`: `default` when absent, else an integer in `range`.
+pub fn parse_count(
+    field: &str,
+    text: Option<&str>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ApiError> {
     match text {
         None => Ok(default),
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=max).contains(limit))
-            .ok_or_else(|| ApiError::invalid("limit", format!("must be an integer from 1 to {max}"))),
+        Some(text) => text.parse::<usize>().ok().filter(|count| range.contains(count)).ok_or_else(|| {
+            ApiError::invalid(field, format!("must be an integer from {} to {}", range.start(), range.end()))
+        }),
     }
 }
 

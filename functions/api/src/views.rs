@@ -104,6 +104,15 @@ pub struct CreatedEndpoint<'a> {
     pub secret: SecretView<'a>,
 }
 
+/// An endpoint shown on its own: its secret beside it only where a route shows it.
+#[derive(Serialize)]
+pub struct ShownEndpoint<'a> {
+    #[serde(flatten)]
+    pub endpoint: EndpointView<'a>,
+    #[serde(flatten)]
+    pub secret: Option<SecretView<'a>>,
+}
+
 /// A page: `{"data": [...], "next_cursor": "..." | null}`.
 #[derive(Serialize)]
 pub struct PageView<T> {

@@ -6,19 +6,17 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use webhooks::model::Scope;
-use webhooks::ports::{Clock, EndpointStore};
 
-use crate::endpoints::{self, EndpointPatch, NewEndpoint, parse_endpoint_id};
+use crate::endpoints::{self, EndpointPatch, NewEndpoint};
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, Caller, NoQuery};
 use crate::state::{App, Ports};
-use crate::views::{EndpointView, SecretView};
 use crate::{deliveries, events, test_delivery};
 
 /// The seed's request body: the endpoint's fields under `webhook_endpoint`, nothing beside.
@@ -48,28 +46,14 @@ async fn create<P: Ports>(
 
 /// The endpoint with its secret ("always visible via the API", says the seed) to a key that
 /// may read it (`webhooks:write`); a read-only key sees the endpoint without it, as on `/v1`.
-#[derive(Serialize)]
-struct ShownEndpoint<'a> {
-    #[serde(flatten)]
-    endpoint: EndpointView<'a>,
-    #[serde(flatten)]
-    secret: Option<SecretView<'a>>,
-}
-
 async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
     _: NoQuery,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(Scope::WebhooksRead)?;
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
     let writer = caller.0.allows(Scope::WebhooksWrite);
-    let body = ShownEndpoint {
-        endpoint: EndpointView::from(&endpoint).header_values(writer),
-        secret: writer.then(|| SecretView::of(&endpoint, app.clock.now())),
-    };
-    Ok(Json(body).into_response())
+    endpoints::show_endpoint(&app, &caller, &id, writer).await
 }
 
 async fn update<P: Ports>(

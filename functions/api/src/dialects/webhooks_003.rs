@@ -24,7 +24,9 @@ use webhooks::services::endpoints::{EndpointChange, NewEndpoint};
 use super::{items, rename, rewrite_json};
 use crate::endpoints::{self, parse_endpoint_id};
 use crate::error::ApiError;
-use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_limit};
+use crate::request::{
+    ApiJson, ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_count, parse_limit,
+};
 use crate::state::{App, Ports};
 use crate::test_delivery;
 use crate::views::PageView;
@@ -177,14 +179,7 @@ async fn log_page<P: Ports>(
     params: LogParams,
 ) -> Result<Response, ApiError> {
     let limit = parse_limit(params.limit.as_deref(), DEFAULT_LOGS, MAX_PAGE_SIZE)?;
-    let offset = match params.offset.as_deref() {
-        None => 0,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|offset| *offset <= MAX_OFFSET)
-            .ok_or_else(|| ApiError::invalid("offset", format!("must be an integer from 0 to {MAX_OFFSET}")))?,
-    };
+    let offset = parse_count("offset", params.offset.as_deref(), 0, 0..=MAX_OFFSET)?;
     let mut query =
         DeliveryQuery { endpoint_id, event_type: params.event_type, limit: MAX_PAGE_SIZE, ..DeliveryQuery::default() };
     let (mut skipped, mut data): (usize, Vec<Delivery>) = (0, Vec::new());
