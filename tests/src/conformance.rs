@@ -19,7 +19,11 @@ use webhooks::validation::MAX_SUBSCRIPTIONS;
 
 fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
     Endpoint {
-        event_filters: BTreeMap::from([("run.failed".to_owned(), vec![EntityId::Number(7)])]),
+        // Both kinds of filter, and every kind of value, come back as they were stored.
+        event_filters: serde_json::from_str(
+            r#"{"run.failed": [7, "pg_1"], "run.*": {"status": ["failed", 2, 1.5, true, null], "tool.id": ["t_1"]}}"#,
+        )
+        .expect("filters"),
         description: Some("conformance".into()),
         headers: BTreeMap::from([("X-Team".to_owned(), "core".to_owned())]),
         rate_limit: Some(25),

@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer};
+use webhooks::event_filter::EventFilters;
 use webhooks::ids::EndpointId;
-use webhooks::model::{EntityId, Scope};
+use webhooks::model::Scope;
 use webhooks::ports::{Clock, EndpointQuery, EndpointStore};
 use webhooks::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
 
@@ -24,7 +25,7 @@ pub struct NewEndpoint {
     url: String,
     events: Vec<String>,
     #[serde(default)]
-    event_filters: BTreeMap<String, Vec<EntityId>>,
+    event_filters: EventFilters,
     description: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
@@ -40,7 +41,7 @@ pub struct NewEndpoint {
 pub struct EndpointPatch {
     url: Option<String>,
     events: Option<Vec<String>>,
-    event_filters: Option<BTreeMap<String, Vec<EntityId>>>,
+    event_filters: Option<EventFilters>,
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,
     headers: Option<BTreeMap<String, String>>,

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use webhooks::model::{Endpoint, EntityId, Secret};
+use webhooks::event_filter::EventFilters;
+use webhooks::model::{Endpoint, Secret};
 use webhooks::signing::standard_webhooks_secret;
 use webhooks::time::Timestamp;
 
@@ -34,7 +35,7 @@ pub struct EndpointView<'a> {
     pub id: &'a str,
     pub url: &'a str,
     pub events: &'a [String],
-    pub event_filters: &'a BTreeMap<String, Vec<EntityId>>,
+    pub event_filters: &'a EventFilters,
     pub description: Option<&'a str>,
     pub headers: HeadersView<'a>,
     /// Deliveries per second at most; `null` for no limit.

@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
+use webhooks::event_filter::FilteredEvent;
 use webhooks::filter::{endpoint_accepts, payload_entity_id};
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
@@ -169,10 +170,10 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
             return Ok(Vec::new());
         }
         let endpoints = self.subscribed(&event.tenant, &event.event_type, batch).await?;
-        let (enabled, disabled): (Vec<&Endpoint>, Vec<&Endpoint>) = endpoints
-            .iter()
-            .filter(|endpoint| endpoint_accepts(endpoint, &event.event_type, event.entity_id.as_ref()))
-            .partition(|endpoint| endpoint.enabled);
+        let (enabled, disabled): (Vec<&Endpoint>, Vec<&Endpoint>) = {
+            let filtered = FilteredEvent::new(&event.event_type, event.entity_id.as_ref(), &event.payload);
+            endpoints.iter().filter(|endpoint| endpoint_accepts(endpoint, &filtered)).partition(|e| e.enabled)
+        };
         for endpoint in disabled {
             let missed = missed_while_disabled(&event, endpoint);
             // A redelivered event must not overwrite what became of an earlier fan-out.

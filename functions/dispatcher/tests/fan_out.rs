@@ -1,12 +1,11 @@
 //! The dispatcher over a real SQLite store and queue.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::messages::DeliveryMessage;
-use webhooks::model::{Endpoint, EntityId, Secret};
+use webhooks::model::{Endpoint, Secret};
 use webhooks::ports::{EndpointStore, Queue, QueueError, ReceivedMessage, Store};
 use webhooks::time::Timestamp;
 use webhooks_dispatcher::{Dispatcher, SEND_AT};
@@ -21,9 +20,10 @@ fn settings(name: &str) -> QueueSettings {
     }
 }
 
-fn endpoint(events: &[&str], filters: BTreeMap<String, Vec<EntityId>>) -> Endpoint {
+/// An endpoint of tenant `acme` with `filters` given as the API takes them (JSON).
+fn endpoint(events: &[&str], filters: &str) -> Endpoint {
     Endpoint {
-        event_filters: filters,
+        event_filters: serde_json::from_str(filters).unwrap(),
         ..Endpoint::new(
             "acme".into(),
             "https://example.com".into(),
@@ -73,27 +73,30 @@ async fn one_pending_delivery_per_matching_endpoint_with_stable_ids() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     let store = db.store();
-    let matching = endpoint(&["run.*"], BTreeMap::new());
-    let filtered_in = endpoint(&["run.failed"], BTreeMap::from([("run.failed".into(), vec![EntityId::Number(7)])]));
-    let filtered_out = endpoint(&["run.failed"], BTreeMap::from([("run.failed".into(), vec![EntityId::Number(8)])]));
-    let other_type = endpoint(&["agent.created"], BTreeMap::new());
-    for e in [&matching, &filtered_in, &filtered_out, &other_type] {
+    let matching = endpoint(&["run.*"], "{}");
+    let filtered_in = endpoint(&["run.failed"], r#"{"run.failed": [7]}"#);
+    let filtered_out = endpoint(&["run.failed"], r#"{"run.failed": [8]}"#);
+    let other_type = endpoint(&["agent.created"], "{}");
+    // A payload filter under the family: the event's payload has x = 1.
+    let payload_in = endpoint(&["run.*"], r#"{"run.*": {"x": [1.0, "y"]}}"#);
+    let payload_out = endpoint(&["run.*"], r#"{"run.*": {"x": ["1"]}}"#);
+    for e in [&matching, &filtered_in, &filtered_out, &other_type, &payload_in, &payload_out] {
         store.create_endpoint(e).await.unwrap();
     }
     let dispatcher =
         Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
     let body = r#"{"tenant":"acme","id":"evt-1","type":"run.failed","entity_id":"7","payload":{"x":1}}"#;
 
-    assert_eq!(dispatch(&dispatcher, &message("m1", body)).await, 2);
+    assert_eq!(dispatch(&dispatcher, &message("m1", body)).await, 3);
     let first = drain(&dispatcher.deliveries).await;
-    let mut expected = vec![matching.id.to_string(), filtered_in.id.to_string()];
+    let mut expected = vec![matching.id.to_string(), filtered_in.id.to_string(), payload_in.id.to_string()];
     expected.sort();
     let mut endpoints: Vec<String> = first.iter().map(|(_, e)| e.clone()).collect();
     endpoints.sort();
     assert_eq!(endpoints, expected);
 
     // The same message again (a redelivery after a crash): the same delivery ids.
-    assert_eq!(dispatch(&dispatcher, &message("m1", body)).await, 2);
+    assert_eq!(dispatch(&dispatcher, &message("m1", body)).await, 3);
     assert_eq!(drain(&dispatcher.deliveries).await, first);
 
     // The same event id in another message (a producer's retry): nothing more.
@@ -162,7 +165,7 @@ async fn an_event_whose_last_receive_fails_too_is_parked_with_the_error() {
     // was recorded by its first message, yet it fans out; a producer's duplicate does not.
     drop(raw);
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
-    db.store().create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    db.store().create_endpoint(&endpoint(&["run.failed"], "{}")).await.unwrap();
     let redriven = message("redriven", &parked[0].body);
     assert_eq!(dispatch(&dispatcher, &redriven).await, 1, "the redrive dispatches it");
     assert_eq!(dispatch(&dispatcher, &message("duplicate", body)).await, 0, "a producer's duplicate");
@@ -173,7 +176,7 @@ async fn an_event_sent_without_an_id_keeps_one_id_across_redeliveries() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     let store = db.store();
-    store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+    store.create_endpoint(&endpoint(&["run.failed"], "{}")).await.unwrap();
     let dispatcher =
         Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
     let body = r#"{"tenant":"acme","type":"run.failed","payload":{"from":"another service"}}"#;
@@ -190,7 +193,7 @@ async fn a_batch_fans_out_every_good_event() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     let store = db.store();
-    let subscriber = endpoint(&["run.failed"], BTreeMap::new());
+    let subscriber = endpoint(&["run.failed"], "{}");
     store.create_endpoint(&subscriber).await.unwrap();
     let dispatcher =
         Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("events-dlq")), Duration::ZERO);
@@ -210,7 +213,7 @@ async fn cached_subscriptions_are_reused_until_an_endpoint_changes() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
     let store = db.store();
-    let first = endpoint(&["run.failed"], BTreeMap::new());
+    let first = endpoint(&["run.failed"], "{}");
     store.create_endpoint(&first).await.unwrap();
     let dispatcher = Dispatcher::new(
         store,
@@ -226,7 +229,7 @@ async fn cached_subscriptions_are_reused_until_an_endpoint_changes() {
     raw.execute("UPDATE endpoints SET enabled = 0 WHERE id = ?1", [first.id.as_str()]).unwrap();
     assert_eq!(dispatch(&dispatcher, &message("c2", &event(2))).await, 1, "the cached lookup");
     // A new endpoint moves the version: the next event sees both changes.
-    let second = endpoint(&["run.failed"], BTreeMap::new());
+    let second = endpoint(&["run.failed"], "{}");
     dispatcher.store.create_endpoint(&second).await.unwrap();
     assert_eq!(drain(&dispatcher.deliveries).await.len(), 2);
     assert_eq!(dispatch(&dispatcher, &message("c3", &event(3))).await, 1, "looked up again");
@@ -288,7 +291,7 @@ async fn a_batch_goes_out_as_it_fans_out_and_a_failed_send_fails_only_its_events
         let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
         let store = db.store();
         for _ in 0..ENDPOINTS {
-            store.create_endpoint(&endpoint(&["run.failed"], BTreeMap::new())).await.unwrap();
+            store.create_endpoint(&endpoint(&["run.failed"], "{}")).await.unwrap();
         }
         let queue = |name| RecordingQueue { inner: db.queue(settings(name)), sends: Arc::default(), failing };
         let dispatcher = Dispatcher::new(store, queue("deliveries"), queue("events-dlq"), Duration::ZERO);

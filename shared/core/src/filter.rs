@@ -1,8 +1,9 @@
-//! Which endpoints take which events: wildcard subscriptions and entity-id filters.
+//! Which endpoints take which events: wildcard subscriptions, then the endpoint's filters.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::event_filter::{FilteredEvent, filters_accept};
 use crate::model::{Endpoint, EntityId};
 use crate::validation::MAX_ENTITY_ID_LEN;
 
@@ -28,20 +29,11 @@ pub fn patterns_matching(event_type: &str) -> Vec<String> {
     patterns
 }
 
-/// Whether `endpoint` should receive an event of `event_type` about `entity`: subscribed
-/// (exactly or by wildcard), and either unfiltered for that type or filtered to this entity.
-pub fn endpoint_accepts(endpoint: &Endpoint, event_type: &str, entity: Option<&EntityId>) -> bool {
-    if !endpoint.events.iter().any(|p| pattern_matches(p, event_type)) {
-        return false;
-    }
-    match endpoint.event_filters.get(event_type) {
-        None => true,
-        Some(ids) if ids.is_empty() => true,
-        Some(ids) => entity.is_some_and(|entity| {
-            let wanted = entity.canonical();
-            ids.iter().any(|id| id.canonical() == wanted)
-        }),
-    }
+/// Whether `endpoint` should receive `event`: subscribed to its type (exactly or by
+/// wildcard), and let through by its filters ([`crate::event_filter`]).
+pub fn endpoint_accepts(endpoint: &Endpoint, event: &FilteredEvent<'_>) -> bool {
+    endpoint.events.iter().any(|p| pattern_matches(p, event.event_type))
+        && filters_accept(&endpoint.event_filters, event)
 }
 
 /// The entity of an event sent without an `entity_id`: its payload's top-level `entity_id`

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod attempt;
 pub mod catalog;
 pub mod dead_letters;
+pub mod event_filter;
 pub mod filter;
 pub mod ids;
 pub mod local_rate_counter;

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::event_filter::EventFilters;
 use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
 use crate::time::Timestamp;
 
@@ -68,8 +69,9 @@ pub struct Endpoint {
     pub url: String,
     /// Event types and wildcards (`*`, `family.*`) this endpoint subscribes to.
     pub events: Vec<String>,
-    /// Event type -> entity ids; an absent or empty list means every entity.
-    pub event_filters: BTreeMap<String, Vec<EntityId>>,
+    /// Event type or wildcard -> which of its events to take (entity ids or payload values);
+    /// see [`crate::event_filter`].
+    pub event_filters: EventFilters,
     pub description: Option<String>,
     /// Custom headers sent with every delivery.
     pub headers: BTreeMap<String, String>,

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::catalog::{is_known_type, is_valid_subscription};
+use crate::catalog::{event_types, is_known_type, is_valid_subscription};
+use crate::event_filter::{EventFilter, EventFilters, MAX_FILTERED_TYPES, MAX_FILTERS_BYTES, check_filter};
 use crate::filter::pattern_matches;
 use crate::model::EntityId;
 use crate::rate_limit::MAX_RATE_LIMIT;
@@ -24,7 +25,6 @@ pub const MAX_DESCRIPTION_LEN: usize = 255;
 /// endpoint, not in its transaction (`webhooks-aws`'s `subscriptions.rs`), so it is not
 /// bound by a transaction's 100 actions.
 pub const MAX_SUBSCRIPTIONS: usize = 500;
-pub const MAX_FILTERED_TYPES: usize = 100;
 /// Endpoints one tenant may have, unless the operator says otherwise (`--max-endpoints`).
 pub const DEFAULT_MAX_ENDPOINTS: usize = 100;
 /// The most the operator may allow: creating an endpoint reads the tenant's endpoints.
@@ -38,7 +38,6 @@ pub fn parse_max_endpoints(text: &str) -> Result<usize, String> {
         .filter(|n| (1..=MAX_MAX_ENDPOINTS).contains(n))
         .ok_or_else(|| format!("must be a whole number from 1 to {MAX_MAX_ENDPOINTS}"))
 }
-pub const MAX_IDS_PER_FILTER: usize = 100;
 pub const MAX_CUSTOM_HEADERS: usize = 20;
 pub const MAX_HEADER_NAME_LEN: usize = 64;
 pub const MAX_HEADER_VALUE_LEN: usize = 1024;
@@ -153,7 +152,7 @@ fn check_entity_id(entity: &EntityId, field: &str, errors: &mut Vec<FieldError>)
 pub struct EndpointFields<'a> {
     pub url: &'a str,
     pub events: &'a [String],
-    pub event_filters: &'a BTreeMap<String, Vec<EntityId>>,
+    pub event_filters: &'a EventFilters,
     pub description: Option<&'a str>,
     pub headers: &'a BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
@@ -179,21 +178,7 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Ve
             ));
         }
     }
-    if fields.event_filters.len() > MAX_FILTERED_TYPES {
-        errors.push(FieldError::new("event_filters", format!("at most {MAX_FILTERED_TYPES} event types")));
-    }
-    for (event_type, ids) in fields.event_filters {
-        let field = format!("event_filters.{event_type}");
-        if !fields.events.iter().any(|p| pattern_matches(p, event_type)) || !is_known_type(event_type) {
-            errors.push(FieldError::new(&field, "must be a known event type the endpoint subscribes to"));
-        }
-        if ids.len() > MAX_IDS_PER_FILTER {
-            errors.push(FieldError::new(&field, format!("at most {MAX_IDS_PER_FILTER} entity ids")));
-        }
-        for entity in ids {
-            check_entity_id(entity, &field, &mut errors);
-        }
-    }
+    check_event_filters(fields.event_filters, fields.events, &mut errors);
     if let Some(description) = fields.description
         && description.chars().count() > MAX_DESCRIPTION_LEN
     {
@@ -206,6 +191,40 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Ve
         errors.push(FieldError::new("rate_limit", format!("deliveries per second, 1..={MAX_RATE_LIMIT}")));
     }
     errors
+}
+
+/// Each filter's key must be a type or wildcard that selects at least one catalog type the
+/// endpoint subscribes to; each filter's shape and sizes as [`check_filter`] says; all of
+/// them together at most [`MAX_FILTERS_BYTES`] of JSON.
+fn check_event_filters(filters: &EventFilters, events: &[String], errors: &mut Vec<FieldError>) {
+    if filters.len() > MAX_FILTERED_TYPES {
+        errors.push(FieldError::new("event_filters", format!("at most {MAX_FILTERED_TYPES} event types")));
+    }
+    let size = serde_json::to_string(filters).map_or(usize::MAX, |json| json.len());
+    if size > MAX_FILTERS_BYTES {
+        errors.push(FieldError::new("event_filters", format!("at most {MAX_FILTERS_BYTES} bytes of JSON in all")));
+    }
+    for (key, filter) in filters {
+        let field = format!("event_filters.{key}");
+        let selects_a_subscribed_type = is_valid_subscription(key)
+            && event_types()
+                .iter()
+                .any(|t| pattern_matches(key, &t.name) && events.iter().any(|p| pattern_matches(p, &t.name)));
+        if !selects_a_subscribed_type {
+            errors.push(FieldError::new(
+                &field,
+                "must be a known event type (or a wildcard matching one) the endpoint subscribes to",
+            ));
+        }
+        if let EventFilter::Entities(ids) = filter {
+            for entity in ids {
+                check_entity_id(entity, &field, errors);
+            }
+        }
+        for problem in check_filter(filter) {
+            errors.push(FieldError::new(format!("{field}{}", problem.at), problem.message));
+        }
+    }
 }
 
 /// Headers the service sets itself; a custom header may not replace them.
@@ -260,7 +279,7 @@ mod tests {
     fn fields_with<'a>(
         url: &'a str,
         events: &'a [String],
-        filters: &'a BTreeMap<String, Vec<EntityId>>,
+        filters: &'a EventFilters,
         headers: &'a BTreeMap<String, String>,
     ) -> EndpointFields<'a> {
         EndpointFields { url, events, event_filters: filters, description: None, headers, rate_limit: None }
@@ -299,17 +318,24 @@ mod tests {
     }
 
     #[test]
-    fn filters_must_name_subscribed_types() {
-        let events = vec!["playground.*".to_owned()];
+    fn filters_must_name_subscribed_types_or_families() {
+        let events = vec!["playground.*".to_owned(), "trick.failed".to_owned()];
         let headers = BTreeMap::new();
-        let ok = BTreeMap::from([("playground.created".to_owned(), vec![EntityId::Number(1)])]);
-        assert!(
-            check_endpoint(&fields_with("https://e.com", &events, &ok, &headers), &UrlPolicy::default()).is_empty()
-        );
-        let other = BTreeMap::from([("run.failed".to_owned(), vec![])]);
-        assert_eq!(
-            check_endpoint(&fields_with("https://e.com", &events, &other, &headers), &UrlPolicy::default()).len(),
-            1
-        );
+        let check = |filters: &str| {
+            let filters: EventFilters = serde_json::from_str(filters).unwrap();
+            check_endpoint(&fields_with("https://e.com", &events, &filters, &headers), &UrlPolicy::default())
+        };
+        assert_eq!(check(r#"{"playground.created": [1]}"#), []);
+        assert_eq!(check(r#"{"playground.*": {"status": ["failed"]}, "trick.*": {"a": [1]}, "*": []}"#), []);
+        for bad in [r#"{"run.failed": []}"#, r#"{"run.*": []}"#, r#"{"nope.*": []}"#, r#"{"play*": []}"#] {
+            assert_eq!(check(bad).len(), 1, "{bad}");
+        }
+        // Within every per-path limit, but 10 paths of 80 values of 90 characters pass 64 KiB.
+        let many: String = (0..80).map(|i| format!("\"{i:0>90}\"")).collect::<Vec<_>>().join(",");
+        let paths: Vec<String> = (0..10).map(|p| format!(r#""p{p}": [{many}]"#)).collect();
+        let too_big = format!(r#"{{"playground.*": {{{}}}}}"#, paths.join(","));
+        let errors: Vec<String> = check(&too_big).into_iter().map(|e| e.field + ": " + &e.message).collect();
+        assert_eq!(errors, ["event_filters: at most 65536 bytes of JSON in all"]);
+        assert_eq!(check(r#"{"playground.created": [""]}"#)[0].field, "event_filters.playground.created");
     }
 }

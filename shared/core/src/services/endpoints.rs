@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::ServiceError;
+use crate::event_filter::EventFilters;
 use crate::ids::EndpointId;
-use crate::model::{Endpoint, EntityId, PreviousSecret, Secret};
+use crate::model::{Endpoint, PreviousSecret, Secret};
 use crate::ports::{Clock, EndpointQuery, EndpointStore, StoreError};
 use crate::signing::generate_secret;
 use crate::url_guard::UrlPolicy;
@@ -24,7 +25,7 @@ pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 60 * 60)
 pub struct NewEndpoint {
     pub url: String,
     pub events: Vec<String>,
-    pub event_filters: BTreeMap<String, Vec<EntityId>>,
+    pub event_filters: EventFilters,
     pub description: Option<String>,
     pub headers: BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
@@ -39,7 +40,7 @@ pub struct NewEndpoint {
 pub struct EndpointChange {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
-    pub event_filters: Option<BTreeMap<String, Vec<EntityId>>>,
+    pub event_filters: Option<EventFilters>,
     /// `Some(None)` clears it.
     pub description: Option<Option<String>>,
     pub headers: Option<BTreeMap<String, String>>,
