@@ -36,11 +36,15 @@ pub struct SettingsFlags {
     /// tenant's endpoints are unchanged, e.g. `60s` (the default; `0s`: off).
     #[arg(long, value_name = "DURATION")]
     subscription_cache: Option<String>,
+    /// Events of a type the tenant does not have: `reject` (the default, a 400) or `accept`
+    /// (delivered to the endpoints whose `*` or wildcard matches it).
+    #[arg(long, value_name = "accept|reject")]
+    unknown_event_types: Option<String>,
 }
 
 impl SettingsFlags {
     /// Each setting's variable, its flag, and the flag's value if it was given.
-    fn given(&self) -> [(&'static str, &'static str, Option<String>); 8] {
+    fn given(&self) -> [(&'static str, &'static str, Option<String>); 9] {
         [
             (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls", self.allow_insecure_urls.then(|| "true".to_owned())),
             (
@@ -54,6 +58,7 @@ impl SettingsFlags {
             (env::DISABLE_AFTER, "--disable-after", self.disable_after.clone()),
             (env::DELIVERY_TIMEOUT, "--delivery-timeout", self.delivery_timeout.clone()),
             (env::SUBSCRIPTION_CACHE, "--subscription-cache", self.subscription_cache.clone()),
+            (env::UNKNOWN_EVENT_TYPES, "--unknown-event-types", self.unknown_event_types.clone()),
         ]
     }
 
@@ -115,6 +120,7 @@ mod tests {
             (&["--retention", "30m"][..], "--retention (or WEBHOOKS_RETENTION_DAYS): must be at least 1h"),
             (&["--allow-private", "10.0.0.0/40"][..], "--allow-private (or WEBHOOKS_ALLOW_PRIVATE): "),
             (&["--delivery-timeout", "soon"][..], "--delivery-timeout (or WEBHOOKS_DELIVERY_TIMEOUT): "),
+            (&["--unknown-event-types", "maybe"][..], "--unknown-event-types (or WEBHOOKS_UNKNOWN_EVENT_TYPES): "),
         ] {
             let error = settings(args, &[]).unwrap_err();
             assert!(error.starts_with(says), "{error}");

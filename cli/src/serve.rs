@@ -223,6 +223,7 @@ where
             url_policy: config.settings.url_policy.clone(),
             max_endpoints: config.settings.max_endpoints,
             policy: config.settings.policy.clone(),
+            accept_unknown_event_types: config.settings.accept_unknown_event_types,
         },
     });
     let listener =
@@ -237,8 +238,10 @@ where
     let (api_limits, api_shutdown) = (config.api_limits, watching.clone());
     tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
 
-    let dispatcher =
-        Arc::new(Dispatcher::new(store.clone(), deliveries.clone(), dead_letters.events, subscription_cache));
+    let dispatcher = Arc::new(
+        Dispatcher::new(store.clone(), deliveries.clone(), dead_letters.events, subscription_cache)
+            .accepting_unknown_types(config.settings.accept_unknown_event_types),
+    );
     let dispatch_settings =
         EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait, one_at_a_time: false };
     tasks.push(tokio::spawn(run_event_source(

@@ -47,6 +47,7 @@ pub async fn store<S: Store>(store: &S) {
     deliveries(store).await;
     delivery_pages(store).await;
     api_keys(store).await;
+    crate::event_type_conformance::event_types(store).await;
 }
 
 /// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once

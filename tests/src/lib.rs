@@ -3,6 +3,7 @@
 
 pub mod conformance;
 pub mod event_source_mapping;
+pub mod event_type_conformance;
 pub mod functions;
 pub mod lambda_events;
 pub mod local_aws;

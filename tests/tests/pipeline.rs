@@ -107,7 +107,12 @@ async fn the_pipeline_runs_on_a_fake_http_client_and_a_held_clock() {
         dead_letters: dead_letters.clone(),
         http: http.clone(),
         clock: clock.clone(),
-        settings: ApiSettings { url_policy: UrlPolicy::default(), max_endpoints: 10, policy: policy.clone() },
+        settings: ApiSettings {
+            url_policy: UrlPolicy::default(),
+            max_endpoints: 10,
+            policy: policy.clone(),
+            accept_unknown_event_types: false,
+        },
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

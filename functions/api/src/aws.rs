@@ -37,6 +37,7 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings, http: ReqwestSender
             url_policy: settings.service.url_policy.clone(),
             max_endpoints: settings.service.max_endpoints,
             policy: settings.service.policy.clone(),
+            accept_unknown_event_types: settings.service.accept_unknown_event_types,
         },
     })
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use webhooks::event_filter::EventFilters;
 use webhooks::ids::EndpointId;
 use webhooks::model::Scope;
@@ -15,7 +15,7 @@ use webhooks::ports::{Clock, EndpointQuery, EndpointStore};
 use webhooks::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
 
 use crate::error::ApiError;
-use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams};
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, present};
 use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
 
@@ -51,11 +51,6 @@ pub struct EndpointPatch {
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
     enabled: Option<bool>,
-}
-
-/// Tells `"field": null` (Some(None)) from an absent field (None, via `default`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 pub(crate) fn parse_endpoint_id(text: &str) -> Result<EndpointId, ApiError> {

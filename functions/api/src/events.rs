@@ -1,4 +1,4 @@
-//! `POST /v1/events` (one event or a batch) and the event type catalog.
+//! `POST /v1/events`: one event or a batch.
 
 use std::sync::Arc;
 
@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
-use webhooks::catalog::event_types as catalog;
 use webhooks::model::{EntityId, Scope};
 use webhooks::services::events::accept;
 use webhooks::validation::IncomingEvent;
@@ -70,12 +69,6 @@ pub async fn ingest<P: Ports>(
     let body = body_bytes(request, &()).await?;
     let (events, batch) = parse_events(&body)?;
     // Answered only once the queue holds them durably: a 202 loses nothing.
-    let ids = accept(&app.events, &app.clock, caller.tenant(), events, batch).await?;
+    let ids = accept(&app.intake(), caller.tenant(), events, batch).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "ids": ids }))).into_response())
-}
-
-/// The state is only named so that `Caller` authenticates against this deployment's store.
-pub async fn event_types<P: Ports>(_: State<Arc<App<P>>>, caller: Caller, _: NoQuery) -> Result<Response, ApiError> {
-    caller.require(Scope::WebhooksRead)?;
-    Ok(Json(json!({ "data": catalog() })).into_response())
 }

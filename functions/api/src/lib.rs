@@ -8,6 +8,7 @@ mod deliveries;
 mod dialects;
 mod endpoints;
 pub mod error;
+mod event_types;
 mod events;
 pub mod request;
 mod secret_rotation;
@@ -34,7 +35,11 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_EVENTS_BODY_BYTES));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/v1/event-types", get(events::event_types::<P>))
+        .route("/v1/event-types", get(event_types::list::<P>).post(event_types::create::<P>))
+        .route(
+            "/v1/event-types/{name}",
+            get(event_types::show::<P>).patch(event_types::update::<P>).delete(event_types::delete::<P>),
+        )
         .route("/v1/webhooks", post(endpoints::create::<P>).get(endpoints::list::<P>))
         .route(
             "/v1/webhooks/{id}",

@@ -73,6 +73,14 @@ pub async fn optional_json<S: Send + Sync, T: DeserializeOwned + Default>(
     if body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse_json(&body) }
 }
 
+/// For `#[serde(default, deserialize_with = "present")]`: tells `"field": null` (Some(None))
+/// from an absent field (None, via `default`).
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// Parses JSON, naming the offending field in the error when serde can.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))

@@ -5,6 +5,8 @@ use webhooks::dead_letters::DeadLetterQueues;
 pub use webhooks::ports::Ports;
 use webhooks::retry::DeliveryPolicy;
 use webhooks::services::endpoints::Endpoints;
+use webhooks::services::event_types::EventTypes;
+use webhooks::services::events::Intake;
 use webhooks::url_guard::UrlPolicy;
 
 #[derive(Clone, Debug)]
@@ -15,6 +17,8 @@ pub struct ApiSettings {
     pub max_endpoints: usize,
     /// The test route's timeout comes from here.
     pub policy: DeliveryPolicy,
+    /// Whether events of a type the tenant does not have are accepted.
+    pub accept_unknown_event_types: bool,
 }
 
 /// Everything a request handler can reach; built once per process.
@@ -32,6 +36,22 @@ pub struct App<P: Ports> {
 }
 
 impl<P: Ports> App<P> {
+    /// Where accepted events go, with the tenants' types and this deployment's rule for
+    /// unknown ones.
+    pub fn intake(&self) -> Intake<'_, P::Queue, P::Clock, P::Store> {
+        Intake {
+            events: &self.events,
+            clock: &self.clock,
+            types: &self.store,
+            accept_unknown: self.settings.accept_unknown_event_types,
+        }
+    }
+
+    /// The event type use cases.
+    pub fn event_types(&self) -> EventTypes<'_, P::Store, P::Clock> {
+        EventTypes { store: &self.store, clock: &self.clock }
+    }
+
     /// The endpoint use cases, with this deployment's URL policy and endpoint limit.
     pub fn endpoints(&self) -> Endpoints<'_, P::Store, P::Clock> {
         Endpoints {

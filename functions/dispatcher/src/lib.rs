@@ -14,13 +14,16 @@ use futures_util::stream;
 use tracing::Instrument;
 use webhooks::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::event_filter::FilteredEvent;
+use webhooks::event_types::check_typed_payload;
 use webhooks::filter::{endpoint_accepts, payload_entity_id};
 use webhooks::ids::{DeliveryId, GeneratedEventId};
 use webhooks::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
 use webhooks::model::{Delivery, DeliveryStatus, Endpoint, Event};
 use webhooks::ports::{
-    DeliveryStore, EndpointStore, EventRecord, EventStore, Queue, QueueError, ReceivedMessage, StoreError,
+    DeliveryStore, EndpointStore, EventRecord, EventStore, EventTypeStore, Queue, QueueError, ReceivedMessage,
+    StoreError,
 };
+use webhooks::services::event_types::TypeResolver;
 use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_event, is_valid_tenant};
 
 /// Events handled at once within one batch.
@@ -34,11 +37,12 @@ const MAX_MESSAGE_ID_LEN: usize = 128;
 /// Subscription lookups kept at most; the cache is cleared when it grows past this.
 const CACHE_LIMIT: usize = 10_000;
 
-/// The stores the dispatcher uses: it records events, reads subscriptions, and leaves a
-/// trace on disabled endpoints' histories; it never touches API keys.
-pub trait DispatcherStore: EndpointStore + EventStore + DeliveryStore {}
+/// The stores the dispatcher uses: it checks events' types, records events, reads
+/// subscriptions, and leaves a trace on disabled endpoints' histories; it never touches API
+/// keys.
+pub trait DispatcherStore: EndpointStore + EventStore + DeliveryStore + EventTypeStore {}
 
-impl<T: EndpointStore + EventStore + DeliveryStore> DispatcherStore for T {}
+impl<T: EndpointStore + EventStore + DeliveryStore + EventTypeStore> DispatcherStore for T {}
 
 /// What the dispatcher works with; built once per process.
 pub struct Dispatcher<S, Q> {
@@ -49,6 +53,8 @@ pub struct Dispatcher<S, Q> {
     /// with the reason; so does one whose last receive failed too, with the error.
     pub dead_letters: Q,
     subscriptions: SubscriptionCache,
+    /// Whether events of a type the tenant does not have are dispatched (else parked).
+    accept_unknown_types: bool,
 }
 
 /// The endpoints subscribed to (tenant, event type), kept so that a burst of events costs one
@@ -125,7 +131,14 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
     /// `cache_ttl`: how long a subscription lookup is reused (zero: never).
     pub fn new(store: S, deliveries: Q, dead_letters: Q, cache_ttl: Duration) -> Self {
         let subscriptions = SubscriptionCache { ttl: cache_ttl, entries: Mutex::default() };
-        Self { store, deliveries, dead_letters, subscriptions }
+        Self { store, deliveries, dead_letters, subscriptions, accept_unknown_types: false }
+    }
+
+    /// Dispatches events of types the tenant does not have instead of parking them (the
+    /// deployment's `WEBHOOKS_UNKNOWN_EVENT_TYPES=accept`).
+    pub fn accepting_unknown_types(mut self, accept: bool) -> Self {
+        self.accept_unknown_types = accept;
+        self
     }
 
     /// The endpoints subscribed to `event_type`, looked up once per batch at most.
@@ -160,11 +173,23 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
     }
 
     /// The pending-delivery messages of one event message, not yet sent.
-    async fn fan_out(&self, message: &ReceivedMessage, batch: &BatchLookups) -> Result<Vec<String>, DispatchError> {
+    async fn fan_out(
+        &self,
+        message: &ReceivedMessage,
+        batch: &BatchLookups,
+        types: &TypeResolver<'_, S>,
+    ) -> Result<Vec<String>, DispatchError> {
         let (event, dispatch) = parse_event(message)?;
         let span = tracing::Span::current();
         span.record("tenant", event.tenant.as_str());
         span.record("event_id", event.id.as_str());
+        // As `POST /v1/events` checks it: the tenant has the type, its schema allows the payload.
+        let known = types.resolve(&event.tenant, &event.event_type).await?;
+        let mut errors = Vec::new();
+        check_typed_payload(&known, self.accept_unknown_types, &event.event_type, &event.payload, "", &mut errors);
+        if !errors.is_empty() {
+            return Err(DispatchError::Malformed(field_errors(&errors)));
+        }
         if self.store.record_event(&event, &dispatch).await? == EventRecord::Duplicate {
             tracing::debug!(event_id = %event.id, "duplicate event id; not fanned out again");
             return Ok(Vec::new());
@@ -216,6 +241,7 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
     /// ([`EVENT_MAX_RECEIVES`]) failed too, is parked with the reason instead.
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
         let batch = &BatchLookups::default();
+        let types = &TypeResolver::new(&self.store);
         let mut fanned = stream::iter(messages)
             .map(|message| {
                 let span = tracing::info_span!(
@@ -225,7 +251,7 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
                     event_id = tracing::field::Empty,
                 );
                 async move {
-                    let result = self.fan_out(&message, batch).await;
+                    let result = self.fan_out(&message, batch, types).await;
                     (message, result)
                 }
                 .instrument(span)
@@ -360,8 +386,7 @@ fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchErr
         errors.push(FieldError::new("payload", format!("larger than {MAX_PAYLOAD_BYTES} bytes")));
     }
     if !errors.is_empty() {
-        let reasons: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
-        return Err(DispatchError::Malformed(reasons.join("; ")));
+        return Err(DispatchError::Malformed(field_errors(&errors)));
     }
     let id = incoming
         .id
@@ -375,4 +400,9 @@ fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchErr
         payload: incoming.payload,
     };
     Ok((event, envelope.dispatched_from.unwrap_or_else(|| message.message_id.clone())))
+}
+
+/// Field errors as one reason: `field: message; ...`.
+fn field_errors(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }

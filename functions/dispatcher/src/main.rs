@@ -15,7 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         backend.deliveries,
         backend.events_dead_letters,
         settings.service.subscription_cache,
-    );
+    )
+    .accepting_unknown_types(settings.service.accept_unknown_event_types);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         handle_sqs_event(event, move |batch| dispatcher.handle_batch(batch))
     }))

@@ -122,9 +122,13 @@ async fn messages_that_are_not_events_move_to_the_dlq_unchanged() {
     let parked = dispatcher.dead_letters.receive(10, Duration::ZERO).await.unwrap();
     let mut bodies: Vec<&str> = parked.iter().map(|m| m.body.as_str()).collect();
     bodies.sort();
-    let mut expected = vec!["not json", unknown_type, bad_tenant, bad_id, not_an_object];
+    // An event of an unknown type is parked as read (its id, time and first message fixed),
+    // so that once the type exists a redrive continues the same dispatch.
+    let read_as = r#"{"tenant":"acme","id":"evt-3","type":"no.such","payload":{},"received_at":"2023-11-14T22:13:20.000Z","dispatched_from":"c"}"#;
+    let mut expected = vec!["not json", read_as, bad_tenant, bad_id, not_an_object];
     expected.sort();
     assert_eq!(bodies, expected);
+    let unknown_type = read_as;
     // Each with its reason, for whoever looks at the DLQ.
     let reason = |body: &str| parked.iter().find(|m| m.body == body).and_then(|m| m.reason.clone()).unwrap();
     assert!(reason("not json").starts_with("malformed event message: expected"), "{}", reason("not json"));
@@ -315,4 +319,53 @@ async fn a_batch_goes_out_as_it_fans_out_and_a_failed_send_fails_only_its_events
             }
         }
     }
+}
+
+/// Events sent straight to the queue meet the tenant's own types as `POST /v1/events` does:
+/// a payload its schema refuses is parked with the failing path, an unknown type is parked
+/// unless the deployment accepts them (then `*` subscribers get it).
+#[tokio::test]
+async fn the_tenants_types_and_their_schemas_hold_on_the_queue_path() {
+    use webhooks::event_types::EventTypeDef;
+    use webhooks::ports::EventTypeStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+    let store = db.store();
+    let now = Timestamp::now();
+    let invoice = EventTypeDef {
+        tenant: "acme".into(),
+        name: "invoice.paid".into(),
+        description: String::new(),
+        family: None,
+        schema: Some(
+            serde_json::json!({"type": "object", "required": ["amount"], "properties": {"amount": {"type": "integer"}}}),
+        ),
+        archived: false,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    store.create_event_type(&invoice).await.unwrap();
+    store.create_endpoint(&endpoint(&["*"], "{}")).await.unwrap();
+    let strict =
+        Dispatcher::new(store.clone(), db.queue(settings("deliveries")), db.queue(settings("dlq")), Duration::ZERO);
+    let good = r#"{"tenant":"acme","id":"i1","type":"invoice.paid","payload":{"amount":5}}"#;
+    let bad = r#"{"tenant":"acme","id":"i2","type":"invoice.paid","payload":{"amount":"5"}}"#;
+    let unknown = r#"{"tenant":"acme","id":"i3","type":"invoice.voided","payload":{}}"#;
+    let failed = strict.handle_batch(vec![message("a", good), message("b", bad), message("c", unknown)]).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(drain(&strict.deliveries).await.len(), 1, "only the valid one is fanned out");
+    let parked = strict.dead_letters.receive(10, Duration::ZERO).await.unwrap();
+    let reason = |id: &str| parked.iter().find(|m| m.body.contains(id)).and_then(|m| m.reason.clone()).unwrap();
+    assert!(reason("i2").contains("payload/amount: "), "{}", reason("i2"));
+    assert!(reason("i3").contains("unknown event type \"invoice.voided\""), "{}", reason("i3"));
+
+    let lenient = Dispatcher::new(store, db.queue(settings("deliveries")), db.queue(settings("dlq")), Duration::ZERO)
+        .accepting_unknown_types(true);
+    let other = r#"{"tenant":"acme","id":"i4","type":"invoice.voided","payload":{}}"#;
+    assert_eq!(dispatch(&lenient, &message("d", other)).await, 1, "the * subscriber gets the unknown type");
+    // The schema still holds for the tenant's own types.
+    let bad_again = r#"{"tenant":"acme","id":"i5","type":"invoice.paid","payload":{}}"#;
+    assert_eq!(dispatch(&lenient, &message("e", bad_again)).await, 0);
 }

@@ -31,7 +31,7 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -46,6 +46,7 @@ pub mod env {
         MAX_ENDPOINTS,
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
+        UNKNOWN_EVENT_TYPES,
         LOG_FILTER,
     ];
 }
@@ -185,6 +186,7 @@ mod tests {
             (env::MAX_ENDPOINTS, "250"),
             (env::RETENTION_DAYS, "7"),
             (env::SUBSCRIPTION_CACHE, "0s"),
+            (env::UNKNOWN_EVENT_TYPES, "accept"),
         ]);
         let all = settings(&pairs).unwrap();
         assert_eq!(all.table, "t");
@@ -196,6 +198,7 @@ mod tests {
         assert_eq!(read.max_endpoints, 250);
         assert_eq!(read.retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(read.subscription_cache, Duration::ZERO);
+        assert!(read.accept_unknown_event_types);
     }
 
     #[test]
@@ -211,6 +214,7 @@ mod tests {
             (env::RETENTION_DAYS, "0"),
             (env::RETENTION_DAYS, "30m"),
             (env::SUBSCRIPTION_CACHE, "a while"),
+            (env::UNKNOWN_EVENT_TYPES, "yes"),
         ] {
             let mut pairs = REQUIRED.to_vec();
             pairs.push((name, bad));

@@ -1,11 +1,9 @@
-//! The event type catalog: every type the service accepts, shipped with the project in
-//! `catalog/event_types.json`.
+//! The default event type catalog: the types every tenant has, shipped with the project in
+//! `catalog/event_types.json`. A tenant adds its own (`event_types.rs`).
 
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
-
-use crate::filter::pattern_matches;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventType {
@@ -24,27 +22,28 @@ pub fn event_types() -> &'static [EventType] {
     })
 }
 
-pub fn is_known_type(name: &str) -> bool {
+/// Whether `name` is in the default catalog (a tenant may have more: `event_types.rs`).
+pub fn is_default_type(name: &str) -> bool {
     event_types().iter().any(|t| t.name == name)
-}
-
-/// A subscription is valid when it is a catalog type or a wildcard that matches at least one.
-pub fn is_valid_subscription(pattern: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    if let Some(prefix) = pattern.strip_suffix(".*") {
-        if prefix.is_empty() || prefix.contains('*') {
-            return false;
-        }
-        return event_types().iter().any(|t| pattern_matches(pattern, &t.name));
-    }
-    is_known_type(pattern)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::event_types::TenantCatalog;
+
+    #[test]
+    fn subscriptions_accept_types_and_matching_wildcards_only() {
+        let catalog = TenantCatalog::defaults();
+        assert!(catalog.is_valid_subscription("*"));
+        assert!(catalog.is_valid_subscription("playground.*"));
+        assert!(catalog.is_valid_subscription("workflow.step.*"));
+        assert!(!catalog.is_valid_subscription("nothing.*"));
+        assert!(!catalog.is_valid_subscription(".*"));
+        assert!(!catalog.is_valid_subscription("play*.*"));
+        assert!(!catalog.is_valid_subscription("playground.created.extra"));
+    }
 
     #[test]
     fn catalog_holds_the_seed_types_and_the_test_type() {
@@ -56,19 +55,8 @@ mod tests {
             "approval.expired",
             TEST_EVENT_TYPE,
         ] {
-            assert!(is_known_type(name), "{name} missing");
+            assert!(is_default_type(name), "{name} missing");
         }
-        assert!(!is_known_type("nope.created"));
-    }
-
-    #[test]
-    fn subscriptions_accept_types_and_matching_wildcards_only() {
-        assert!(is_valid_subscription("*"));
-        assert!(is_valid_subscription("playground.*"));
-        assert!(is_valid_subscription("workflow.step.*"));
-        assert!(!is_valid_subscription("nothing.*"));
-        assert!(!is_valid_subscription(".*"));
-        assert!(!is_valid_subscription("play*.*"));
-        assert!(!is_valid_subscription("playground.created.extra"));
+        assert!(!is_default_type("nope.created"));
     }
 }

@@ -217,6 +217,9 @@ pub enum Scope {
     WebhooksDelete,
     #[serde(rename = "events:write")]
     EventsWrite,
+    /// A tenant's own event types: create, change, archive, delete.
+    #[serde(rename = "event_types:write")]
+    EventTypesWrite,
     /// Everything, plus managing API keys (for any tenant).
     #[serde(rename = "admin")]
     Admin,

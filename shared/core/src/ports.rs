@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
+use crate::event_types::EventTypeDef;
 use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
 use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
 use crate::time::Timestamp;
@@ -213,10 +214,35 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     fn delete_api_key(&self, id: &ApiKeyId) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// All four stores: what one backend provides. A handler asks for the ones it uses.
-pub trait Store: EndpointStore + EventStore + DeliveryStore + ApiKeyStore {}
+/// A tenant's own event types (the default catalog is not stored).
+pub trait EventTypeStore: Send + Sync + 'static {
+    /// MUST return `Conflict` if the tenant has a type of this name.
+    fn create_event_type(&self, def: &EventTypeDef) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-impl<T: EndpointStore + EventStore + DeliveryStore + ApiKeyStore> Store for T {}
+    /// The tenant's type of this name, `None` if it has none. MUST NOT answer another
+    /// tenant's.
+    fn get_event_type(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<EventTypeDef>, StoreError>> + Send;
+
+    /// Every type of the tenant, archived ones included, by name. MUST NOT answer another
+    /// tenant's.
+    fn list_event_types(&self, tenant: &str) -> impl Future<Output = Result<Vec<EventTypeDef>, StoreError>> + Send;
+
+    /// Replaces the type and answers it with its version bumped. MUST return `Conflict`
+    /// unless the stored version equals `def.version`, `NotFound` if it is gone.
+    fn update_event_type(&self, def: &EventTypeDef) -> impl Future<Output = Result<EventTypeDef, StoreError>> + Send;
+
+    /// MUST return `NotFound` if absent.
+    fn delete_event_type(&self, tenant: &str, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// All five stores: what one backend provides. A handler asks for the ones it uses.
+pub trait Store: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore {}
+
+impl<T: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore> Store for T {}
 
 /// A message as received: its id is stable across receives, its receipt is valid for this
 /// receive only.

@@ -30,9 +30,13 @@ pub mod env {
     /// How long the dispatcher may reuse a subscription lookup while the tenant's
     /// subscriptions version is unchanged, e.g. `60s` (the default; `0s` turns the cache off).
     pub const SUBSCRIPTION_CACHE: &str = "WEBHOOKS_SUBSCRIPTION_CACHE";
+    /// Events of a type the tenant does not have: `reject` (the default: a 400, and the
+    /// dispatcher parks one sent straight to the queue) or `accept` (delivered to the
+    /// endpoints whose `*` or wildcard matches it).
+    pub const UNKNOWN_EVENT_TYPES: &str = "WEBHOOKS_UNKNOWN_EVENT_TYPES";
 
     /// Every variable [`super::Settings`] reads.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         RETRY_SCHEDULE,
         DISABLE_AFTER,
         DELIVERY_TIMEOUT,
@@ -41,6 +45,7 @@ pub mod env {
         MAX_ENDPOINTS,
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
+        UNKNOWN_EVENT_TYPES,
     ];
 }
 
@@ -65,6 +70,8 @@ pub struct Settings {
     /// How long the dispatcher may reuse a subscription lookup (on DynamoDB; SQLite reads
     /// cost what the check would, so the embedded backend never caches).
     pub subscription_cache: Duration,
+    /// Whether events of a type the tenant does not have are accepted ([`env::UNKNOWN_EVENT_TYPES`]).
+    pub accept_unknown_event_types: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +82,7 @@ impl Default for Settings {
             max_endpoints: DEFAULT_MAX_ENDPOINTS,
             retention: DEFAULT_RETENTION,
             subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
+            accept_unknown_event_types: false,
         }
     }
 }
@@ -148,6 +156,9 @@ impl Settings {
         if let Some(cache) = read(lookup, env::SUBSCRIPTION_CACHE, parse_duration)? {
             settings.subscription_cache = cache;
         }
+        if let Some(accept) = read(lookup, env::UNKNOWN_EVENT_TYPES, parse_unknown_event_types)? {
+            settings.accept_unknown_event_types = accept;
+        }
         Ok(settings)
     }
 }
@@ -164,6 +175,15 @@ fn read<T>(
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// `accept` or `reject`: whether events of a type the tenant does not have are accepted.
+pub fn parse_unknown_event_types(text: &str) -> Result<bool, String> {
+    match text {
+        "accept" => Ok(true),
+        "reject" => Ok(false),
+        _ => Err("must be accept or reject".into()),
+    }
 }
 
 fn parse_bool(text: &str) -> Result<bool, String> {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::catalog::{event_types, is_known_type, is_valid_subscription};
 use crate::event_filter::{EventFilter, EventFilters, MAX_FILTERED_TYPES, MAX_FILTERS_BYTES, check_filter};
+use crate::event_types::{TenantCatalog, is_valid_type_name};
 use crate::filter::pattern_matches;
 use crate::model::EntityId;
 use crate::rate_limit::MAX_RATE_LIMIT;
@@ -95,11 +95,11 @@ pub fn check_event(event: &IncomingEvent, field: &str, errors: &mut Vec<FieldErr
             ));
         }
     }
-    if !is_known_type(&event.event_type) {
-        errors.push(FieldError::new(
-            format!("{field}type"),
-            format!("unknown event type {:?} (see GET /v1/event-types)", event.event_type),
-        ));
+    // The type is checked against the tenant's catalog, which needs the store:
+    // `event_types::check_typed_payload`.
+    if !is_valid_type_name(&event.event_type) {
+        errors
+            .push(FieldError::new(format!("{field}type"), format!("{:?} is not an event type name", event.event_type)));
     }
     if let Some(entity) = &event.entity_id {
         check_entity_id(entity, &format!("{field}entity_id"), errors);
@@ -158,8 +158,9 @@ pub struct EndpointFields<'a> {
     pub rate_limit: Option<u32>,
 }
 
-/// Checks an endpoint's fields; `url_policy` is the deployment's outbound policy.
-pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Vec<FieldError> {
+/// Checks an endpoint's fields; `url_policy` is the deployment's outbound policy, `catalog`
+/// the types the tenant has.
+pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy, catalog: &TenantCatalog) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Err(rejection) = url_policy.check_url(fields.url) {
         errors.push(FieldError::new("url", rejection.to_string()));
@@ -171,14 +172,14 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Ve
         errors.push(FieldError::new("events", format!("at most {MAX_SUBSCRIPTIONS} entries")));
     }
     for (i, pattern) in fields.events.iter().enumerate() {
-        if !is_valid_subscription(pattern) {
+        if !catalog.is_valid_subscription(pattern) {
             errors.push(FieldError::new(
                 format!("events[{i}]"),
                 format!("{pattern:?} is neither a known event type nor a wildcard matching one"),
             ));
         }
     }
-    check_event_filters(fields.event_filters, fields.events, &mut errors);
+    check_event_filters(fields.event_filters, fields.events, catalog, &mut errors);
     if let Some(description) = fields.description
         && description.chars().count() > MAX_DESCRIPTION_LEN
     {
@@ -196,7 +197,12 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy) -> Ve
 /// Each filter's key must be a type or wildcard that selects at least one catalog type the
 /// endpoint subscribes to; each filter's shape and sizes as [`check_filter`] says; all of
 /// them together at most [`MAX_FILTERS_BYTES`] of JSON.
-fn check_event_filters(filters: &EventFilters, events: &[String], errors: &mut Vec<FieldError>) {
+fn check_event_filters(
+    filters: &EventFilters,
+    events: &[String],
+    catalog: &TenantCatalog,
+    errors: &mut Vec<FieldError>,
+) {
     if filters.len() > MAX_FILTERED_TYPES {
         errors.push(FieldError::new("event_filters", format!("at most {MAX_FILTERED_TYPES} event types")));
     }
@@ -206,10 +212,8 @@ fn check_event_filters(filters: &EventFilters, events: &[String], errors: &mut V
     }
     for (key, filter) in filters {
         let field = format!("event_filters.{key}");
-        let selects_a_subscribed_type = is_valid_subscription(key)
-            && event_types()
-                .iter()
-                .any(|t| pattern_matches(key, &t.name) && events.iter().any(|p| pattern_matches(p, &t.name)));
+        let selects_a_subscribed_type = catalog.is_valid_subscription(key)
+            && catalog.names().any(|t| pattern_matches(key, t) && events.iter().any(|p| pattern_matches(p, t)));
         if !selects_a_subscribed_type {
             errors.push(FieldError::new(
                 &field,
@@ -306,14 +310,21 @@ mod tests {
             ("X-Ok", "line\nbreak"),
         ] {
             let headers = BTreeMap::from([(name.to_owned(), value.to_owned())]);
-            let errors =
-                check_endpoint(&fields_with("https://example.com", &events, &filters, &headers), &UrlPolicy::default());
+            let errors = check_endpoint(
+                &fields_with("https://example.com", &events, &filters, &headers),
+                &UrlPolicy::default(),
+                &TenantCatalog::defaults(),
+            );
             assert_eq!(errors.len(), 1, "{name}: {errors:?}");
         }
         let fine = BTreeMap::from([("X-Tenant".to_owned(), "acme".to_owned())]);
         assert!(
-            check_endpoint(&fields_with("https://example.com", &events, &filters, &fine), &UrlPolicy::default())
-                .is_empty()
+            check_endpoint(
+                &fields_with("https://example.com", &events, &filters, &fine),
+                &UrlPolicy::default(),
+                &TenantCatalog::defaults()
+            )
+            .is_empty()
         );
     }
 
@@ -323,7 +334,11 @@ mod tests {
         let headers = BTreeMap::new();
         let check = |filters: &str| {
             let filters: EventFilters = serde_json::from_str(filters).unwrap();
-            check_endpoint(&fields_with("https://e.com", &events, &filters, &headers), &UrlPolicy::default())
+            check_endpoint(
+                &fields_with("https://e.com", &events, &filters, &headers),
+                &UrlPolicy::default(),
+                &TenantCatalog::defaults(),
+            )
         };
         assert_eq!(check(r#"{"playground.created": [1]}"#), []);
         assert_eq!(check(r#"{"playground.*": {"status": ["failed"]}, "trick.*": {"a": [1]}, "*": []}"#), []);

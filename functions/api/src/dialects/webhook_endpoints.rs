@@ -17,7 +17,7 @@ use crate::endpoints::{self, EndpointPatch, NewEndpoint};
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, Caller, NoQuery};
 use crate::state::{App, Ports};
-use crate::{deliveries, events, test_delivery};
+use crate::{deliveries, event_types, test_delivery};
 
 /// The seed's request body: the endpoint's fields under `webhook_endpoint`, nothing beside.
 #[derive(Deserialize)]
@@ -29,7 +29,7 @@ pub struct Wrapped<T> {
 pub fn routes<P: Ports>() -> Router<Arc<App<P>>> {
     Router::new()
         .route("/api/webhook_endpoints", post(create::<P>).get(endpoints::list::<P>))
-        .route("/api/webhook_endpoints/event_types", get(events::event_types::<P>))
+        .route("/api/webhook_endpoints/event_types", get(event_types::list::<P>))
         .route("/api/webhook_endpoints/{id}", get(show::<P>).patch(update::<P>).delete(endpoints::delete::<P>))
         .route("/api/webhook_endpoints/{id}/test", post(test_delivery::test::<P>))
         .route("/api/webhook_endpoints/{id}/deliveries", get(deliveries::list_for_endpoint::<P>))

@@ -7,6 +7,7 @@ pub mod schema;
 mod api_keys;
 mod deliveries;
 mod endpoints;
+mod event_types;
 mod events;
 
 mod items;

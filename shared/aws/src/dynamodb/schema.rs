@@ -8,6 +8,7 @@
 //! | endpoint | `T#{tenant}` | `EP#{endpoint id}` | |
 //! | subscription | `T#{tenant}` | `SUB#{pattern}#{endpoint id}` | |
 //! | subscriptions version | `T#{tenant}` | `SUBSCRIPTIONS` | |
+//! | a tenant's event type | `T#{tenant}` | `ET#{name}` | |
 //! | event | `EV#{tenant}#{event id}` | `EV` | |
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
 //! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
@@ -39,6 +40,14 @@ pub fn endpoint_sort_key(endpoint_id: &str) -> String {
 pub const ENDPOINT_SORT_PREFIX: &str = "EP#";
 /// The item whose `ver` changes with every endpoint write that may change subscriptions.
 pub const SUBSCRIPTIONS_VERSION_SORT_KEY: &str = "SUBSCRIPTIONS";
+
+/// A tenant's own event types sort after its endpoints (`ET#` > `EP#`), so neither listing
+/// reads the other's items.
+pub const EVENT_TYPE_SORT_PREFIX: &str = "ET#";
+
+pub fn event_type_sort_key(name: &str) -> String {
+    format!("ET#{name}")
+}
 
 pub fn subscription_prefix(pattern: &str) -> String {
     format!("SUB#{pattern}#")

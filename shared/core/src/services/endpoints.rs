@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::ServiceError;
+use super::event_types::tenant_catalog;
 use crate::event_filter::EventFilters;
+use crate::event_types::TenantCatalog;
 use crate::ids::EndpointId;
 use crate::model::{Endpoint, PreviousSecret, Secret};
-use crate::ports::{Clock, EndpointQuery, EndpointStore, StoreError};
+use crate::ports::{Clock, EndpointQuery, EndpointStore, EventTypeStore, StoreError};
 use crate::signing::generate_secret;
 use crate::url_guard::UrlPolicy;
 use crate::validation::{EndpointFields, check_endpoint, check_secret};
@@ -107,7 +109,12 @@ pub struct Endpoints<'a, S, C> {
     pub max_endpoints: usize,
 }
 
-fn validate(endpoint: &Endpoint, new_secret: Option<&str>, url_policy: &UrlPolicy) -> Result<(), ServiceError> {
+fn validate(
+    endpoint: &Endpoint,
+    new_secret: Option<&str>,
+    url_policy: &UrlPolicy,
+    catalog: &TenantCatalog,
+) -> Result<(), ServiceError> {
     let fields = EndpointFields {
         url: &endpoint.url,
         events: &endpoint.events,
@@ -116,14 +123,14 @@ fn validate(endpoint: &Endpoint, new_secret: Option<&str>, url_policy: &UrlPolic
         headers: &endpoint.headers,
         rate_limit: endpoint.rate_limit,
     };
-    let mut errors = check_endpoint(&fields, url_policy);
+    let mut errors = check_endpoint(&fields, url_policy, catalog);
     if let Some(secret) = new_secret {
         check_secret(secret, &mut errors);
     }
     ServiceError::check(errors)
 }
 
-impl<S: EndpointStore, C: Clock> Endpoints<'_, S, C> {
+impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
     /// Creates the endpoint; `Invalid` naming every bad field, `LimitReached` when the tenant
     /// has [`Endpoints::max_endpoints`] already.
     pub async fn create(&self, tenant: &str, new: NewEndpoint) -> Result<Endpoint, ServiceError> {
@@ -137,7 +144,8 @@ impl<S: EndpointStore, C: Clock> Endpoints<'_, S, C> {
             enabled: new.enabled.unwrap_or(true),
             ..Endpoint::new(tenant.to_owned(), new.url, new.events, secret, now)
         };
-        validate(&endpoint, new.secret.as_deref(), self.url_policy)?;
+        let catalog = tenant_catalog(self.store, tenant).await?;
+        validate(&endpoint, new.secret.as_deref(), self.url_policy, &catalog)?;
         // Read, then write: concurrent creates can pass the limit by their number, no more.
         let max = self.max_endpoints;
         let existing = self.store.list_endpoints(tenant, &EndpointQuery { after: None, limit: max }).await?;
@@ -157,9 +165,11 @@ impl<S: EndpointStore, C: Clock> Endpoints<'_, S, C> {
         id: &EndpointId,
         change: EndpointChange,
     ) -> Result<Endpoint, ServiceError> {
+        // Read once: a type deleted meanwhile is refused by its own check (`EventTypes::delete`).
+        let catalog = tenant_catalog(self.store, tenant).await?;
         self.modify(tenant, id, |endpoint| {
             change.apply(endpoint);
-            validate(endpoint, change.secret.as_deref(), self.url_policy)
+            validate(endpoint, change.secret.as_deref(), self.url_policy, &catalog)
         })
         .await
     }

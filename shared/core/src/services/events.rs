@@ -1,18 +1,31 @@
-//! Accepting events: checked one by one, then put on the events queue for the dispatcher,
-//! all or none.
+//! Accepting events: checked one by one (shape, type, the type's payload schema), then put
+//! on the events queue for the dispatcher, all or none.
 
 use super::ServiceError;
+use super::event_types::TypeResolver;
+use crate::event_types::check_typed_payload;
 use crate::ids::GeneratedEventId;
 use crate::messages::EventEnvelope;
-use crate::ports::{Clock, Queue};
+use crate::ports::{Clock, EventTypeStore, Queue};
 use crate::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
+
+/// Where accepted events go, and what decides which types they may have.
+pub struct Intake<'a, Q, C, S> {
+    pub events: &'a Q,
+    pub clock: &'a C,
+    /// The tenants' own event types.
+    pub types: &'a S,
+    /// Whether an event of a type the tenant does not have is accepted (the deployment's
+    /// choice; refused by default).
+    pub accept_unknown: bool,
+}
 
 /// Accepts `incoming` for `tenant`, answering their ids (generated where absent) once the
 /// queue holds them durably: an accepted event is never lost. Nothing is enqueued unless
-/// every event is valid; the errors name `events[i].field` when `batch`.
-pub async fn accept<Q: Queue, C: Clock>(
-    events: &Q,
-    clock: &C,
+/// every event is valid (its type known, its payload allowed by the type's schema); the
+/// errors name `events[i].field` when `batch`.
+pub async fn accept<Q: Queue, C: Clock, S: EventTypeStore>(
+    intake: &Intake<'_, Q, C, S>,
     tenant: &str,
     incoming: Vec<IncomingEvent>,
     batch: bool,
@@ -32,11 +45,24 @@ pub async fn accept<Q: Queue, C: Clock>(
         )));
     }
     let mut errors = Vec::new();
+    let types = TypeResolver::new(intake.types);
     for (i, event) in incoming.iter().enumerate() {
+        let before = errors.len();
         check_event(event, &field_of(i), &mut errors);
+        if errors.len() == before {
+            let known = types.resolve(tenant, &event.event_type).await?;
+            check_typed_payload(
+                &known,
+                intake.accept_unknown,
+                &event.event_type,
+                &event.payload,
+                &field_of(i),
+                &mut errors,
+            );
+        }
     }
     ServiceError::check(errors)?;
-    let now = clock.now();
+    let now = intake.clock.now();
     let mut ids = Vec::with_capacity(incoming.len());
     let mut bodies = Vec::with_capacity(incoming.len());
     for event in incoming {
@@ -53,6 +79,6 @@ pub async fn accept<Q: Queue, C: Clock>(
         bodies.push(serde_json::to_string(&envelope).expect("envelopes serialize"));
         ids.push(id);
     }
-    events.send_batch(bodies).await?;
+    intake.events.send_batch(bodies).await?;
     Ok(ids)
 }

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod deliveries;
 pub mod endpoints;
+pub mod event_types;
 pub mod events;
 pub mod test_delivery;
 

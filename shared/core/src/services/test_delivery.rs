@@ -7,12 +7,13 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::ServiceError;
+use super::event_types::TypeResolver;
 use crate::attempt::deliver_once;
-use crate::catalog::is_known_type;
+use crate::event_types::KnownType;
 use crate::ids::{DeliveryId, EndpointId, GeneratedEventId};
 use crate::messages::PendingDelivery;
 use crate::model::Event;
-use crate::ports::{Clock, DeliveryStore, EndpointStore, EventStore, HttpSender};
+use crate::ports::{Clock, DeliveryStore, EndpointStore, EventStore, EventTypeStore, HttpSender};
 use crate::signing::EndpointKeys;
 
 /// How the test went.
@@ -35,18 +36,20 @@ pub struct TestDelivery<'a, S, H, C> {
     pub timeout: std::time::Duration,
 }
 
-impl<S: EndpointStore + EventStore + DeliveryStore, H: HttpSender, C: Clock> TestDelivery<'_, S, H, C> {
+impl<S: EndpointStore + EventStore + DeliveryStore + EventTypeStore, H: HttpSender, C: Clock>
+    TestDelivery<'_, S, H, C>
+{
     /// Records an event of `event_type` whose data names the endpoint, sends it at once, and
     /// records the delivery. A failed test does not count towards auto-disable, and is not
-    /// retried. `Invalid` for a type the catalog does not know (the endpoint need not
-    /// subscribe to it); `NotFound` for another tenant's endpoint.
+    /// retried. `Invalid` for a type the tenant does not have (the endpoint need not
+    /// subscribe to it; a type's schema is not applied to the test payload); `NotFound` for another tenant's endpoint.
     pub async fn send(
         &self,
         tenant: &str,
         endpoint_id: &EndpointId,
         event_type: &str,
     ) -> Result<TestOutcome, ServiceError> {
-        if !is_known_type(event_type) {
+        if matches!(TypeResolver::new(self.store).resolve(tenant, event_type).await?, KnownType::Unknown) {
             return Err(ServiceError::invalid(
                 "event_type",
                 format!("unknown event type {event_type:?} (see GET /v1/event-types)"),

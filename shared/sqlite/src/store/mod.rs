@@ -21,6 +21,7 @@ use webhooks::time::Timestamp;
 mod api_keys;
 mod deliveries;
 mod endpoints;
+mod event_types;
 mod events;
 
 #[derive(Clone)]
