@@ -48,6 +48,7 @@ pub async fn store<S: Store>(store: &S) {
     delivery_pages(store).await;
     api_keys(store).await;
     crate::event_type_conformance::event_types(store).await;
+    crate::event_log_conformance::event_log(store).await;
 }
 
 /// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once
@@ -280,9 +281,11 @@ pub async fn deliveries<S: Store>(store: &S) {
     assert_eq!(store.delivery_status(&tenant, &e.id, &delivery.id).await.unwrap(), Some(DeliveryStatus::Delivered));
     assert!(matches!(store.get_delivery("other", &e.id, &delivery.id).await, Err(StoreError::NotFound)));
 
-    // A manual retry marks only a failed delivery pending, and only as it was read.
+    // A manual resend marks a failed or delivered delivery pending, and only as it was read.
     let later = now.plus(Duration::from_secs(60));
-    assert!(!store.requeue_delivery(&tenant, &e.id, &delivery.id, 2, later).await.unwrap(), "delivered stays");
+    assert!(!store.requeue_delivery(&tenant, &e.id, &delivery.id, 1, later).await.unwrap(), "a send came between");
+    assert!(store.requeue_delivery(&tenant, &e.id, &delivery.id, 2, later).await.unwrap(), "a delivered one");
+    assert_eq!(store.delivery_status(&tenant, &e.id, &delivery.id).await.unwrap(), Some(DeliveryStatus::Pending));
     delivery.status = DeliveryStatus::Failed;
     store.save_delivery(&delivery, None).await.unwrap();
     assert!(!store.requeue_delivery(&tenant, &e.id, &delivery.id, 1, later).await.unwrap(), "a send came between");

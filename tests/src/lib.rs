@@ -2,6 +2,7 @@
 //! the real binary), with a small API client.
 
 pub mod conformance;
+pub mod event_log_conformance;
 pub mod event_source_mapping;
 pub mod event_type_conformance;
 pub mod functions;

@@ -270,11 +270,15 @@ async fn after_the_last_retry_the_delivery_is_failed_in_the_history_not_in_the_d
         .api
         .wait_until(&format!("/v1/webhooks/{id}/deliveries?status=delivered"), WAIT, |b| b["data"][0]["attempts"] == 4)
         .await;
+    // A delivered one can be sent again too (`/resend`), once per ask.
     let again = service
         .api
-        .post(&format!("/v1/webhooks/{id}/deliveries/{}/retry", delivery["id"].as_str().unwrap()), json!({}))
+        .post(&format!("/v1/webhooks/{id}/deliveries/{}/resend", delivery["id"].as_str().unwrap()), json!({}))
         .await;
-    assert_eq!((again.status, again.code()), (409, "conflict"), "a delivered delivery is not retried");
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    let got = receiver.wait_for(5, WAIT).await;
+    assert_eq!(got[4].header("x-webhook-delivery"), delivery["id"].as_str().unwrap());
+    receiver.assert_stays_at(5, Duration::from_millis(1000)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-//! Delivery history (per endpoint, and the tenant's delivery log) and manual retry.
+//! Delivery history (per endpoint, and the tenant's delivery log) and a manual resend (also
+//! named retry) of a failed or delivered delivery.
 
 use std::sync::Arc;
 

@@ -69,9 +69,15 @@ fn scope_name(scope: Scope) -> String {
     serde_json::to_value(scope).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, message, details) = match &self {
+impl ApiError {
+    /// The error body alone (for MCP's tool errors).
+    pub fn body(&self) -> serde_json::Value {
+        self.status_and_body().1
+    }
+
+    /// The one mapping of an error to its status and `{"error": {...}}` body.
+    fn status_and_body(&self) -> (StatusCode, serde_json::Value) {
+        let (status, code, message, details) = match self {
             ApiError::Validation(details) => (
                 StatusCode::BAD_REQUEST,
                 "validation_error",
@@ -104,7 +110,13 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let body = json!({"error": {"code": code, "message": message, "details": details}});
+        (status, json!({"error": {"code": code, "message": message, "details": details}}))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
         (status, Json(body)).into_response()
     }
 }

@@ -10,6 +10,7 @@ mod endpoints;
 pub mod error;
 mod event_types;
 mod events;
+mod mcp;
 pub mod request;
 mod secret_rotation;
 pub mod state;
@@ -29,12 +30,25 @@ pub const MAX_EVENTS_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Largest request body on every other route.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Largest request body on `/mcp` (one tool call; `send_event` carries one payload).
+pub const MAX_MCP_BODY_BYTES: usize = 1024 * 1024;
+
+/// Every route: the canonical ones, the seeds' dialects, and `/mcp` over the canonical ones.
 pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
+    let api = canonical(app.clone());
+    api.clone()
+        .merge(mcp::routes(app, api))
+        .fallback(|| async { error::ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+}
+
+fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
     let events = Router::new()
-        .route("/v1/events", post(events::ingest::<P>))
+        .route("/v1/events", post(events::ingest::<P>).get(events::list::<P>))
         .layer(DefaultBodyLimit::max(MAX_EVENTS_BODY_BYTES));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/events/{id}", get(events::show::<P>))
         .route("/v1/event-types", get(event_types::list::<P>).post(event_types::create::<P>))
         .route(
             "/v1/event-types/{name}",
@@ -51,6 +65,7 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/webhooks/{id}/deliveries", get(deliveries::list_for_endpoint::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}", get(deliveries::show::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}/retry", post(deliveries::retry::<P>))
+        .route("/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(deliveries::retry::<P>))
         .route("/v1/deliveries", get(deliveries::delivery_log::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
@@ -61,7 +76,5 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
         .merge(dialects::webhooks_003::routes::<P>())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(events)
-        .fallback(|| async { error::ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .with_state(app)
 }

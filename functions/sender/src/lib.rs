@@ -297,6 +297,18 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         Ok(Some(payload))
     }
 
+    /// Whether a delivered delivery is to be sent again: a manual resend asked for it, and no
+    /// attempt was made since (else this is a redelivered message of a resend already made).
+    async fn resend_due(&self, pending: &DeliveryMessage<'_>) -> Result<bool, SendError> {
+        let Some(after) = pending.resend_after else { return Ok(false) };
+        let stored = match self.store.get_delivery(&pending.tenant, &pending.endpoint_id, &pending.id).await {
+            Ok(detail) => detail.delivery.attempts,
+            Err(StoreError::NotFound) => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        Ok(stored == after)
+    }
+
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
         let pending: DeliveryMessage<'_> =
             serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
@@ -321,6 +333,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         };
         if self.store.delivery_status(&pending.tenant, &pending.endpoint_id, &pending.id).await?
             == Some(DeliveryStatus::Delivered)
+            && !self.resend_due(&pending).await?
         {
             return Ok(SendOutcome::Skipped);
         }

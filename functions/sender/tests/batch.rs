@@ -33,20 +33,26 @@ impl HttpSender for ScriptedHttp {
     }
 }
 
-#[tokio::test]
-async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
-    let dir = tempfile::tempdir().unwrap();
+/// A database in `dir` holding one endpoint of tenant `acme`, subscribed to everything.
+async fn database_with_endpoint(dir: &tempfile::TempDir) -> (SqliteDatabase, Endpoint) {
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
-    let store = db.store();
-    let now = Timestamp::now();
     let endpoint = Endpoint::new(
         "acme".into(),
         "https://example.com/hook".into(),
         vec!["*".into()],
         Secret::new("k".repeat(24)),
-        now,
+        Timestamp::now(),
     );
-    store.create_endpoint(&endpoint).await.unwrap();
+    db.store().create_endpoint(&endpoint).await.unwrap();
+    (db, endpoint)
+}
+
+#[tokio::test]
+async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, endpoint) = database_with_endpoint(&dir).await;
+    let store = db.store();
+    let now = endpoint.created_at;
     let queue = db.queue(QueueSettings {
         name: "deliveries".into(),
         visibility_timeout: Duration::from_secs(60),
@@ -68,6 +74,7 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
                 payload: Some(&payload),
                 attempts_before: 0,
                 deferrals: 0,
+                resend_after: None,
             })
             .unwrap()
         })
@@ -132,6 +139,7 @@ async fn what_cannot_be_processed_is_parked_with_its_reason() {
         payload: None,
         attempts_before: 0,
         deferrals: 0,
+        resend_after: None,
     })
     .unwrap();
     // The store breaks: every endpoint read fails.
@@ -163,4 +171,58 @@ async fn what_cannot_be_processed_is_parked_with_its_reason() {
     let reason = parked[0].reason.as_deref().unwrap();
     assert!(reason.starts_with("not processed in 2 receives; last error: "), "{reason}");
     assert!(reason.contains("endpoints"), "the store's error: {reason}");
+}
+
+/// A resend of a delivered delivery goes out once: a second receive of the same message
+/// (SQS redelivers at least once) finds an attempt made since, and sends nothing; a message
+/// that is not a resend never sends a delivered delivery again.
+#[tokio::test]
+async fn a_resend_is_sent_once_even_when_its_message_comes_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, endpoint) = database_with_endpoint(&dir).await;
+    let store = db.store();
+    let now = endpoint.created_at;
+    let queue = db.queue(QueueSettings {
+        name: "deliveries".into(),
+        visibility_timeout: Duration::from_secs(60),
+        max_receive_count: None,
+        dead_letter_queue: None,
+    });
+    let sender = Sender::new(store.clone(), queue, ScriptedHttp::default(), SystemClock, DeliveryPolicy::default());
+    let sent = || sender.http.sent.lock().unwrap().len();
+    let payload = RawValue::from_string(r#"{"n":1}"#.into()).unwrap();
+    let message = |resend_after: Option<u32>| webhooks::ports::ReceivedMessage {
+        message_id: "m1".into(),
+        receipt: "r1".into(),
+        body: serde_json::to_string(&DeliveryMessage {
+            id: DeliveryId::for_event("acme", "evt-1", &endpoint.id, now),
+            tenant: "acme".into(),
+            endpoint_id: endpoint.id.clone(),
+            event_id: "evt-1".into(),
+            event_type: "run.completed".into(),
+            created_at: now,
+            payload: Some(&payload),
+            attempts_before: 0,
+            deferrals: 0,
+            resend_after,
+        })
+        .unwrap(),
+        receive_count: 1,
+        sent_at: now,
+        reason: None,
+    };
+    let delivery_id = DeliveryId::for_event("acme", "evt-1", &endpoint.id, now);
+    let status = || store.delivery_status("acme", &endpoint.id, &delivery_id);
+
+    assert!(sender.handle_batch(vec![message(None)]).await.is_empty());
+    assert_eq!(status().await.unwrap(), Some(DeliveryStatus::Delivered));
+    assert_eq!(sent(), 1);
+    assert!(sender.handle_batch(vec![message(None)]).await.is_empty());
+    assert_eq!(sent(), 1, "a redelivered first message sends nothing");
+
+    // Asked when it had 1 attempt: sent once, however often the message comes.
+    for _ in 0..2 {
+        assert!(sender.handle_batch(vec![message(Some(1))]).await.is_empty());
+        assert_eq!(sent(), 2);
+    }
 }

@@ -73,6 +73,7 @@ async fn outcome_with_clock(step_ms: i64) -> (SendOutcome, usize, usize) {
         payload: Some(&payload),
         attempts_before: 0,
         deferrals: 0,
+        resend_after: None,
     })
     .unwrap();
     let message = ReceivedMessage {

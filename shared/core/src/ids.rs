@@ -129,6 +129,12 @@ prefixed_id!(
 );
 
 impl DeliveryId {
+    /// The lowest and highest ids whose time part is `at`: every delivery of an event
+    /// received at `at` lies between them (see [`DeliveryId::for_event`]).
+    pub fn time_range(at: Timestamp) -> (String, String) {
+        (format!("del_{}", encode(at, [0; 10])), format!("del_{}", encode(at, [0xff; 10])))
+    }
+
     /// The delivery of `event_id` (received at `event_at`) to `endpoint`: the same id however
     /// often the event is dispatched, so duplicates collapse on the receiver's side too.
     pub fn for_event(tenant: &str, event_id: &str, endpoint: &EndpointId, event_at: Timestamp) -> Self {

@@ -56,6 +56,11 @@ pub struct DeliveryMessage<'a> {
     /// each deferral for a busy endpoint waits longer.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub deferrals: u32,
+    /// On a manual resend: the attempts the delivery had when it was asked. The sender sends
+    /// a delivered delivery again only while it still has exactly these (so a redelivered
+    /// message does not send it twice); without it, a delivered delivery is never re-sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resend_after: Option<u32>,
 }
 
 /// What a delivery is, as its messages carry it.
@@ -126,6 +131,25 @@ impl DeliveryMessage<'_> {
             payload: None,
             attempts_before: 0,
             deferrals: 0,
+            resend_after: None,
+        };
+        serde_json::to_string(&message).expect("delivery messages serialize")
+    }
+
+    /// The body of a manual resend of `delivery` (failed or delivered): a first message, with
+    /// a fresh retry schedule, marked with the attempts the delivery has now.
+    pub fn resend(delivery: &Delivery) -> String {
+        let message = DeliveryMessage {
+            id: delivery.id.clone(),
+            tenant: delivery.tenant.clone(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            event_id: delivery.event_id.clone(),
+            event_type: delivery.event_type.clone(),
+            created_at: delivery.created_at,
+            payload: None,
+            attempts_before: 0,
+            deferrals: 0,
+            resend_after: Some(delivery.attempts),
         };
         serde_json::to_string(&message).expect("delivery messages serialize")
     }

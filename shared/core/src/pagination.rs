@@ -27,3 +27,19 @@ pub fn into_page<T>(mut items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str)
     };
     crate::ports::Page { items, next_cursor }
 }
+
+/// [`into_page`] for events, whose cursor is their receive time and id.
+pub fn event_page(
+    mut events: Vec<crate::ports::EventSummary>,
+    limit: usize,
+) -> crate::ports::Page<crate::ports::EventSummary> {
+    let next_cursor = if events.len() > limit {
+        events.truncate(limit);
+        events.last().map(|last| {
+            encode_cursor(&crate::ports::EventCursor { created_at: last.created_at, id: last.id.clone() }.to_text())
+        })
+    } else {
+        None
+    };
+    crate::ports::Page { items: events, next_cursor }
+}

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::event_types::EventTypeDef;
 use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
-use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
+use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, EntityId, Event};
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,47 @@ pub struct DeliveryQuery {
     pub event_type: Option<String>,
     pub before: Option<DeliveryId>,
     pub limit: usize,
+}
+
+/// Events are listed newest first (by the time they were received, then id); `before` is
+/// where the previous page ended.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub event_type: Option<String>,
+    /// Only events received at or after this time.
+    pub since: Option<Timestamp>,
+    pub before: Option<EventCursor>,
+    pub limit: usize,
+}
+
+/// Where a page of events ended: the last event's receive time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCursor {
+    pub created_at: Timestamp,
+    pub id: String,
+}
+
+impl EventCursor {
+    /// As the opaque cursor carries it: `millis:id` (an event id may hold `:`, millis not).
+    pub fn to_text(&self) -> String {
+        format!("{}:{}", self.created_at.as_millis(), self.id)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let (millis, id) = text.split_once(':')?;
+        Some(Self { created_at: Timestamp::from_millis(millis.parse().ok()?), id: id.to_owned() })
+    }
+}
+
+/// An event as listed: everything but its payload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventSummary {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub entity_id: Option<EntityId>,
+    /// When the service received it.
+    pub created_at: Timestamp,
 }
 
 /// What recording an event found.
@@ -149,6 +190,20 @@ pub trait EventStore: Send + Sync + 'static {
         tenant: &str,
         event_id: &str,
     ) -> impl Future<Output = Result<Option<Box<RawValue>>, StoreError>> + Send;
+
+    /// Event `event_id` of `tenant` with its payload; `None` if it was never recorded or is
+    /// past retention. MUST NOT answer another tenant's.
+    fn get_event(&self, tenant: &str, event_id: &str)
+    -> impl Future<Output = Result<Option<Event>, StoreError>> + Send;
+
+    /// A page of `tenant`'s events, newest first, filtered by `query` (type, received since),
+    /// at most `query.limit`, after `query.before` if given; `next_cursor` is set only when
+    /// more may follow. MUST NOT answer another tenant's events.
+    fn list_events(
+        &self,
+        tenant: &str,
+        query: &EventQuery,
+    ) -> impl Future<Output = Result<Page<EventSummary>, StoreError>> + Send;
 }
 
 /// Deliveries and their attempts: the history.
@@ -161,9 +216,10 @@ pub trait DeliveryStore: Send + Sync + 'static {
         attempt: Option<&Attempt>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Marks a failed delivery pending again (a manual retry, already enqueued), due at `at`.
-    /// MUST change nothing and answer false unless the delivery exists with status `failed`
-    /// and exactly `attempts` attempts: a send since it was read decides its state.
+    /// Marks a failed or delivered delivery pending again (a manual resend, already
+    /// enqueued), due at `at`. MUST change nothing and answer false unless the delivery exists
+    /// with status `failed` or `delivered` and exactly `attempts` attempts: a send since it
+    /// was read decides its state.
     fn requeue_delivery(
         &self,
         tenant: &str,
@@ -188,6 +244,16 @@ pub trait DeliveryStore: Send + Sync + 'static {
         endpoint_id: &EndpointId,
         id: &DeliveryId,
     ) -> impl Future<Output = Result<Option<DeliveryStatus>, StoreError>> + Send;
+
+    /// Every delivery of event `event_id` of `tenant` (one per endpoint it went to), oldest
+    /// endpoint first; `received_at` is when the event was received, which its deliveries'
+    /// ids carry ([`DeliveryId::time_range`]), so this reads only that slice of the log.
+    fn event_deliveries(
+        &self,
+        tenant: &str,
+        event_id: &str,
+        received_at: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
 
     /// A page of `tenant`'s deliveries, newest first, filtered by `query` (endpoint, status,
     /// event type), at most `query.limit`, before `query.before` if given; `next_cursor` is

@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
 CREATE INDEX IF NOT EXISTS deliveries_by_age ON deliveries (created_at);
 CREATE INDEX IF NOT EXISTS events_by_age ON events (created_at);
+CREATE INDEX IF NOT EXISTS events_by_tenant ON events (tenant, created_at, id);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,

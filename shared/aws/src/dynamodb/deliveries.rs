@@ -70,9 +70,10 @@ impl DeliveryStore for DynamoStore {
             at = e.value("at", number(at.as_millis()))
         );
         let condition = format!(
-            "{status} = {failed} AND {n} = {attempts}",
+            "{status} IN ({failed}, {delivered}) AND {n} = {attempts}",
             status = e.name("status"),
             failed = e.value("failed", text(DeliveryStatus::Failed.as_str())),
+            delivered = e.value("delivered", text(DeliveryStatus::Delivered.as_str())),
             n = e.name("n"),
             attempts = e.value("attempts", number(attempts))
         );
@@ -115,6 +116,38 @@ impl DeliveryStore for DynamoStore {
             Some(item) => delivery_status_from_item(&item).map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn event_deliveries(
+        &self,
+        tenant: &str,
+        event_id: &str,
+        received_at: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let (low, high) = DeliveryId::time_range(received_at);
+        let mut e = Expression::default();
+        let condition = format!(
+            "{} = {} AND {} BETWEEN {} AND {}",
+            e.name(LISTING_PARTITION_KEY),
+            e.value("pk", text(delivery_log_partition(tenant))),
+            e.name(LISTING_SORT_KEY),
+            e.value("low", text(low)),
+            e.value("high", text(high)),
+        );
+        let request = self
+            .client
+            .query()
+            .table_name(&*self.table)
+            .index_name(LISTING_INDEX)
+            .key_condition_expression(condition)
+            .filter_expression(format!("{} = {}", e.name("evt"), e.value("evt", text(event_id))))
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values());
+        let items = self.query("Query", request, usize::MAX, |_| true).await?;
+        let mut deliveries =
+            items.iter().map(|item| delivery_from_item(tenant, item)).collect::<Result<Vec<_>, _>>()?;
+        deliveries.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
+        Ok(deliveries)
     }
 
     async fn list_deliveries(&self, tenant: &str, query: &DeliveryQuery) -> Result<Page<Delivery>, StoreError> {

@@ -11,6 +11,8 @@ impl EventStore for DynamoStore {
             ("msg".to_owned(), text(message_id)),
             ("created".to_owned(), number(event.created_at.as_millis())),
             (TTL_ATTRIBUTE.to_owned(), self.expires_at(event.created_at)),
+            (LISTING_PARTITION_KEY.to_owned(), text(event_log_partition(&event.tenant))),
+            (LISTING_SORT_KEY.to_owned(), text(event_log_sort_key(event.created_at.as_millis(), &event.id))),
         ]);
         if let Some(entity) = &event.entity_id {
             item.insert("entity".to_owned(), text(serde_json::to_string(entity).expect("entity ids serialize")));
@@ -39,4 +41,77 @@ impl EventStore for DynamoStore {
         let Some(text) = event.as_ref().and_then(|event| optional_text(event, "payload")) else { return Ok(None) };
         RawValue::from_string(text.to_owned()).map(Some).map_err(|_| malformed("payload"))
     }
+
+    async fn get_event(&self, tenant: &str, event_id: &str) -> Result<Option<Event>, StoreError> {
+        let Some(item) = self.get_item("GetItem", event_key(tenant, event_id), true, &[]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Event {
+            tenant: tenant.to_owned(),
+            id: event_id.to_owned(),
+            event_type: get_text(&item, "type")?.to_owned(),
+            entity_id: entity_of(&item)?,
+            payload: RawValue::from_string(get_text(&item, "payload")?.to_owned()).map_err(|_| malformed("payload"))?,
+            created_at: Timestamp::from_millis(get_number(&item, "created")?),
+        }))
+    }
+
+    async fn list_events(&self, tenant: &str, query: &EventQuery) -> Result<Page<EventSummary>, StoreError> {
+        let mut e = Expression::default();
+        let sort = e.name(LISTING_SORT_KEY);
+        let mut condition =
+            format!("{} = {}", e.name(LISTING_PARTITION_KEY), e.value("pk", text(event_log_partition(tenant))));
+        let before = query.before.as_ref().map(|b| event_log_sort_key(b.created_at.as_millis(), &b.id));
+        match (&query.since, &before) {
+            // BETWEEN is inclusive: the cursor's own event comes back, and is dropped below.
+            (Some(since), Some(before)) => condition.push_str(&format!(
+                " AND {sort} BETWEEN {} AND {}",
+                e.value("since", text(event_log_sort_key(since.as_millis(), ""))),
+                e.value("before", text(before)),
+            )),
+            (Some(since), None) => condition.push_str(&format!(
+                " AND {sort} >= {}",
+                e.value("since", text(event_log_sort_key(since.as_millis(), "")))
+            )),
+            (None, Some(before)) => condition.push_str(&format!(" AND {sort} < {}", e.value("before", text(before)))),
+            (None, None) => {}
+        }
+        let filter = query.event_type.as_ref().map(|t| format!("{} = {}", e.name("type"), e.value("type", text(t))));
+        let filtered = filter.is_some();
+        let request = self
+            .client
+            .query()
+            .table_name(&*self.table)
+            .index_name(LISTING_INDEX)
+            .key_condition_expression(condition)
+            .set_filter_expression(filter)
+            // The payload stays behind: GET /v1/events/{id} reads it.
+            .projection_expression(["type", "entity", "created", LISTING_SORT_KEY].map(|n| e.name(n)).join(", "))
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .scan_index_forward(false)
+            .limit(if filtered { 100 } else { query.limit as i32 + 1 });
+        let mut items = self.query("Query", request, query.limit + 2, |_| true).await?;
+        if let Some(before) = &before {
+            items.retain(|item| optional_text(item, LISTING_SORT_KEY) != Some(before.as_str()));
+        }
+        let events = items
+            .iter()
+            .map(|item| {
+                let sort = get_text(item, LISTING_SORT_KEY)?;
+                let (_, id) = sort.split_once('#').ok_or_else(|| malformed(LISTING_SORT_KEY))?;
+                Ok(EventSummary {
+                    id: id.to_owned(),
+                    event_type: get_text(item, "type")?.to_owned(),
+                    entity_id: entity_of(item)?,
+                    created_at: Timestamp::from_millis(get_number(item, "created")?),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(event_page(events, query.limit))
+    }
+}
+
+fn entity_of(item: &Item) -> Result<Option<webhooks::model::EntityId>, StoreError> {
+    optional_text(item, "entity").map(|text| serde_json::from_str(text).map_err(|_| malformed("entity"))).transpose()
 }

@@ -44,10 +44,11 @@ use super::usage::Usage;
 use webhooks::filter::{pattern_matches, patterns_matching};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
+use webhooks::pagination::event_page;
 use webhooks::pagination::into_page;
 use webhooks::ports::{
-    ApiKeyStore, DeliveryQuery, DeliveryStore, EndpointQuery, EndpointStore, EventRecord, EventStore, FailureCount,
-    Page, StoreError,
+    ApiKeyStore, DeliveryQuery, DeliveryStore, EndpointQuery, EndpointStore, EventQuery, EventRecord, EventStore,
+    EventSummary, FailureCount, Page, StoreError,
 };
 use webhooks::time::Timestamp;
 

@@ -69,7 +69,7 @@ impl DeliveryStore for SqliteStore {
                 let changed = connection
                     .prepare_cached(
                         "UPDATE deliveries SET status = 'pending', next_retry_at = ?1 \
-                         WHERE id = ?2 AND tenant = ?3 AND endpoint_id = ?4 AND status = 'failed' AND attempts = ?5",
+                         WHERE id = ?2 AND tenant = ?3 AND endpoint_id = ?4 AND status IN ('failed', 'delivered') AND attempts = ?5",
                     )
                     .map_err(backend)?
                     .execute(params![at.as_millis(), id, tenant, endpoint_id, attempts])
@@ -147,6 +147,31 @@ impl DeliveryStore for SqliteStore {
                     .optional()
                     .map_err(backend)?;
                 Ok(status.as_deref().and_then(DeliveryStatus::parse))
+            })
+            .await
+    }
+
+    async fn event_deliveries(
+        &self,
+        tenant: &str,
+        event_id: &str,
+        received_at: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let (tenant, event_id) = (tenant.to_owned(), event_id.to_owned());
+        let (low, high) = DeliveryId::time_range(received_at);
+        self.db
+            .read(move |connection| {
+                let sql = format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE tenant = ?1 AND id BETWEEN ?2 AND ?3 \
+                     AND event_id = ?4 ORDER BY endpoint_id"
+                );
+                connection
+                    .prepare_cached(&sql)
+                    .map_err(backend)?
+                    .query_map(params![tenant, low, high, event_id], delivery_from_row)
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)
             })
             .await
     }

@@ -50,4 +50,78 @@ impl EventStore for SqliteStore {
             })
             .await
     }
+
+    async fn get_event(&self, tenant: &str, event_id: &str) -> Result<Option<Event>, StoreError> {
+        let (tenant, event_id) = (tenant.to_owned(), event_id.to_owned());
+        self.db
+            .read(move |connection| {
+                let row = connection
+                    .prepare_cached(
+                        "SELECT event_type, entity_id, payload, created_at FROM events WHERE tenant = ?1 AND id = ?2",
+                    )
+                    .map_err(backend)?
+                    .query_row(params![tenant, event_id], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Option<String>>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, i64>(3)?,
+                        ))
+                    })
+                    .optional()
+                    .map_err(backend)?;
+                let Some((event_type, entity, payload, created_at)) = row else { return Ok(None) };
+                Ok(Some(Event {
+                    tenant,
+                    id: event_id,
+                    event_type,
+                    entity_id: entity.map(|text| from_json(&text)).transpose().map_err(backend)?,
+                    payload: RawValue::from_string(payload).map_err(|e| StoreError::Backend(e.to_string()))?,
+                    created_at: Timestamp::from_millis(created_at),
+                }))
+            })
+            .await
+    }
+
+    async fn list_events(&self, tenant: &str, query: &EventQuery) -> Result<Page<EventSummary>, StoreError> {
+        let (tenant, query) = (tenant.to_owned(), query.clone());
+        self.db
+            .read(move |connection| {
+                let (before_at, before_id) = match &query.before {
+                    Some(cursor) => (Some(cursor.created_at.as_millis()), Some(cursor.id.clone())),
+                    None => (None, None),
+                };
+                let events = connection
+                    .prepare_cached(
+                        "SELECT id, event_type, entity_id, created_at FROM events WHERE tenant = ?1 \
+                         AND (?2 IS NULL OR event_type = ?2) AND (?3 IS NULL OR created_at >= ?3) \
+                         AND (?4 IS NULL OR created_at < ?4 OR (created_at = ?4 AND id < ?5)) \
+                         ORDER BY created_at DESC, id DESC LIMIT ?6",
+                    )
+                    .map_err(backend)?
+                    .query_map(
+                        params![
+                            tenant,
+                            query.event_type,
+                            query.since.map(Timestamp::as_millis),
+                            before_at,
+                            before_id,
+                            query.limit as i64 + 1
+                        ],
+                        |row| {
+                            Ok(EventSummary {
+                                id: row.get(0)?,
+                                event_type: row.get(1)?,
+                                entity_id: row.get::<_, Option<String>>(2)?.map(|text| from_json(&text)).transpose()?,
+                                created_at: Timestamp::from_millis(row.get(3)?),
+                            })
+                        },
+                    )
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)?;
+                Ok(event_page(events, query.limit))
+            })
+            .await
+    }
 }
