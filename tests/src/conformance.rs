@@ -26,6 +26,10 @@ fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
         .expect("filters"),
         description: Some("conformance".into()),
         headers: BTreeMap::from([("X-Team".to_owned(), "core".to_owned())]),
+        metadata: BTreeMap::from([
+            ("customer".to_owned(), "Acme GmbH".to_owned()),
+            ("plan".to_owned(), "pro".to_owned()),
+        ]),
         rate_limit: Some(25),
         ..Endpoint::new(
             tenant.to_owned(),

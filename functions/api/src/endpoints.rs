@@ -29,6 +29,8 @@ pub struct NewEndpoint {
     description: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
     rate_limit: Option<u32>,
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
@@ -45,6 +47,8 @@ pub struct EndpointPatch {
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,
     headers: Option<BTreeMap<String, String>>,
+    /// Replaces the metadata whole.
+    metadata: Option<BTreeMap<String, String>>,
     /// `null` lifts the limit.
     #[serde(default, deserialize_with = "present")]
     rate_limit: Option<Option<u32>>,
@@ -65,6 +69,7 @@ impl From<NewEndpoint> for NewEndpointFields {
             event_filters: input.event_filters,
             description: input.description,
             headers: input.headers,
+            metadata: input.metadata,
             rate_limit: input.rate_limit,
             secret: input.secret,
             enabled: input.enabled,
@@ -80,6 +85,7 @@ impl From<EndpointPatch> for EndpointChange {
             event_filters: patch.event_filters,
             description: patch.description,
             headers: patch.headers,
+            metadata: patch.metadata,
             rate_limit: patch.rate_limit,
             secret: patch.secret,
             enabled: patch.enabled,

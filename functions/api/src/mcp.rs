@@ -80,6 +80,7 @@ fn endpoint_fields(required: &[&str], with_id: bool) -> Value {
         "event_filters": {"type": "object", "description": "per type or wildcard: a list of entity ids, or an object of payload paths to allowed values"},
         "description": {"type": ["string", "null"], "maxLength": 255},
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}, "description": "your own notes on the endpoint"},
         "rate_limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
         "secret": {"type": "string", "minLength": 16, "maxLength": 255},
         "enabled": {"type": "boolean"}

@@ -38,6 +38,7 @@ pub struct EndpointView<'a> {
     pub event_filters: &'a EventFilters,
     pub description: Option<&'a str>,
     pub headers: HeadersView<'a>,
+    pub metadata: &'a BTreeMap<String, String>,
     /// Deliveries per second at most; `null` for no limit.
     pub rate_limit: Option<u32>,
     pub enabled: bool,
@@ -56,6 +57,7 @@ impl<'a> From<&'a Endpoint> for EndpointView<'a> {
             event_filters: &endpoint.event_filters,
             description: endpoint.description.as_deref(),
             headers: HeadersView { headers: &endpoint.headers, values: true },
+            metadata: &endpoint.metadata,
             rate_limit: endpoint.rate_limit,
             enabled: endpoint.enabled,
             failure_count: endpoint.failure_count,

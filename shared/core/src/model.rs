@@ -75,6 +75,9 @@ pub struct Endpoint {
     pub description: Option<String>,
     /// Custom headers sent with every delivery.
     pub headers: BTreeMap<String, String>,
+    /// The tenant's own notes on the endpoint (its customer, its plan...), kept and shown,
+    /// never sent.
+    pub metadata: BTreeMap<String, String>,
     /// At most this many deliveries attempted per second (see [`crate::rate_limit`]); `None`
     /// for no limit.
     pub rate_limit: Option<u32>,
@@ -110,6 +113,7 @@ impl Endpoint {
             event_filters: BTreeMap::new(),
             description: None,
             headers: BTreeMap::new(),
+            metadata: BTreeMap::new(),
             rate_limit: None,
             enabled: true,
             failure_count: 0,

@@ -39,6 +39,10 @@ pub fn parse_max_endpoints(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("must be a whole number from 1 to {MAX_MAX_ENDPOINTS}"))
 }
 pub const MAX_CUSTOM_HEADERS: usize = 20;
+/// An endpoint's `metadata`: entries, and each key's and value's characters.
+pub const MAX_METADATA_ENTRIES: usize = 32;
+pub const MAX_METADATA_KEY_LEN: usize = 64;
+pub const MAX_METADATA_VALUE_LEN: usize = 1024;
 pub const MAX_HEADER_NAME_LEN: usize = 64;
 pub const MAX_HEADER_VALUE_LEN: usize = 1024;
 pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=255;
@@ -155,6 +159,7 @@ pub struct EndpointFields<'a> {
     pub event_filters: &'a EventFilters,
     pub description: Option<&'a str>,
     pub headers: &'a BTreeMap<String, String>,
+    pub metadata: &'a BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
 }
 
@@ -186,6 +191,7 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy, catal
         errors.push(FieldError::new("description", format!("at most {MAX_DESCRIPTION_LEN} characters")));
     }
     check_headers(fields.headers, &mut errors);
+    check_metadata(fields.metadata, &mut errors);
     if let Some(limit) = fields.rate_limit
         && !(1..=MAX_RATE_LIMIT).contains(&limit)
     {
@@ -264,6 +270,28 @@ fn check_headers(headers: &BTreeMap<String, String>, errors: &mut Vec<FieldError
     }
 }
 
+fn check_metadata(metadata: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
+    if metadata.len() > MAX_METADATA_ENTRIES {
+        errors.push(FieldError::new("metadata", format!("at most {MAX_METADATA_ENTRIES} entries")));
+    }
+    for (key, value) in metadata {
+        let key_fine =
+            !key.is_empty() && key.chars().count() <= MAX_METADATA_KEY_LEN && !key.chars().any(char::is_control);
+        if !key_fine {
+            errors.push(FieldError::new(
+                format!("metadata.{key}"),
+                format!("a key is 1..={MAX_METADATA_KEY_LEN} characters, no control characters"),
+            ));
+        }
+        if value.chars().count() > MAX_METADATA_VALUE_LEN {
+            errors.push(FieldError::new(
+                format!("metadata.{key}"),
+                format!("at most {MAX_METADATA_VALUE_LEN} characters"),
+            ));
+        }
+    }
+}
+
 /// Checks a caller-supplied secret.
 pub fn check_secret(secret: &str, errors: &mut Vec<FieldError>) {
     if !SECRET_LEN.contains(&secret.len()) {
@@ -286,7 +314,9 @@ mod tests {
         filters: &'a EventFilters,
         headers: &'a BTreeMap<String, String>,
     ) -> EndpointFields<'a> {
-        EndpointFields { url, events, event_filters: filters, description: None, headers, rate_limit: None }
+        const NO_METADATA: &BTreeMap<String, String> = &BTreeMap::new();
+        let metadata = NO_METADATA;
+        EndpointFields { url, events, event_filters: filters, description: None, headers, metadata, rate_limit: None }
     }
 
     #[test]

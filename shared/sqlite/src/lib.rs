@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     rate_limit INTEGER,
+    metadata TEXT,
     PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscription_versions (
@@ -145,7 +146,11 @@ struct Inner {
 /// Brings a database made by an earlier version up to [`SCHEMA`]: columns added since are
 /// added to it.
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
-    for (table, column, definition) in [("endpoints", "rate_limit", "INTEGER"), ("queue_messages", "reason", "TEXT")] {
+    for (table, column, definition) in [
+        ("endpoints", "rate_limit", "INTEGER"),
+        ("endpoints", "metadata", "TEXT"),
+        ("queue_messages", "reason", "TEXT"),
+    ] {
         let exists = connection
             .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
             .and_then(|mut statement| statement.exists(params![table, column]))
@@ -246,13 +251,16 @@ mod tests {
     use webhooks::time::Timestamp;
 
     #[tokio::test]
-    async fn a_database_from_before_rate_limits_and_reasons_opens_and_reads_back() {
+    async fn a_database_from_before_rate_limits_metadata_and_reasons_opens_and_reads_back() {
         let path = std::env::temp_dir().join(format!("webhooks-migrate-{}.sqlite3", Timestamp::now().as_millis()));
         let id = EndpointId::generate(Timestamp::now());
         {
             let old = Connection::open(&path).unwrap();
-            let schema = SCHEMA.replace("    rate_limit INTEGER,\n", "").replace(",\n    reason TEXT", "");
-            assert_ne!(schema, SCHEMA.replace("    rate_limit INTEGER,\n", ""), "the old schema has no reason");
+            let schema = SCHEMA
+                .replace("    rate_limit INTEGER,\n", "")
+                .replace("    metadata TEXT,\n", "")
+                .replace(",\n    reason TEXT", "");
+            assert!(!schema.contains("metadata") && !schema.contains("rate_limit"), "the old schema has neither");
             old.execute_batch(&schema).unwrap();
             old.execute(
                 "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES ('events-dlq', 'old', 0, 0)",
@@ -269,9 +277,12 @@ mod tests {
         let db = SqliteDatabase::open(&path).unwrap();
         let endpoint = db.store().get_endpoint("acme", &id).await.unwrap();
         assert_eq!((endpoint.url.as_str(), endpoint.rate_limit), ("https://example.com", None));
-        let limited = webhooks::model::Endpoint { rate_limit: Some(7), ..endpoint };
+        assert!(endpoint.metadata.is_empty());
+        let metadata = std::collections::BTreeMap::from([("customer".to_owned(), "c_1".to_owned())]);
+        let limited = webhooks::model::Endpoint { rate_limit: Some(7), metadata: metadata.clone(), ..endpoint };
         db.store().update_endpoint(&limited).await.unwrap();
-        assert_eq!(db.store().get_endpoint("acme", &id).await.unwrap().rate_limit, Some(7));
+        let read = db.store().get_endpoint("acme", &id).await.unwrap();
+        assert_eq!((read.rate_limit, read.metadata), (Some(7), metadata));
         let dead_letters = db.queue(QueueSettings {
             name: "events-dlq".into(),
             visibility_timeout: std::time::Duration::from_secs(30),

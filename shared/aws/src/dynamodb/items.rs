@@ -123,6 +123,7 @@ pub fn endpoint_item(endpoint: &Endpoint) -> Item {
     ]);
     insert_optional(&mut item, "desc", endpoint.description.as_ref().map(text));
     insert_optional(&mut item, "rate", endpoint.rate_limit.map(number));
+    insert_optional(&mut item, "meta", (!endpoint.metadata.is_empty()).then(|| json(&endpoint.metadata)));
     insert_optional(&mut item, "reason", endpoint.disabled_reason.as_ref().map(text));
     if let Some(previous) = &endpoint.previous_secret {
         item.insert("prev".to_owned(), text(previous.secret.expose()));
@@ -145,6 +146,10 @@ pub fn endpoint_from_item(tenant: &str, item: &Item) -> Result<Endpoint, StoreEr
         description: optional_text(item, "desc").map(str::to_owned),
         headers: get_json(item, "headers")?,
         rate_limit: optional_number(item, "rate")?,
+        metadata: match optional_text(item, "meta") {
+            Some(text) => serde_json::from_str(text).map_err(|_| malformed("meta"))?,
+            None => Default::default(),
+        },
         enabled: get_bool(item, "enabled")?,
         failure_count: get_number(item, "failures")?,
         disabled_reason: optional_text(item, "reason").map(str::to_owned),

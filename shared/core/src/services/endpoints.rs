@@ -30,6 +30,7 @@ pub struct NewEndpoint {
     pub event_filters: EventFilters,
     pub description: Option<String>,
     pub headers: BTreeMap<String, String>,
+    pub metadata: BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
     /// Generated when absent.
     pub secret: Option<String>,
@@ -46,6 +47,8 @@ pub struct EndpointChange {
     /// `Some(None)` clears it.
     pub description: Option<Option<String>>,
     pub headers: Option<BTreeMap<String, String>>,
+    /// Replaces the metadata whole.
+    pub metadata: Option<BTreeMap<String, String>>,
     /// `Some(None)` lifts the limit.
     pub rate_limit: Option<Option<u32>>,
     /// Replaces the secret at once, ending any rotation's overlap.
@@ -71,6 +74,9 @@ impl EndpointChange {
         }
         if let Some(headers) = change.headers {
             endpoint.headers = headers;
+        }
+        if let Some(metadata) = change.metadata {
+            endpoint.metadata = metadata;
         }
         if let Some(rate_limit) = change.rate_limit {
             endpoint.rate_limit = rate_limit;
@@ -121,6 +127,7 @@ fn validate(
         event_filters: &endpoint.event_filters,
         description: endpoint.description.as_deref(),
         headers: &endpoint.headers,
+        metadata: &endpoint.metadata,
         rate_limit: endpoint.rate_limit,
     };
     let mut errors = check_endpoint(&fields, url_policy, catalog);
@@ -140,6 +147,7 @@ impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
             event_filters: new.event_filters,
             description: new.description,
             headers: new.headers,
+            metadata: new.metadata,
             rate_limit: new.rate_limit,
             enabled: new.enabled.unwrap_or(true),
             ..Endpoint::new(tenant.to_owned(), new.url, new.events, secret, now)

@@ -8,7 +8,7 @@ impl EndpointStore for SqliteStore {
         self.db
             .write(move |connection| {
                 let sql = format!(
-                    "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                    "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
                 );
                 let inserted = connection
                     .prepare_cached(&sql)
@@ -61,7 +61,7 @@ impl EndpointStore for SqliteStore {
                     return Err(StoreError::Conflict("the endpoint changed since it was read".into()));
                 }
                 updated.version += 1;
-                let sql = format!("REPLACE INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+                let sql = format!("REPLACE INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
                 connection
                     .prepare_cached(&sql)
                     .map_err(backend)?

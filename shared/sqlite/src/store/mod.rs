@@ -50,7 +50,7 @@ fn parse_id<T>(text: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T
 }
 
 const ENDPOINT_COLUMNS: &str = "tenant, id, url, events, event_filters, description, headers, enabled, failure_count, \
-     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at, version, rate_limit";
+     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at, version, rate_limit, metadata";
 
 fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
     let previous_secret: Option<String> = row.get(11)?;
@@ -75,10 +75,11 @@ fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
         updated_at: Timestamp::from_millis(row.get(14)?),
         version: row.get::<_, i64>(15)? as u64,
         rate_limit: row.get(16)?,
+        metadata: row.get::<_, Option<String>>(17)?.map(|text| from_json(&text)).transpose()?.unwrap_or_default(),
     })
 }
 
-fn endpoint_values(endpoint: &Endpoint) -> [Value; 17] {
+fn endpoint_values(endpoint: &Endpoint) -> [Value; 18] {
     [
         Value::Text(endpoint.tenant.clone()),
         Value::Text(endpoint.id.to_string()),
@@ -97,6 +98,7 @@ fn endpoint_values(endpoint: &Endpoint) -> [Value; 17] {
         Value::Integer(endpoint.updated_at.as_millis()),
         Value::Integer(endpoint.version as i64),
         endpoint.rate_limit.map_or(Value::Null, |limit| Value::Integer(limit.into())),
+        Value::Text(to_json(&endpoint.metadata)),
     ]
 }
 
