@@ -53,6 +53,7 @@ pub async fn store<S: Store>(store: &S) {
     api_keys(store).await;
     crate::event_type_conformance::event_types(store).await;
     crate::event_log_conformance::event_log(store).await;
+    crate::idempotency_conformance::idempotency(store).await;
 }
 
 /// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once

@@ -6,6 +6,7 @@ pub mod event_log_conformance;
 pub mod event_source_mapping;
 pub mod event_type_conformance;
 pub mod functions;
+pub mod idempotency_conformance;
 pub mod lambda_events;
 pub mod local_aws;
 pub mod pricing;

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// A count limit of the deployment (the tenant's endpoints).
     #[error("{0}")]
     LimitReached(String),
+    /// The `Idempotency-Key` was used for a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
     /// Logged in full, answered as a bare 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -97,6 +100,9 @@ impl ApiError {
             }
             ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message.clone(), json!([])),
             ApiError::LimitReached(message) => (StatusCode::CONFLICT, "limit_reached", message.clone(), json!([])),
+            ApiError::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", self.to_string(), json!([]))
+            }
             ApiError::PayloadTooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), json!([]))
             }

@@ -10,6 +10,7 @@ mod endpoints;
 pub mod error;
 mod event_types;
 mod events;
+mod idempotency;
 mod mcp;
 pub mod request;
 mod secret_rotation;
@@ -76,5 +77,6 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .merge(dialects::webhooks_003::routes::<P>())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(events)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), idempotency::idempotent::<P>))
         .with_state(app)
 }

@@ -10,6 +10,7 @@ pub mod dead_letters;
 pub mod event_filter;
 pub mod event_types;
 pub mod filter;
+pub mod idempotency;
 pub mod ids;
 pub mod local_rate_counter;
 pub mod messages;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 
 use crate::event_types::EventTypeDef;
+use crate::idempotency::{KeptAnswer, KeyUse, Taken};
 use crate::ids::{ApiKeyId, DeliveryId, EndpointId};
 use crate::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, EntityId, Event};
 use crate::time::Timestamp;
@@ -305,10 +306,31 @@ pub trait EventTypeStore: Send + Sync + 'static {
     fn delete_event_type(&self, tenant: &str, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// All five stores: what one backend provides. A handler asks for the ones it uses.
-pub trait Store: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore {}
+/// Idempotency keys and the answers kept for them (see [`crate::idempotency`]).
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Takes `use.key` of `use.tenant` for this request, atomically: MUST answer `New` (and
+    /// hold the key until `use.now` + [`crate::idempotency::IDEMPOTENCY_LOCK`]) when the key
+    /// is unused, expired, or held by a request that ran out of its lock; else `Mismatch`
+    /// if it was taken with another fingerprint, `Done` with the kept answer, or
+    /// `InProgress` while its holder runs. Keys are per tenant.
+    fn take_key(&self, key_use: &KeyUse<'_>) -> impl Future<Output = Result<Taken, StoreError>> + Send;
 
-impl<T: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore> Store for T {}
+    /// Keeps `answer` for the key until `use.now` + [`crate::idempotency::IDEMPOTENCY_TTL`].
+    fn keep_answer(
+        &self,
+        key_use: &KeyUse<'_>,
+        answer: &KeptAnswer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Frees the key (its request failed on our side, so a repeat may run); no error if it
+    /// is gone.
+    fn release_key(&self, tenant: &str, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// All six stores: what one backend provides. A handler asks for the ones it uses.
+pub trait Store: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore + IdempotencyStore {}
+
+impl<T: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore + IdempotencyStore> Store for T {}
 
 /// A message as received: its id is stable across receives, its receipt is valid for this
 /// receive only.

@@ -1,5 +1,5 @@
 //! Retention on the embedded backend, as DynamoDB's TTL does it on AWS: events and deliveries
-//! (with their attempts) older than the retention are deleted. In small transactions, each
+//! (with their attempts) older than the retention are deleted, and expired idempotency keys. In small transactions, each
 //! one more job in the writer's group commit, so the pruning never holds the writer for long.
 
 use std::time::Duration;
@@ -60,6 +60,15 @@ impl SqliteDatabase {
                 )
                 .map_err(backend)?
                 .execute(params![cutoff, batch as i64])
+                .map_err(backend)?;
+            // Idempotency keys past their own expiry, whatever the retention.
+            connection
+                .prepare_cached(
+                    "DELETE FROM idempotency_keys WHERE rowid IN \
+                     (SELECT rowid FROM idempotency_keys WHERE expires_at < ?1 LIMIT ?2)",
+                )
+                .map_err(backend)?
+                .execute(params![Timestamp::now().as_millis(), batch as i64])
                 .map_err(backend)?;
             Ok(Pruned { events, deliveries: ids.len() })
         })

@@ -9,6 +9,7 @@ mod deliveries;
 mod endpoints;
 mod event_types;
 mod events;
+mod idempotency;
 
 mod items;
 mod rate_counter;

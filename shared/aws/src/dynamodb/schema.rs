@@ -13,6 +13,7 @@
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
 //! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
 //! | rate count | `RATE#{endpoint id}` | `{unix second}` | |
+//! | idempotency key | `IDEM#{tenant}#{key}` | `IDEM` | |
 //!
 //! Tenants, event ids and event types cannot contain `#`, so the keys are unambiguous.
 

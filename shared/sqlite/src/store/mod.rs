@@ -24,6 +24,7 @@ mod deliveries;
 mod endpoints;
 mod event_types;
 mod events;
+mod idempotency;
 
 #[derive(Clone)]
 pub struct SqliteStore {
