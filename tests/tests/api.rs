@@ -153,29 +153,6 @@ async fn endpoint_validation_errors() {
             with("event_filters", json!({"run.completed": [1]})),
             "event_filters.run.completed",
         ),
-        (
-            "filter value not a scalar",
-            with("event_filters", json!({"run.failed": {"status": ["failed", {"is": "failed"}]}})),
-            "event_filters.run.failed.status[1]",
-        ),
-        (
-            "filter path with an empty key",
-            with("event_filters", json!({"run.*": {"tool..id": [1]}})),
-            "event_filters.run.*.tool..id",
-        ),
-        (
-            "filter path without values",
-            with("event_filters", json!({"run.failed": {"status": []}})),
-            "event_filters.run.failed.status",
-        ),
-        (
-            "too many filter paths",
-            with(
-                "event_filters",
-                json!({"run.failed": (0..11).map(|i| (format!("p{i}"), json!([1]))).collect::<serde_json::Map<_, _>>()}),
-            ),
-            "event_filters.run.failed",
-        ),
     ];
     for (name, body, field) in cases {
         let reply = api.post("/v1/webhooks", body).await;
@@ -196,17 +173,6 @@ async fn endpoint_validation_errors() {
     // Shape errors.
     assert_error(&api.post("/v1/webhooks", json!({"url": "https://e.com"})).await, 400, "validation_error");
     assert_error(&api.post("/v1/webhooks", with("colour", json!("red"))).await, 400, "validation_error");
-    for shape in
-        [json!({"run.failed": "failed"}), json!({"run.failed": {"status": "failed"}}), json!({"run.failed": [1.5]})]
-    {
-        let reply = api.post("/v1/webhooks", with("event_filters", shape)).await;
-        assert_error(&reply, 400, "validation_error");
-        let message = reply.body["error"]["message"].as_str().unwrap();
-        assert!(
-            ["a filter is", "takes a list of values", "an entity id is"].iter().any(|m| message.contains(m)),
-            "{message}"
-        );
-    }
     assert_error(&api.raw("POST", "/v1/webhooks", b"{not json".to_vec()).await, 400, "validation_error");
     assert_error(&api.raw("POST", "/v1/webhooks", vec![b' '; 300 * 1024]).await, 413, "payload_too_large");
 

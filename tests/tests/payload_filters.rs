@@ -85,3 +85,36 @@ async fn payload_filters(api: &Api) {
     mixed.wait_for(4, WAIT).await;
     assert_eq!(seen(&mixed), [1, 2, 4, 9]);
 }
+
+/// A bad filter is a 400 naming the field (or, for a filter of the wrong shape, saying
+/// what a filter is), and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_filters_are_refused_naming_the_field() {
+    let service = Service::start().await;
+    let api = &service.api;
+    let with = |filters: serde_json::Value| json!({"url": "https://example.com/hook", "events": ["run.failed"], "event_filters": filters});
+    let many: serde_json::Map<String, serde_json::Value> = (0..11).map(|i| (format!("p{i}"), json!([1]))).collect();
+    for (filters, field) in [
+        (json!({"run.failed": {"status": ["failed", {"is": "failed"}]}}), "event_filters.run.failed.status[1]"),
+        (json!({"run.*": {"tool..id": [1]}}), "event_filters.run.*.tool..id"),
+        (json!({"run.failed": {"status": []}}), "event_filters.run.failed.status"),
+        (json!({"run.failed": many}), "event_filters.run.failed"),
+        (json!({"run.completed": [1]}), "event_filters.run.completed"),
+    ] {
+        let reply = api.post("/v1/webhooks", with(filters.clone())).await;
+        assert_eq!((reply.status, reply.code()), (400, "validation_error"), "{filters}");
+        let fields: Vec<&str> =
+            reply.body["error"]["details"].as_array().unwrap().iter().filter_map(|d| d["field"].as_str()).collect();
+        assert!(fields.contains(&field), "{filters}: {fields:?}");
+    }
+    for shape in
+        [json!({"run.failed": "failed"}), json!({"run.failed": {"status": "failed"}}), json!({"run.failed": [1.5]})]
+    {
+        let reply = api.post("/v1/webhooks", with(shape)).await;
+        assert_eq!((reply.status, reply.code()), (400, "validation_error"));
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        let says = ["a filter is", "takes a list of values", "an entity id is"];
+        assert!(says.iter().any(|m| message.contains(m)), "{message}");
+    }
+    assert_eq!(api.get("/v1/webhooks").await.body["data"], json!([]), "nothing was created");
+}
