@@ -127,9 +127,10 @@ async fn a_delivery_costs_what_the_readme_says() {
         .iter()
         .filter_map(|op| dynamodb_used.get(op).map(|u| u.requests))
         .sum();
-    assert_eq!(dynamodb_used["PutItem"].requests, EVENTS as u64);
+    // Per event: its item and its event log entry.
+    assert_eq!(dynamodb_used["PutItem"].requests, 2 * EVENTS as u64);
     assert_eq!(dynamodb_used["UpdateItem"].requests, EVENTS as u64);
-    assert_eq!(per_delivery(writes), 2.0);
+    assert_eq!(per_delivery(writes), 3.0);
     // Subscriptions are looked up once (three patterns and one BatchGetItem); the second
     // batch reuses them after reading the tenant's subscriptions version.
     assert_eq!(dynamodb_used["Query"].requests, 3);
@@ -151,6 +152,8 @@ async fn a_delivery_costs_what_the_readme_says() {
             .unwrap()
     };
     let event_item = get(event_partition("acme", "evt-cost-0-0"), EVENT_SORT_KEY.into()).await;
+    let created = event_item["created"].as_n().unwrap().parse::<i64>().unwrap();
+    let log_entry = get(event_log_partition("acme"), event_log_sort_key(created, "evt-cost-0-0")).await;
     let deliveries = backend
         .store
         .list_deliveries("acme", &webhooks::ports::DeliveryQuery { limit: 1, ..Default::default() })
@@ -158,13 +161,18 @@ async fn a_delivery_costs_what_the_readme_says() {
         .unwrap();
     let delivery = &deliveries.items[0];
     let delivery_item = get(delivery_partition("acme", delivery.endpoint_id.as_str()), delivery.id.to_string()).await;
-    let (event_units, delivery_units) = (write_units(&event_item), write_units(&delivery_item));
+    let (log_units, delivery_units) = (write_units(&log_entry), write_units(&delivery_item));
+    // The event's own writes: its item, and its entry in the event log.
+    let event_units = write_units(&event_item) + log_units;
     println!(
-        "  write units: event {event_units} ({} B), delivery {delivery_units} ({} B) + index {delivery_units}",
+        "  write units: event {} ({} B) + log entry {log_units} ({} B), delivery {delivery_units} ({} B) + index {delivery_units}",
+        write_units(&event_item),
         item_size(&event_item),
+        item_size(&log_entry),
         item_size(&delivery_item)
     );
-    assert_eq!(event_units, 2, "a 1 KiB payload and the event's attributes");
+    assert_eq!(write_units(&event_item), 2, "a 1 KiB payload and the event's attributes");
+    assert_eq!(log_units, 1, "the log entry holds no payload");
     assert_eq!(delivery_units, 1, "a happy-path delivery item fits one write unit");
     println!("  write units per delivery at fan-out 1: {}", event_units + 2 * delivery_units);
     println!(

@@ -1,4 +1,6 @@
-//! The [`EventStore`] port on DynamoDB: events, stored once.
+//! The [`EventStore`] port on DynamoDB: events, stored once, and the tenant's event log: a
+//! small entry per event (no payload, one write unit whatever the payload's size) in the
+//! partition `EVL#{tenant}`, sorted by receive time.
 
 use super::*;
 
@@ -11,12 +13,9 @@ impl EventStore for DynamoStore {
             ("msg".to_owned(), text(message_id)),
             ("created".to_owned(), number(event.created_at.as_millis())),
             (TTL_ATTRIBUTE.to_owned(), self.expires_at(event.created_at)),
-            (LISTING_PARTITION_KEY.to_owned(), text(event_log_partition(&event.tenant))),
-            (LISTING_SORT_KEY.to_owned(), text(event_log_sort_key(event.created_at.as_millis(), &event.id))),
         ]);
-        if let Some(entity) = &event.entity_id {
-            item.insert("entity".to_owned(), text(serde_json::to_string(entity).expect("entity ids serialize")));
-        }
+        let entity = event.entity_id.as_ref().map(|entity| text(serde_json::to_string(entity).expect("ids serialize")));
+        insert_entity(&mut item, entity.clone());
         let mut e = Expression::default();
         let condition = format!("attribute_not_exists({})", e.name(PARTITION_KEY));
         let request = self
@@ -26,13 +25,27 @@ impl EventStore for DynamoStore {
             .condition_expression(condition)
             .set_expression_attribute_names(e.names())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        Ok(match self.put(request).await? {
+        let recorded = match self.put(request).await? {
             Written::Done(_) => EventRecord::New,
             Written::ConditionFailed(first) => {
                 let first_message = first.as_ref().and_then(|item| optional_text(item, "msg"));
                 if first_message == Some(message_id) { EventRecord::SameMessage } else { EventRecord::Duplicate }
             }
-        })
+        };
+        if recorded != EventRecord::Duplicate {
+            // After the event, so a listed event always reads back; a crash between the two
+            // leaves an unlisted event, which its redelivery (SameMessage) lists.
+            let mut entry =
+                key(event_log_partition(&event.tenant), event_log_sort_key(event.created_at.as_millis(), &event.id));
+            entry.extend([
+                ("type".to_owned(), text(&event.event_type)),
+                ("created".to_owned(), number(event.created_at.as_millis())),
+                (TTL_ATTRIBUTE.to_owned(), self.expires_at(event.created_at)),
+            ]);
+            insert_entity(&mut entry, entity);
+            self.put(self.client.put_item().set_item(Some(entry))).await?;
+        }
+        Ok(recorded)
     }
 
     async fn event_payload(&self, tenant: &str, event_id: &str) -> Result<Option<Box<RawValue>>, StoreError> {
@@ -58,22 +71,24 @@ impl EventStore for DynamoStore {
 
     async fn list_events(&self, tenant: &str, query: &EventQuery) -> Result<Page<EventSummary>, StoreError> {
         let mut e = Expression::default();
-        let sort = e.name(LISTING_SORT_KEY);
-        let mut condition =
-            format!("{} = {}", e.name(LISTING_PARTITION_KEY), e.value("pk", text(event_log_partition(tenant))));
+        let mut condition = format!("{} = {}", e.name(PARTITION_KEY), e.value("pk", text(event_log_partition(tenant))));
         let before = query.before.as_ref().map(|b| event_log_sort_key(b.created_at.as_millis(), &b.id));
         match (&query.since, &before) {
             // BETWEEN is inclusive: the cursor's own event comes back, and is dropped below.
             (Some(since), Some(before)) => condition.push_str(&format!(
-                " AND {sort} BETWEEN {} AND {}",
+                " AND {} BETWEEN {} AND {}",
+                e.name(SORT_KEY),
                 e.value("since", text(event_log_sort_key(since.as_millis(), ""))),
                 e.value("before", text(before)),
             )),
             (Some(since), None) => condition.push_str(&format!(
-                " AND {sort} >= {}",
+                " AND {} >= {}",
+                e.name(SORT_KEY),
                 e.value("since", text(event_log_sort_key(since.as_millis(), "")))
             )),
-            (None, Some(before)) => condition.push_str(&format!(" AND {sort} < {}", e.value("before", text(before)))),
+            (None, Some(before)) => {
+                condition.push_str(&format!(" AND {} < {}", e.name(SORT_KEY), e.value("before", text(before))))
+            }
             (None, None) => {}
         }
         let filter = query.event_type.as_ref().map(|t| format!("{} = {}", e.name("type"), e.value("type", text(t))));
@@ -82,24 +97,22 @@ impl EventStore for DynamoStore {
             .client
             .query()
             .table_name(&*self.table)
-            .index_name(LISTING_INDEX)
             .key_condition_expression(condition)
             .set_filter_expression(filter)
-            // The payload stays behind: GET /v1/events/{id} reads it.
-            .projection_expression(["type", "entity", "created", LISTING_SORT_KEY].map(|n| e.name(n)).join(", "))
+            .consistent_read(true)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .scan_index_forward(false)
             .limit(if filtered { 100 } else { query.limit as i32 + 1 });
         let mut items = self.query("Query", request, query.limit + 2, |_| true).await?;
         if let Some(before) = &before {
-            items.retain(|item| optional_text(item, LISTING_SORT_KEY) != Some(before.as_str()));
+            items.retain(|item| optional_text(item, SORT_KEY) != Some(before.as_str()));
         }
         let events = items
             .iter()
             .map(|item| {
-                let sort = get_text(item, LISTING_SORT_KEY)?;
-                let (_, id) = sort.split_once('#').ok_or_else(|| malformed(LISTING_SORT_KEY))?;
+                let sort = get_text(item, SORT_KEY)?;
+                let (_, id) = sort.split_once('#').ok_or_else(|| malformed(SORT_KEY))?;
                 Ok(EventSummary {
                     id: id.to_owned(),
                     event_type: get_text(item, "type")?.to_owned(),
@@ -109,6 +122,12 @@ impl EventStore for DynamoStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(event_page(events, query.limit))
+    }
+}
+
+fn insert_entity(item: &mut Item, entity: Option<AttributeValue>) {
+    if let Some(entity) = entity {
+        item.insert("entity".to_owned(), entity);
     }
 }
 

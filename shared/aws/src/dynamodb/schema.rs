@@ -9,7 +9,8 @@
 //! | subscription | `T#{tenant}` | `SUB#{pattern}#{endpoint id}` | |
 //! | subscriptions version | `T#{tenant}` | `SUBSCRIPTIONS` | |
 //! | a tenant's event type | `T#{tenant}` | `ET#{name}` | |
-//! | event | `EV#{tenant}#{event id}` | `EV` | `EV#{tenant}` / `{received ms, 15 digits}#{event id}` |
+//! | event | `EV#{tenant}#{event id}` | `EV` | |
+//! | event log entry | `EVL#{tenant}` | `{received ms, 15 digits}#{event id}` | |
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
 //! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
 //! | rate count | `RATE#{endpoint id}` | `{unix second}` | |
@@ -64,9 +65,9 @@ pub fn event_partition(tenant: &str, event_id: &str) -> String {
 
 pub const EVENT_SORT_KEY: &str = "EV";
 
-/// The events of a tenant in the listing index, newest last by their sort key.
+/// A tenant's event log: one small entry per event (no payload), oldest first by sort key.
 pub fn event_log_partition(tenant: &str) -> String {
-    format!("EV#{tenant}")
+    format!("EVL#{tenant}")
 }
 
 /// An event's place in its tenant's event log: receive time (zero-padded, so text order is
