@@ -21,8 +21,11 @@ use webhooks_tests::local_aws::{Provisioned, provisioned};
 use webhooks_tests::runtime_api::{Function, RuntimeApi};
 use webhooks_tests::{Receiver, p95_latency};
 
-/// How much later than without the neighbour the healthy endpoints' p95 may be.
-const ALLOWED_SLOWDOWN: Duration = Duration::from_secs(3);
+/// How much later than without the neighbour the healthy endpoints' p95 may be. Sharing a
+/// lane with the neighbour costs about 20 s (its timeout, batch after batch); on the 2-core
+/// machines that run CI the isolated figures vary from under 1 s to about 4.5 s (seen with
+/// the whole suite run just before), so the bound is 6 s: far from 20, clear of the noise.
+const ALLOWED_SLOWDOWN: Duration = Duration::from_secs(6);
 /// The template's default batch size for both of the sender's event sources.
 const BATCH: usize = 10;
 /// Concurrency of the main lane and of the slow lane (the template's are parameters).
