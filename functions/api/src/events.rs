@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 use webhooks::model::{Delivery, EntityId, Scope};
-use webhooks::pagination::decode_cursor;
 use webhooks::ports::{DeliveryStore, EventCursor, EventQuery, EventStore};
 use webhooks::services::events::accept;
 use webhooks::time::Timestamp;
@@ -103,15 +102,12 @@ pub async fn list<P: Ports>(
         })
         .transpose()?;
     let page = PageParams { limit: params.limit, cursor: params.cursor };
-    let before = match &page.cursor {
-        None => None,
-        Some(cursor) => Some(
-            decode_cursor(cursor)
-                .and_then(|text| EventCursor::parse(&text))
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this list"))?,
-        ),
+    let query = EventQuery {
+        event_type: params.event_type,
+        since,
+        before: page.cursor_id(EventCursor::parse)?,
+        limit: page.limit()?,
     };
-    let query = EventQuery { event_type: params.event_type, since, before, limit: page.limit()? };
     let found = app.store.list_events(caller.tenant(), &query).await?;
     Ok(Json(PageView { data: found.items, next_cursor: found.next_cursor }).into_response())
 }

@@ -43,6 +43,8 @@ async fn run_once<P: Ports>(app: &Arc<App<P>>, request: Request, next: Next) -> 
         })?;
     let (mut parts, body) = request.into_parts();
     let caller = Caller::from_request_parts(&mut parts, app).await.map_err(IntoResponse::into_response)?;
+    // The handler's own `Caller` reads it from here instead of looking the key up again.
+    parts.extensions.insert(caller.clone());
     let limit = if parts.uri.path() == "/v1/events" { MAX_EVENTS_BODY_BYTES } else { MAX_BODY_BYTES };
     let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes")).into_response()

@@ -15,7 +15,9 @@ use webhooks::ports::ApiKeyStore;
 use crate::error::ApiError;
 use crate::state::{App, Ports};
 
-/// The authenticated caller: the API key from `Authorization: Bearer`.
+/// The authenticated caller: the API key from `Authorization: Bearer`. Looked up once per
+/// request: a layer that needed it first (idempotency) leaves it in the request's extensions.
+#[derive(Clone)]
 pub struct Caller(pub ApiKey);
 
 impl Caller {
@@ -32,6 +34,9 @@ impl<P: Ports> FromRequestParts<Arc<App<P>>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App<P>>) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

@@ -18,10 +18,15 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
 
 /// Splits `limit + 1` fetched items into a page and the cursor of the next one (the extra
 /// item only tells that there is a next page).
-pub fn into_page<T>(mut items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str) -> crate::ports::Page<T> {
+pub fn into_page<T>(items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str) -> crate::ports::Page<T> {
+    into_page_by(items, limit, |item| id_of(item).to_owned())
+}
+
+/// [`into_page`] for items whose cursor is not one of their fields (`cursor_of` makes it).
+fn into_page_by<T>(mut items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> crate::ports::Page<T> {
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
-        items.last().map(|last| encode_cursor(id_of(last)))
+        items.last().map(|last| encode_cursor(&cursor_of(last)))
     } else {
         None
     };
@@ -30,16 +35,10 @@ pub fn into_page<T>(mut items: Vec<T>, limit: usize, id_of: impl Fn(&T) -> &str)
 
 /// [`into_page`] for events, whose cursor is their receive time and id.
 pub fn event_page(
-    mut events: Vec<crate::ports::EventSummary>,
+    events: Vec<crate::ports::EventSummary>,
     limit: usize,
 ) -> crate::ports::Page<crate::ports::EventSummary> {
-    let next_cursor = if events.len() > limit {
-        events.truncate(limit);
-        events.last().map(|last| {
-            encode_cursor(&crate::ports::EventCursor { created_at: last.created_at, id: last.id.clone() }.to_text())
-        })
-    } else {
-        None
-    };
-    crate::ports::Page { items: events, next_cursor }
+    into_page_by(events, limit, |last| {
+        crate::ports::EventCursor { created_at: last.created_at, id: last.id.clone() }.to_text()
+    })
 }
