@@ -381,7 +381,16 @@ async fn admins_manage_keys_shown_once_and_stored_hashed() {
         "validation_error",
     );
 
-    assert_eq!(api.delete(&format!("/v1/api-keys/{key_id}")).await.status, 204);
+    // A key cannot revoke itself: an admin's last key would lock the tenant out.
+    let admin_key = api.mint_key("acme", &["admin"]).await;
+    let admin = api.with_key(&admin_key);
+    let listed = admin.get("/v1/api-keys?tenant=acme").await;
+    let keys = listed.body["data"].as_array().unwrap();
+    let own = keys.iter().find(|k| k["scopes"][0] == "admin" && admin_key.starts_with(k["prefix"].as_str().unwrap()));
+    let admin_id = own.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_error(&admin.delete(&format!("/v1/api-keys/{admin_id}")).await, 409, "conflict");
+    assert_eq!(admin.get("/v1/webhooks").await.status, 200, "still valid");
+    assert_eq!(admin.delete(&format!("/v1/api-keys/{key_id}")).await.status, 204, "another key, revoked");
     assert_error(&api.with_key(&key).get("/v1/webhooks").await, 401, "unauthorized");
     assert_error(&api.delete(&format!("/v1/api-keys/{key_id}")).await, 404, "not_found");
 }

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use webhooks::dead_letters::{DeadLetterQueue, MAX_REDRIVE, redrive as move_back};
 use webhooks::model::Scope;
 use webhooks::ports::Queue;
@@ -15,14 +14,27 @@ use webhooks::ports::Queue;
 use crate::error::ApiError;
 use crate::request::{ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_limit};
 use crate::state::{App, Ports};
+use crate::views::{DeadLetterView, DeadLettersView, Redriven};
 
 /// The most messages one look shows (SQS's largest receive).
 pub const MAX_PEEK: usize = 10;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeekParams {
+    /// Messages shown: 1 to 10, 10 when absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10)]
     limit: Option<String>,
+}
+
+/// Which dead-letter queue.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum QueueName {
+    Events,
+    Deliveries,
 }
 
 fn queue(name: &str) -> Result<DeadLetterQueue, ApiError> {
@@ -31,6 +43,8 @@ fn queue(name: &str) -> Result<DeadLetterQueue, ApiError> {
 
 /// `GET`: how many messages wait, and up to `limit` of them (the oldest on SQLite, a sample
 /// on SQS), each with its reason (`null`: the queue's redrive moved it, see the log).
+#[utoipa::path(get, path = "/v1/dead-letters/{queue}", operation_id = "list_dead_letters", tag = "dead letters", params(("queue" = inline(QueueName), Path, description = "`events` or `deliveries`"), PeekParams),
+    responses((status = 200, description = "What waits", body = DeadLettersView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -43,22 +57,22 @@ pub async fn show<P: Ports>(
     let dead_letters = app.dead_letters.get(which);
     let depth = dead_letters.depth().await?;
     let messages = dead_letters.peek(limit).await?;
-    let data: Vec<_> = messages
+    let data = messages
         .into_iter()
-        .map(|message| {
-            json!({
-                "message_id": message.message_id,
-                "sent_at": message.sent_at,
-                "reason": message.reason,
-                "body": message.body,
-            })
+        .map(|message| DeadLetterView {
+            message_id: message.message_id,
+            sent_at: message.sent_at,
+            reason: message.reason,
+            body: message.body,
         })
         .collect();
-    Ok(Json(json!({ "queue": which.name(), "depth": depth, "data": data })).into_response())
+    Ok(Json(DeadLettersView { queue: which.name(), depth, data }).into_response())
 }
 
 /// `POST .../redrive`: moves up to [`MAX_REDRIVE`] messages back to the queue they came from
 /// (call again for more); answers how many moved and how many are left.
+#[utoipa::path(post, path = "/v1/dead-letters/{queue}/redrive", operation_id = "redrive_dead_letters", tag = "dead letters", params(("queue" = inline(QueueName), Path, description = "`events` or `deliveries`")),
+    responses((status = 200, description = "What moved", body = Redriven)))]
 pub async fn redrive<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -77,5 +91,5 @@ pub async fn redrive<P: Ports>(
     let moved = move_back(dead_letters, source, MAX_REDRIVE).await?;
     tracing::info!(queue = which.name(), moved, "dead letters redriven");
     let remaining = dead_letters.depth().await?;
-    Ok(Json(json!({ "queue": which.name(), "moved": moved, "remaining": remaining })).into_response())
+    Ok(Json(Redriven { queue: which.name(), moved, remaining }).into_response())
 }

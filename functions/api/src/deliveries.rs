@@ -7,10 +7,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Deserialize;
 use webhooks::ids::DeliveryId;
-use webhooks::model::{Attempt, Delivery, DeliveryStatus, Scope};
+use webhooks::model::{Delivery, DeliveryStatus, Scope};
 use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore};
 use webhooks::services::deliveries::retry as retry_delivery;
 
@@ -18,14 +17,22 @@ use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;
 use crate::request::{ApiPath, ApiQuery, Caller, NoQuery, PageParams};
 use crate::state::{App, Ports};
-use crate::views::PageView;
+use crate::views::{DeliveryDetailView, PageView};
 
-#[derive(Deserialize)]
+/// `?status=&event_type=&limit=&cursor=` of the delivery lists.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryFilter {
+    /// Only deliveries in this state.
+    #[param(value_type = Option<DeliveryStatus>)]
     status: Option<String>,
+    /// Only deliveries of events of this type.
     event_type: Option<String>,
+    /// Items per page: 1 to 100, 20 when absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
@@ -49,14 +56,9 @@ impl DeliveryFilter {
     }
 }
 
-#[derive(Serialize)]
-struct DeliveryDetailView<'a> {
-    #[serde(flatten)]
-    delivery: &'a Delivery,
-    payload: Option<&'a RawValue>,
-    attempt_log: &'a [Attempt],
-}
-
+/// An endpoint's deliveries, newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "list_endpoint_deliveries", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), DeliveryFilter),
+    responses((status = 200, description = "A page of deliveries", body = PageView<Delivery>)))]
 pub async fn list_for_endpoint<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -72,6 +74,8 @@ pub async fn list_for_endpoint<P: Ports>(
 }
 
 /// `GET /v1/deliveries`: the delivery log, every endpoint's deliveries, newest first.
+#[utoipa::path(get, path = "/v1/deliveries", operation_id = "list_deliveries", tag = "deliveries", params(DeliveryFilter),
+    responses((status = 200, description = "A page of deliveries", body = PageView<Delivery>)))]
 pub async fn delivery_log<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -95,6 +99,9 @@ async fn find_delivery<P: Ports>(
     Ok(app.store.get_delivery(caller.tenant(), &endpoint_id, &delivery_id).await?)
 }
 
+/// A delivery with its payload and every attempt.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", operation_id = "get_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+    responses((status = 200, description = "The delivery", body = DeliveryDetailView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -111,6 +118,9 @@ pub async fn show<P: Ports>(
     Ok(Json(view).into_response())
 }
 
+/// Send a failed or delivered delivery again, with the same id (once per ask).
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+    responses((status = 202, description = "Queued again", body = Delivery)))]
 pub async fn retry<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -123,4 +133,16 @@ pub async fn retry<P: Ports>(
     let delivery =
         retry_delivery(&app.store, &app.deliveries, &app.clock, caller.tenant(), &endpoint_id, &delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json(&delivery)).into_response())
+}
+
+/// `/resend` is `/retry` under the name Svix gives it.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend", operation_id = "resend_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+    responses((status = 202, description = "Queued again", body = Delivery)))]
+pub async fn resend<P: Ports>(
+    app: State<Arc<App<P>>>,
+    caller: Caller,
+    query: NoQuery,
+    path: ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    retry(app, caller, query, path).await
 }

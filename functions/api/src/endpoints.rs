@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use webhooks::event_filter::EventFilters;
 use webhooks::ids::EndpointId;
 use webhooks::model::Scope;
@@ -19,38 +20,54 @@ use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, pr
 use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
 
-#[derive(Deserialize)]
+/// A new endpoint. `active` and `is_active` are also read as `enabled` (seeds 001 and 004).
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"url": "https://example.com/webhooks", "events": ["run.failed"]}))]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
+    /// Where deliveries are POSTed; the deployment's URL policy decides which are allowed.
+    #[schema(example = "https://example.com/webhooks")]
     url: String,
+    /// Event types and wildcards (`*`, `family.*`); at least one, at most 500.
+    #[schema(min_items = 1, max_items = 500)]
     events: Vec<String>,
+    /// Per event type or wildcard: entity ids, or payload paths to allowed values.
     #[serde(default)]
+    #[schema(inline)]
     event_filters: EventFilters,
     description: Option<String>,
+    /// Sent with every delivery.
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// The tenant's own notes; never sent to receivers.
     #[serde(default)]
     metadata: BTreeMap<String, String>,
+    /// Deliveries per second at most.
+    #[schema(minimum = 1, maximum = 1000)]
     rate_limit: Option<u32>,
+    /// The signing secret; generated when absent.
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
     enabled: Option<bool>,
 }
 
 /// Absent fields stay as they are; `description: null` clears it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatch {
     url: Option<String>,
     events: Option<Vec<String>>,
+    #[schema(inline)]
     event_filters: Option<EventFilters>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
     headers: Option<BTreeMap<String, String>>,
     /// Replaces the metadata whole.
     metadata: Option<BTreeMap<String, String>>,
     /// `null` lifts the limit.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     rate_limit: Option<Option<u32>>,
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
@@ -93,6 +110,9 @@ impl From<EndpointPatch> for EndpointChange {
     }
 }
 
+/// Create an endpoint; the answer carries its signing secret.
+#[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_endpoint", tag = "endpoints", request_body = NewEndpoint,
+    responses((status = 201, description = "Created, with its secret", body = CreatedEndpoint)))]
 pub async fn create<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -115,6 +135,9 @@ pub(crate) async fn create_endpoint<P: Ports>(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// List endpoints, oldest first.
+#[utoipa::path(get, path = "/v1/webhooks", operation_id = "list_endpoints", tag = "endpoints", params(PageParams),
+    responses((status = 200, description = "A page of endpoints", body = PageView<EndpointView>)))]
 pub async fn list<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -129,6 +152,9 @@ pub async fn list<P: Ports>(
     Ok(Json(body).into_response())
 }
 
+/// Show an endpoint (never its secret: see `/secret`).
+#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+    responses((status = 200, description = "The endpoint", body = EndpointView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -155,6 +181,9 @@ pub(crate) async fn show_endpoint<P: Ports>(
     Ok(Json(body).into_response())
 }
 
+/// Change an endpoint: absent fields stay as they are.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")), request_body = EndpointPatch,
+    responses((status = 200, description = "The endpoint as it now is", body = EndpointView)))]
 pub async fn update<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -177,6 +206,9 @@ pub(crate) async fn update_endpoint<P: Ports>(
     Ok(Json(EndpointView::from(&updated)).into_response())
 }
 
+/// Delete an endpoint; its pending deliveries are not sent.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,

@@ -4,11 +4,31 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 use webhooks::model::Scope;
 use webhooks::ports::{QueueError, StoreError};
 use webhooks::services::ServiceError;
 use webhooks::validation::FieldError;
+
+/// The body of every error answer: `{"error": {"code", "message", "details"}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, for programs: `validation_error`, `unauthorized`, `forbidden`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `limit_reached`,
+    /// `idempotency_key_reused`, `payload_too_large` or `internal_error`.
+    #[schema(example = "validation_error")]
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+    /// For `validation_error`: each field at fault (`events[1].payload/amount`), and why.
+    pub details: Vec<FieldError>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -75,36 +95,36 @@ fn scope_name(scope: Scope) -> String {
 impl ApiError {
     /// The error body alone (for MCP's tool errors).
     pub fn body(&self) -> serde_json::Value {
-        self.status_and_body().1
+        serde_json::to_value(self.status_and_body().1).unwrap_or_default()
     }
 
     /// The one mapping of an error to its status and `{"error": {...}}` body.
-    fn status_and_body(&self) -> (StatusCode, serde_json::Value) {
+    fn status_and_body(&self) -> (StatusCode, ErrorBody) {
         let (status, code, message, details) = match self {
             ApiError::Validation(details) => (
                 StatusCode::BAD_REQUEST,
                 "validation_error",
                 details.first().map(|d| format!("{}: {}", d.field, d.message)).unwrap_or_else(|| self.to_string()),
-                serde_json::to_value(details).unwrap_or_default(),
+                details.clone(),
             ),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string(), json!([])),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string(), Vec::new()),
             ApiError::Forbidden(scope) => (
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!("this API key lacks the {} scope", scope_name(*scope)),
-                json!([]),
+                Vec::new(),
             ),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string(), json!([])),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string(), Vec::new()),
             ApiError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", self.to_string(), json!([]))
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", self.to_string(), Vec::new())
             }
-            ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message.clone(), json!([])),
-            ApiError::LimitReached(message) => (StatusCode::CONFLICT, "limit_reached", message.clone(), json!([])),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message.clone(), Vec::new()),
+            ApiError::LimitReached(message) => (StatusCode::CONFLICT, "limit_reached", message.clone(), Vec::new()),
             ApiError::IdempotencyKeyReused => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", self.to_string(), json!([]))
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", self.to_string(), Vec::new())
             }
             ApiError::PayloadTooLarge(message) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), json!([]))
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), Vec::new())
             }
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
@@ -112,11 +132,11 @@ impl ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",
                     "something went wrong on our side; the request may be retried".to_owned(),
-                    json!([]),
+                    Vec::new(),
                 )
             }
         };
-        (status, json!({"error": {"code": code, "message": message, "details": details}}))
+        (status, ErrorBody { error: ErrorDetail { code, message, details } })
     }
 }
 

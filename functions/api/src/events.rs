@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 use serde_json::value::RawValue;
-use webhooks::model::{Delivery, EntityId, Scope};
+use webhooks::model::{EntityId, Scope};
+use webhooks::ports::EventSummary;
 use webhooks::ports::{DeliveryStore, EventCursor, EventQuery, EventStore};
 use webhooks::services::events::accept;
 use webhooks::time::Timestamp;
@@ -19,7 +19,7 @@ use webhooks::validation::IncomingEvent;
 use crate::error::ApiError;
 use crate::request::{ApiPath, ApiQuery, Caller, NoQuery, PageParams, body_bytes, parse_json};
 use crate::state::{App, Ports};
-use crate::views::PageView;
+use crate::views::{AcceptedEvents, EventView, PageView};
 
 /// A request body object: either `{"events": [...]}` or one event's fields, read in one pass.
 #[derive(Deserialize)]
@@ -31,6 +31,28 @@ struct EventsObject {
     event_type: Option<String>,
     entity_id: Option<EntityId>,
     payload: Option<Box<RawValue>>,
+}
+
+/// The body of `POST /v1/events`, for the OpenAPI document (`parse_events` reads it, with
+/// errors that name the field).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum EventsBody {
+    /// One event.
+    One(IncomingEvent),
+    /// Up to 100 events.
+    Batch(EventBatch),
+    /// Up to 100 events.
+    List(Vec<IncomingEvent>),
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct EventBatch {
+    #[schema(max_items = 100)]
+    events: Vec<IncomingEvent>,
 }
 
 /// `{...event}`, `{"events": [...]}` or `[...]`; answers the events and whether it was a batch.
@@ -63,6 +85,10 @@ fn parse_events(body: &[u8]) -> Result<(Vec<IncomingEvent>, bool), ApiError> {
     }
 }
 
+/// Send one event (`{"type", "payload", ...}`), or a batch (`{"events": [...]}` or `[...]`).
+/// Answered once the queue holds them; delivery follows.
+#[utoipa::path(post, path = "/v1/events", operation_id = "send_events", tag = "events", request_body = EventsBody,
+    responses((status = 202, description = "Accepted: the events' ids", body = AcceptedEvents)))]
 pub async fn ingest<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -74,20 +100,30 @@ pub async fn ingest<P: Ports>(
     let (events, batch) = parse_events(&body)?;
     // Answered only once the queue holds them durably: a 202 loses nothing.
     let ids = accept(&app.intake(), caller.tenant(), events, batch).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "ids": ids }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(AcceptedEvents { ids })).into_response())
 }
 
 /// `?type=&since=&limit=&cursor=` of the event list.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventListParams {
+    /// Only events of this type.
     #[serde(rename = "type", alias = "event_type")]
     event_type: Option<String>,
+    /// Only events received at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     since: Option<String>,
+    /// Items per page: 1 to 100, 20 when absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
+/// List events, newest first, without their payloads.
+#[utoipa::path(get, path = "/v1/events", operation_id = "list_events", tag = "events", params(EventListParams),
+    responses((status = 200, description = "A page of events", body = PageView<EventSummary>)))]
 pub async fn list<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -112,19 +148,10 @@ pub async fn list<P: Ports>(
     Ok(Json(PageView { data: found.items, next_cursor: found.next_cursor }).into_response())
 }
 
-/// An event read back: what the producer sent, when it was received, where it went.
-#[derive(Serialize)]
-struct EventView<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    event_type: &'a str,
-    entity_id: Option<&'a EntityId>,
-    created_at: Timestamp,
-    payload: &'a RawValue,
-    /// One per endpoint it went to (or was kept from, while disabled).
-    deliveries: &'a [Delivery],
-}
-
+/// Show an event: its payload, and its deliveries.
+#[utoipa::path(get, path = "/v1/events/{id}", operation_id = "get_event", tag = "events",
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 200, description = "The event", body = EventView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,

@@ -12,6 +12,7 @@ mod event_types;
 mod events;
 mod idempotency;
 mod mcp;
+pub mod openapi;
 pub mod request;
 mod secret_rotation;
 pub mod state;
@@ -48,7 +49,8 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/events", post(events::ingest::<P>).get(events::list::<P>))
         .layer(DefaultBodyLimit::max(MAX_EVENTS_BODY_BYTES));
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(openapi::healthz))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/events/{id}", get(events::show::<P>))
         .route("/v1/event-types", get(event_types::list::<P>).post(event_types::create::<P>))
         .route(
@@ -66,7 +68,7 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/webhooks/{id}/deliveries", get(deliveries::list_for_endpoint::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}", get(deliveries::show::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}/retry", post(deliveries::retry::<P>))
-        .route("/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(deliveries::retry::<P>))
+        .route("/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(deliveries::resend::<P>))
         .route("/v1/deliveries", get(deliveries::delivery_log::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))

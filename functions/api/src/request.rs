@@ -69,13 +69,14 @@ pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
     })
 }
 
-/// A JSON body that may be left out: empty (or only whitespace) is `T::default()`.
+/// A JSON body that may be left out: empty (or only whitespace), or `null`, is `T::default()`.
 pub async fn optional_json<S: Send + Sync, T: DeserializeOwned + Default>(
     request: Request,
     state: &S,
 ) -> Result<T, ApiError> {
     let body = body_bytes(request, state).await?;
-    if body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { parse_json(&body) }
+    let text = body.trim_ascii();
+    if text.is_empty() || text == b"null" { Ok(T::default()) } else { parse_json(text) }
 }
 
 /// For `#[serde(default, deserialize_with = "present")]`: tells `"field": null` (Some(None))
@@ -157,10 +158,14 @@ pub fn parse_count(
 }
 
 /// `?limit=&cursor=` of every list.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
+    /// Items per page: 1 to 100, 20 when absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
 }
 

@@ -18,7 +18,7 @@ use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 use crate::views::SecretView;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rotation {
     /// The new secret; generated when absent.
@@ -27,6 +27,9 @@ pub struct Rotation {
     overlap_seconds: Option<u64>,
 }
 
+/// The endpoint's signing secret, in both forms.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/secret", operation_id = "get_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+    responses((status = 200, description = "The secret", body = SecretView)))]
 pub async fn secret<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,
@@ -38,6 +41,10 @@ pub async fn secret<P: Ports>(
     Ok(Json(SecretView::of(&endpoint, app.clock.now())).into_response())
 }
 
+/// Replace the secret; the old one keeps signing beside it for the overlap.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/secret/rotate", operation_id = "rotate_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+    request_body(content = Option<Rotation>, description = "May be left out"),
+    responses((status = 200, description = "The new secret", body = SecretView)))]
 pub async fn rotate_secret<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use webhooks::catalog::TEST_EVENT_TYPE;
 use webhooks::model::Scope;
-use webhooks::services::test_delivery::TestDelivery;
+use webhooks::services::test_delivery::{TestDelivery, TestOutcome};
 
 use crate::endpoints::parse_endpoint_id;
 use crate::error::ApiError;
@@ -19,7 +19,7 @@ use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 
 /// The optional body: which type the test event has (`webhook.test` when absent).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestRequest {
     event_type: Option<String>,
@@ -27,6 +27,9 @@ pub struct TestRequest {
 
 /// Sends a signed test event at once and answers how it went; the attempt is in
 /// the history like any other. A failed test does not count towards auto-disable.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", operation_id = "test_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+    request_body(content = Option<TestRequest>, description = "May be left out"),
+    responses((status = 200, description = "How the test went", body = TestOutcome)))]
 pub async fn test<P: Ports>(
     State(app): State<Arc<App<P>>>,
     caller: Caller,

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
 use webhooks::event_filter::EventFilters;
+use webhooks::model::{ApiKey, Delivery, EntityId};
 use webhooks::model::{Endpoint, Secret};
 use webhooks::signing::standard_webhooks_secret;
 use webhooks::time::Timestamp;
@@ -30,13 +33,17 @@ impl Serialize for HeadersView<'_> {
 }
 
 /// An endpoint as the API shows it: never its secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Endpoint)]
 pub struct EndpointView<'a> {
     pub id: &'a str,
     pub url: &'a str,
     pub events: &'a [String],
+    #[schema(inline)]
     pub event_filters: &'a EventFilters,
     pub description: Option<&'a str>,
+    /// Sent with every delivery; values show as `[redacted]` to a key without `webhooks:write`.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub headers: HeadersView<'a>,
     pub metadata: &'a BTreeMap<String, String>,
     /// Deliveries per second at most; `null` for no limit.
@@ -77,7 +84,8 @@ impl EndpointView<'_> {
 }
 
 /// The secret in both forms, and until when a rotated-out secret still signs.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Secret)]
 pub struct SecretView<'a> {
     pub secret: &'a str,
     pub standard_webhooks_secret: String,
@@ -99,7 +107,7 @@ impl<'a> SecretView<'a> {
 }
 
 /// The create response: the endpoint and, this once in a listing-free place, its secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedEndpoint<'a> {
     #[serde(flatten)]
     pub endpoint: EndpointView<'a>,
@@ -108,7 +116,7 @@ pub struct CreatedEndpoint<'a> {
 }
 
 /// An endpoint shown on its own: its secret beside it only where a route shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ShownEndpoint<'a> {
     #[serde(flatten)]
     pub endpoint: EndpointView<'a>,
@@ -117,8 +125,83 @@ pub struct ShownEndpoint<'a> {
 }
 
 /// A page: `{"data": [...], "next_cursor": "..." | null}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PageView<T> {
     pub data: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
+}
+
+/// A whole list: `{"data": [...]}`.
+#[derive(Serialize, ToSchema)]
+pub struct ListView<T> {
+    pub data: Vec<T>,
+}
+
+/// `POST /v1/events`: the ids of the accepted events, in the order sent.
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedEvents {
+    pub ids: Vec<String>,
+}
+
+/// An event read back: what the producer sent, when it was received, where it went.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Event)]
+pub struct EventView<'a> {
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub event_type: &'a str,
+    pub entity_id: Option<&'a EntityId>,
+    pub created_at: Timestamp,
+    /// As the producer sent it, byte for byte.
+    #[schema(value_type = Object)]
+    pub payload: &'a RawValue,
+    /// One per endpoint it went to (or was kept from, while disabled).
+    pub deliveries: &'a [Delivery],
+}
+
+/// A delivery with the event's payload (`null` once no longer retained) and every attempt.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryDetailView<'a> {
+    #[serde(flatten)]
+    pub delivery: &'a Delivery,
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<&'a RawValue>,
+    pub attempt_log: &'a [webhooks::model::Attempt],
+}
+
+/// A minted API key: its record and, this once, the key itself.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKey<'a> {
+    #[serde(flatten)]
+    pub record: &'a ApiKey,
+    /// Shown only here; the service keeps only its SHA-256.
+    pub key: &'a str,
+}
+
+/// What waits in a dead-letter queue.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLettersView {
+    pub queue: &'static str,
+    /// How many messages wait (approximate on SQS).
+    pub depth: u64,
+    pub data: Vec<DeadLetterView>,
+}
+
+/// One dead letter: the message as it was queued, and why it was parked.
+#[derive(Serialize, ToSchema)]
+pub struct DeadLetterView {
+    pub message_id: String,
+    pub sent_at: Timestamp,
+    /// `null`: the queue's redrive moved it (see the log).
+    pub reason: Option<String>,
+    pub body: String,
+}
+
+/// What a redrive moved.
+#[derive(Serialize, ToSchema)]
+pub struct Redriven {
+    pub queue: &'static str,
+    pub moved: usize,
+    pub remaining: u64,
 }

@@ -46,6 +46,7 @@ pub type EventFilters = BTreeMap<String, EventFilter>;
 
 /// One event type's filter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum EventFilter {
     /// Only these entities; empty: every entity.

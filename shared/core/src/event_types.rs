@@ -44,6 +44,7 @@ pub struct EventTypeDef {
 
 /// A type as the API lists it: a default one (`source: "catalog"`) or the tenant's own.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventTypeView<'a> {
     #[serde(rename = "type")]
     pub name: &'a str,

@@ -46,6 +46,7 @@ pub struct PreviousSecret {
 /// An entity id as producers send it: an integer or a string. Filters match on the canonical
 /// text, so `42` and `"42"` are the same entity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum EntityId {
     Number(i64),
@@ -139,6 +140,7 @@ pub struct Event {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     /// Not yet delivered; a retry is scheduled (`next_retry_at`).
@@ -169,6 +171,7 @@ impl DeliveryStatus {
 
 /// One event's delivery to one endpoint, as the history shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: DeliveryId,
     #[serde(skip)]
@@ -188,6 +191,7 @@ pub struct Delivery {
 
 /// One HTTP attempt of a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attempt {
     pub at: Timestamp,
     pub duration_ms: u64,
@@ -212,6 +216,7 @@ pub struct DeliveryDetail {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scope {
     #[serde(rename = "webhooks:read")]
     WebhooksRead,
@@ -231,6 +236,7 @@ pub enum Scope {
 
 /// An API key's record. The key itself is never stored, only its SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     pub id: ApiKeyId,
     pub tenant: Tenant,

@@ -88,6 +88,7 @@ impl EventCursor {
 
 /// An event as listed: everything but its payload.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventSummary {
     pub id: String,
     #[serde(rename = "type")]

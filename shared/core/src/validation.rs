@@ -58,6 +58,7 @@ pub fn is_valid_tenant(tenant: &str) -> bool {
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -71,12 +72,20 @@ impl FieldError {
 
 /// An event as producers submit it.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = NewEvent,
+    example = json!({"type": "run.failed", "payload": {"run_id": "r_1"}})))]
 #[serde(deny_unknown_fields)]
 pub struct IncomingEvent {
+    /// The producer's id, up to 128 characters; generated when absent. Sent again with the
+    /// same id, an event is delivered once.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,128}$"))]
     pub id: Option<String>,
+    /// Also read as `event_type`.
     #[serde(rename = "type", alias = "event_type")]
     pub event_type: String,
     pub entity_id: Option<EntityId>,
+    /// Any JSON, up to 256 KiB, delivered byte for byte.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: Box<RawValue>,
 }
 

@@ -18,6 +18,7 @@ use crate::signing::EndpointKeys;
 
 /// How the test went.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestOutcome {
     pub delivered: bool,
     pub http_status: Option<u16>,
