@@ -14,7 +14,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Type};
 
 use crate::error::ErrorBody;
-use crate::{api_keys, dead_letters, deliveries, endpoints, event_types, events, secret_rotation, test_delivery};
+use crate::{
+    api_keys, dead_letters, deliveries, endpoints, event_types, events, recover, secret_rotation, test_delivery,
+};
 
 /// The answer of `GET /healthz`.
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "service", security(()),
@@ -56,6 +58,7 @@ pub async fn document() -> impl IntoResponse {
         deliveries::show,
         deliveries::retry,
         deliveries::resend,
+        recover::recover,
         deliveries::delivery_log,
         events::ingest,
         events::list,
@@ -118,6 +121,7 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
             "rotate_endpoint_secret",
             "test_endpoint",
             "list_endpoint_deliveries",
+            "recover_endpoint",
         ],
     ),
     (

@@ -3,6 +3,7 @@
 
 pub mod auto_disable;
 pub mod in_flight;
+mod recover;
 pub mod slow_lane;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use webhooks::ports::{
 use webhooks::rate_limit::rate_delay;
 use webhooks::receiver_answer::{Answer, retry_delay};
 use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
+use webhooks::services::recover::RecoverJob;
 use webhooks::signing::EndpointKeys;
 use webhooks::time::Timestamp;
 
@@ -127,6 +129,8 @@ pub enum SendOutcome {
     /// Not attempted, or its request dropped unanswered after [`SLOW_AFTER`]: moved to the
     /// slow lane with the attempts made so far (none recorded for this receive).
     MovedToSlowLane,
+    /// Not a delivery: a page of a recover job, done (see [`recover`]).
+    Recovered,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +141,8 @@ pub enum SendError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error(transparent)]
+    Service(#[from] webhooks::services::ServiceError),
 }
 
 /// Signing keys prepared once per endpoint secret, not once per delivery.
@@ -310,6 +316,9 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     }
 
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
+        if let Some(job) = RecoverJob::parse(&message.body) {
+            return self.recover(&job).await;
+        }
         let pending: DeliveryMessage<'_> =
             serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
         let span = tracing::Span::current();
@@ -467,7 +476,8 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
                             | SendOutcome::Skipped
                             | SendOutcome::GaveUp
                             | SendOutcome::Deferred
-                            | SendOutcome::MovedToSlowLane,
+                            | SendOutcome::MovedToSlowLane
+                            | SendOutcome::Recovered,
                         ) => None,
                         Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
                         Err(error) => self.not_processed(message, error).await,

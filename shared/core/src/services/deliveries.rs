@@ -26,13 +26,19 @@ pub async fn retry<S: DeliveryStore, Q: Queue, C: Clock>(
     if detail.payload.is_none() {
         return Err(ServiceError::Conflict("the event's payload is no longer retained".into()));
     }
-    let mut delivery = detail.delivery;
-    // Enqueued first: if that fails, the history still says failed (and retryable). Marked
-    // pending only if no send has changed it since it was read.
-    deliveries.send_batch(vec![DeliveryMessage::resend(&delivery)]).await?;
+    let before = detail.delivery;
+    // Claimed first: marked pending only if nothing changed it since it was read, so of two
+    // asks at once (two recover jobs, a job and a hand) one sends it. If the send to the
+    // queue then fails, it is given back as it was, and retryable again.
     let now = clock.now();
-    store.requeue_delivery(&delivery.tenant, &delivery.endpoint_id, &delivery.id, delivery.attempts, now).await?;
-    delivery.status = DeliveryStatus::Pending;
-    delivery.next_retry_at = Some(now);
-    Ok(delivery)
+    if !store.requeue_delivery(&before.tenant, &before.endpoint_id, &before.id, before.attempts, now).await? {
+        return Err(ServiceError::Conflict("this delivery changed meanwhile: it is being sent".into()));
+    }
+    if let Err(error) = deliveries.send_batch(vec![DeliveryMessage::resend(&before)]).await {
+        return Err(match store.save_delivery(&before, None).await {
+            Ok(()) => error.into(),
+            Err(undo) => ServiceError::Backend(format!("{error}; and {} is left pending: {undo}", before.id)),
+        });
+    }
+    Ok(Delivery { status: DeliveryStatus::Pending, next_retry_at: Some(now), ..before })
 }

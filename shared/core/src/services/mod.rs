@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
 pub mod events;
+pub mod recover;
 pub mod test_delivery;
 
 use crate::ports::{QueueError, StoreError};

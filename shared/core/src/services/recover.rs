@@ -1,0 +1,126 @@
+//! Recovering an endpoint: every failed delivery of a time window sent again, as a job that
+//! runs in the background. The API queues a [`RecoverJob`] on the deliveries queue; the
+//! sender takes it, resends one page of failed deliveries (newest first, each as a manual
+//! resend does: a fresh retry schedule, the same delivery id), and queues the rest of the job
+//! as the next message. A job is therefore durable (a failed page is received again) and
+//! bounded per message whatever the window holds.
+//!
+//! Calling it twice is safe: a delivery resent by one job is pending, which the other job
+//! skips. Two jobs reading the same page at the same instant may both resend a delivery; it
+//! goes out with the same `webhook-id`, which receivers deduplicate on.
+
+use serde::{Deserialize, Serialize};
+
+use super::ServiceError;
+use super::deliveries::retry;
+use crate::ids::{DeliveryId, EndpointId};
+use crate::model::DeliveryStatus;
+use crate::ports::{Clock, DeliveryQuery, DeliveryStore, Queue};
+use crate::time::Timestamp;
+
+/// Failed deliveries looked at per message of a job.
+pub const RECOVER_PAGE: usize = 100;
+
+/// What is left of a recovery: `tenant`'s endpoint's failed deliveries created at or after
+/// `since`, and before `before` (a delivery id, exclusive) once a page is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverJob {
+    pub tenant: String,
+    pub endpoint_id: EndpointId,
+    pub since: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<DeliveryId>,
+}
+
+/// The message of a job on the deliveries queue: `{"recover": {...}}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverMessage {
+    pub recover: RecoverJob,
+}
+
+impl RecoverJob {
+    /// A job over `[since, until)`; `until` absent: up to now.
+    pub fn new(tenant: &str, endpoint_id: &EndpointId, since: Timestamp, until: Option<Timestamp>) -> Self {
+        // Delivery ids sort by time: the smallest id of `until`'s millisecond bounds the window.
+        let before = until.and_then(|until| DeliveryId::parse(&DeliveryId::time_range(until).0));
+        Self { tenant: tenant.to_owned(), endpoint_id: endpoint_id.clone(), since, before }
+    }
+
+    /// The job as a deliveries-queue message.
+    pub fn message(&self) -> String {
+        serde_json::to_string(&RecoverMessage { recover: self.clone() }).expect("recover jobs serialize")
+    }
+
+    /// The job in `body`, if `body` is one.
+    pub fn parse(body: &str) -> Option<Self> {
+        serde_json::from_str::<RecoverMessage>(body).ok().map(|message| message.recover)
+    }
+}
+
+/// What one page of a job did, and what is left of it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecoverStep {
+    pub resent: usize,
+    pub next: Option<RecoverJob>,
+}
+
+/// Resends one page (at most `page` failed deliveries, [`RECOVER_PAGE`] in the sender) of the
+/// job's failed deliveries on `deliveries`; answers how many, and
+/// the rest of the job if the window holds more. A delivery that became pending meanwhile
+/// (resent by another job, or by hand) or whose payload is gone is skipped; an endpoint
+/// that no longer exists ends the job.
+pub async fn recover_page<S: DeliveryStore, Q: Queue, C: Clock>(
+    store: &S,
+    deliveries: &Q,
+    clock: &C,
+    job: &RecoverJob,
+    page: usize,
+) -> Result<RecoverStep, ServiceError> {
+    let query = DeliveryQuery {
+        endpoint_id: Some(job.endpoint_id.clone()),
+        status: Some(DeliveryStatus::Failed),
+        event_type: None,
+        before: job.before.clone(),
+        limit: page,
+    };
+    let page = store.list_deliveries(&job.tenant, &query).await?;
+    let mut resent = 0;
+    let mut last = None;
+    for delivery in &page.items {
+        if delivery.created_at < job.since {
+            // Newest first: the rest is older still.
+            return Ok(RecoverStep { resent, next: None });
+        }
+        match retry(store, deliveries, clock, &job.tenant, &job.endpoint_id, &delivery.id).await {
+            Ok(_) => resent += 1,
+            Err(ServiceError::Conflict(_) | ServiceError::NotFound) => {}
+            Err(error) => return Err(error),
+        }
+        last = Some(delivery.id.clone());
+    }
+    let next = match (page.next_cursor, last) {
+        (Some(_), Some(last)) => Some(RecoverJob { before: Some(last), ..job.clone() }),
+        _ => None,
+    };
+    Ok(RecoverStep { resent, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_round_trips_as_its_message_and_nothing_else_is_one() {
+        let endpoint = EndpointId::generate(Timestamp::from_millis(1_000));
+        let job =
+            RecoverJob::new("acme", &endpoint, Timestamp::from_millis(5_000), Some(Timestamp::from_millis(9_000)));
+        assert_eq!(RecoverJob::parse(&job.message()), Some(job.clone()));
+        let before = job.before.expect("until bounds the window");
+        assert!(before.as_str() > DeliveryId::time_range(Timestamp::from_millis(8_999)).1.as_str());
+        assert!(before.as_str() <= DeliveryId::time_range(Timestamp::from_millis(9_000)).0.as_str());
+        assert_eq!(RecoverJob::parse(r#"{"id": "del_x", "tenant": "acme"}"#), None);
+        assert_eq!(RecoverJob::parse(r#"{"recover": {"tenant": "acme"}}"#), None);
+    }
+}
