@@ -14,6 +14,7 @@ use webhooks::ids::EndpointId;
 use webhooks::model::Scope;
 use webhooks::ports::{Clock, EndpointQuery, EndpointStore};
 use webhooks::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
+use webhooks::signing::Signing;
 
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, present};
@@ -45,8 +46,10 @@ pub struct NewEndpoint {
     /// Deliveries per second at most.
     #[schema(minimum = 1, maximum = 1000)]
     rate_limit: Option<u32>,
-    /// The signing secret; generated when absent.
+    /// The signing secret; generated when absent. A `whsk_` key signs with ed25519.
     secret: Option<String>,
+    /// `hmac_sha256` (the default) or `ed25519`, for a generated secret.
+    signing: Option<Signing>,
     #[serde(alias = "active", alias = "is_active")]
     enabled: Option<bool>,
 }
@@ -89,6 +92,7 @@ impl From<NewEndpoint> for NewEndpointFields {
             metadata: input.metadata,
             rate_limit: input.rate_limit,
             secret: input.secret,
+            signing: input.signing,
             enabled: input.enabled,
         }
     }

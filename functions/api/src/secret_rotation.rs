@@ -23,6 +23,8 @@ use crate::views::SecretView;
 pub struct Rotation {
     /// The new secret; generated when absent.
     secret: Option<String>,
+    /// The new secret's scheme (`hmac_sha256` or `ed25519`); the current one's when absent.
+    signing: Option<webhooks::signing::Signing>,
     /// How long the old secret keeps signing; 24 h when absent, 0 ends it at once.
     overlap_seconds: Option<u64>,
 }
@@ -54,8 +56,11 @@ pub async fn rotate_secret<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let rotation: Rotation = optional_json(request, &()).await?;
-    let rotation =
-        SecretRotation { secret: rotation.secret, overlap: rotation.overlap_seconds.map(Duration::from_secs) };
+    let rotation = SecretRotation {
+        secret: rotation.secret,
+        signing: rotation.signing,
+        overlap: rotation.overlap_seconds.map(Duration::from_secs),
+    };
     let rotated = app.endpoints().rotate_secret(caller.tenant(), &parse_endpoint_id(&id)?, rotation).await?;
     let now = app.clock.now();
     Ok(Json(SecretView::of(&rotated, now)).into_response())

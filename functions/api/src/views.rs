@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use webhooks::event_filter::EventFilters;
 use webhooks::model::{ApiKey, Delivery, EntityId};
 use webhooks::model::{Endpoint, Secret};
-use webhooks::signing::standard_webhooks_secret;
+use webhooks::signing::{Signing, public_key, standard_webhooks_secret};
 use webhooks::time::Timestamp;
 
 /// Shown instead of a custom header's value to a caller who may not see the secret.
@@ -49,6 +49,8 @@ pub struct EndpointView<'a> {
     /// Deliveries per second at most; `null` for no limit.
     pub rate_limit: Option<u32>,
     pub enabled: bool,
+    /// How deliveries are signed: `hmac_sha256` (`v1`) or `ed25519` (`v1a`).
+    pub signing: Signing,
     pub failure_count: u32,
     pub disabled_reason: Option<&'a str>,
     pub created_at: Timestamp,
@@ -67,6 +69,7 @@ impl<'a> From<&'a Endpoint> for EndpointView<'a> {
             metadata: &endpoint.metadata,
             rate_limit: endpoint.rate_limit,
             enabled: endpoint.enabled,
+            signing: Signing::of(&endpoint.secret),
             failure_count: endpoint.failure_count,
             disabled_reason: endpoint.disabled_reason.as_deref(),
             created_at: endpoint.created_at,
@@ -83,12 +86,19 @@ impl EndpointView<'_> {
     }
 }
 
-/// The secret in both forms, and until when a rotated-out secret still signs.
+/// What receivers verify signatures with: an HMAC secret in both forms, or an ed25519
+/// endpoint's public key (its private key is never shown); and until when a rotated-out
+/// secret still signs.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Secret)]
 pub struct SecretView<'a> {
-    pub secret: &'a str,
-    pub standard_webhooks_secret: String,
+    /// HMAC: the shared secret; `null` for ed25519.
+    pub secret: Option<&'a str>,
+    /// HMAC: the secret as Standard Webhooks libraries take it (`whsec_...`); `null` for ed25519.
+    pub standard_webhooks_secret: Option<String>,
+    /// ed25519 only: the public key (`whpk_...`) that verifies `v1a` signatures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     pub previous_secret_expires_at: Option<Timestamp>,
 }
 
@@ -98,10 +108,19 @@ impl<'a> SecretView<'a> {
     }
 
     fn new(secret: &'a Secret, previous_secret_expires_at: Option<Timestamp>) -> Self {
-        Self {
-            secret: secret.expose(),
-            standard_webhooks_secret: standard_webhooks_secret(secret),
-            previous_secret_expires_at,
+        match public_key(secret) {
+            Some(public_key) => Self {
+                secret: None,
+                standard_webhooks_secret: None,
+                public_key: Some(public_key),
+                previous_secret_expires_at,
+            },
+            None => Self {
+                secret: Some(secret.expose()),
+                standard_webhooks_secret: Some(standard_webhooks_secret(secret)),
+                public_key: None,
+                previous_secret_expires_at,
+            },
         }
     }
 }

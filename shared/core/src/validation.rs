@@ -310,6 +310,19 @@ pub fn check_secret(secret: &str, errors: &mut Vec<FieldError>) {
         ));
     } else if secret.chars().any(char::is_control) {
         errors.push(FieldError::new("secret", "must not contain control characters"));
+    } else if secret.starts_with(crate::signing::ED25519_SECRET_PREFIX)
+        && crate::signing::ed25519_key(&crate::model::Secret::new(secret)).is_none()
+    {
+        errors.push(FieldError::new("secret", "an ed25519 secret is whsk_ and the base64 of a 64-byte key pair"));
+    }
+}
+
+/// Checks that a caller-supplied secret is of the scheme asked for, if both are given.
+pub fn check_signing(secret: Option<&str>, signing: Option<crate::signing::Signing>, errors: &mut Vec<FieldError>) {
+    if let (Some(secret), Some(signing)) = (secret, signing)
+        && crate::signing::Signing::of(&crate::model::Secret::new(secret)) != signing
+    {
+        errors.push(FieldError::new("signing", "does not match the secret's form (whsk_... is ed25519)"));
     }
 }
 

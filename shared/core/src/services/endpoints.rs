@@ -11,9 +11,9 @@ use crate::event_types::TenantCatalog;
 use crate::ids::EndpointId;
 use crate::model::{Endpoint, PreviousSecret, Secret};
 use crate::ports::{Clock, EndpointQuery, EndpointStore, EventTypeStore, StoreError};
-use crate::signing::generate_secret;
+use crate::signing::Signing;
 use crate::url_guard::UrlPolicy;
-use crate::validation::{EndpointFields, check_endpoint, check_secret};
+use crate::validation::{EndpointFields, check_endpoint, check_secret, check_signing};
 
 /// Attempts at a read-modify-write before answering `Conflict`.
 pub const UPDATE_ATTEMPTS: usize = 5;
@@ -32,8 +32,10 @@ pub struct NewEndpoint {
     pub headers: BTreeMap<String, String>,
     pub metadata: BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
-    /// Generated when absent.
+    /// Generated when absent, of the scheme `signing` asks for.
     pub secret: Option<String>,
+    /// HMAC when absent (or the given secret's scheme).
+    pub signing: Option<Signing>,
     /// Enabled when absent.
     pub enabled: Option<bool>,
 }
@@ -102,6 +104,8 @@ impl EndpointChange {
 #[derive(Debug, Clone, Default)]
 pub struct SecretRotation {
     pub secret: Option<String>,
+    /// The new secret's scheme; the current one's when absent.
+    pub signing: Option<Signing>,
     pub overlap: Option<Duration>,
 }
 
@@ -142,7 +146,10 @@ impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
     /// has [`Endpoints::max_endpoints`] already.
     pub async fn create(&self, tenant: &str, new: NewEndpoint) -> Result<Endpoint, ServiceError> {
         let now = self.clock.now();
-        let secret = new.secret.clone().map(Secret::new).unwrap_or_else(generate_secret);
+        let mut errors = Vec::new();
+        check_signing(new.secret.as_deref(), new.signing, &mut errors);
+        ServiceError::check(errors)?;
+        let secret = new.secret.clone().map(Secret::new).unwrap_or_else(|| new.signing.unwrap_or_default().generate());
         let endpoint = Endpoint {
             event_filters: new.event_filters,
             description: new.description,
@@ -200,11 +207,15 @@ impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
         if let Some(secret) = &rotation.secret {
             check_secret(secret, &mut errors);
         }
+        check_signing(rotation.secret.as_deref(), rotation.signing, &mut errors);
         ServiceError::check(errors)?;
-        let new_secret = rotation.secret.map(Secret::new).unwrap_or_else(generate_secret);
         let now = self.clock.now();
         self.modify(tenant, id, |endpoint| {
-            let old = std::mem::replace(&mut endpoint.secret, new_secret.clone());
+            let new_secret = match &rotation.secret {
+                Some(secret) => Secret::new(secret.clone()),
+                None => rotation.signing.unwrap_or(Signing::of(&endpoint.secret)).generate(),
+            };
+            let old = std::mem::replace(&mut endpoint.secret, new_secret);
             endpoint.previous_secret =
                 (!overlap.is_zero()).then(|| PreviousSecret { secret: old, expires_at: now.plus(overlap) });
             Ok(())
