@@ -44,9 +44,12 @@ async def main():
         seen["create"] = created
         endpoint_id = (created["structured"] or {}).get("id")
         seen["list"] = await call(session, "list_webhook_endpoints", {"limit": 10})
-        seen["update"] = await call(session, "update_webhook_endpoint", {"id": endpoint_id, "description": "via MCP"})
+        seen["update"] = await call(
+            session, "update_webhook_endpoint", {"id": endpoint_id, "description": "via MCP", "uid": "mcp-one"}
+        )
+        seen["update_by_uid"] = await call(session, "update_webhook_endpoint", {"id": "mcp-one", "rate_limit": 5})
         seen["send"] = await call(session, "send_event", {"type": "run.failed", "payload": {"via": "mcp"}})
-        seen["test"] = await call(session, "test_webhook_endpoint", {"id": endpoint_id})
+        seen["test"] = await call(session, "test_webhook_endpoint", {"id": "mcp-one"})
         seen["deliveries"] = await call(session, "list_webhook_deliveries", {"endpoint_id": endpoint_id})
         seen["delivery_log"] = await call(session, "list_webhook_deliveries", {"status": "delivered"})
         seen["event_types"] = await call(session, "list_event_types", {})

@@ -44,6 +44,7 @@ fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
 /// Every store check, in turn.
 pub async fn store<S: Store>(store: &S) {
     endpoints(store).await;
+    crate::uid_conformance::endpoint_uids(store).await;
     subscription_limit(store).await;
     endpoint_pages(store).await;
     failure_counter(store).await;

@@ -12,6 +12,7 @@ pub mod local_aws;
 pub mod pricing;
 pub mod runtime_api;
 pub mod template;
+pub mod uid_conformance;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

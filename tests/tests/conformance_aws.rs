@@ -112,3 +112,73 @@ async fn a_crash_between_the_index_and_the_endpoint_loses_or_invents_no_subscrip
         assert_eq!(ids(store.subscribed_endpoints(tenant, event_type).await.unwrap()), [endpoint.id.clone()]);
     }
 }
+
+/// A uid is given up by deleting its index item after the endpoint write; whatever a crash
+/// between the two leaves (an item naming an endpoint that is gone, or that holds another
+/// uid now) neither answers a lookup nor keeps the uid from anyone, its old holder included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_a_uid_is_freed_keeps_it_from_no_one() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use webhooks::model::{Endpoint, Secret};
+    use webhooks::ports::{EndpointStore, StoreError};
+    use webhooks::time::Timestamp;
+    use webhooks_aws::dynamodb::schema::{PARTITION_KEY, SORT_KEY, endpoint_sort_key, tenant_partition, uid_sort_key};
+
+    let config = local_aws().sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique_name("uids");
+    provision_table(&client, &table).await.unwrap();
+    let store = DynamoStore::new(client.clone(), table.clone(), DEFAULT_RETENTION);
+    let tenant = "uid-crashes";
+    let with_uid = |uid: &str| Endpoint {
+        uid: Some(uid.to_owned()),
+        ..Endpoint::new(
+            tenant.into(),
+            "https://example.com/h".into(),
+            vec!["run.failed".into()],
+            Secret::new("s".repeat(32)),
+            Timestamp::now(),
+        )
+    };
+    // What a crash leaves: the uid's item, naming `endpoint`.
+    let leave_uid_item = |uid: &str, endpoint: &Endpoint| {
+        client
+            .put_item()
+            .table_name(&table)
+            .item(PARTITION_KEY, AttributeValue::S(tenant_partition(tenant)))
+            .item(SORT_KEY, AttributeValue::S(uid_sort_key(uid)))
+            .item("id", AttributeValue::S(endpoint.id.to_string()))
+            .send()
+    };
+
+    // A delete that crashed after removing the endpoint item, before freeing its uid.
+    let gone = with_uid("acme-1");
+    store.create_endpoint(&gone).await.unwrap();
+    client
+        .delete_item()
+        .table_name(&table)
+        .key(PARTITION_KEY, AttributeValue::S(tenant_partition(tenant)))
+        .key(SORT_KEY, AttributeValue::S(endpoint_sort_key(gone.id.as_str())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.find_endpoint_by_uid(tenant, "acme-1").await, Err(StoreError::NotFound));
+    let heir = with_uid("acme-1");
+    store.create_endpoint(&heir).await.expect("the uid of a deleted endpoint is free");
+    assert_eq!(store.find_endpoint_by_uid(tenant, "acme-1").await.unwrap().id, heir.id);
+    assert!(matches!(store.create_endpoint(&with_uid("acme-1")).await, Err(StoreError::Taken(_))), "and held now");
+
+    // A rename that crashed before freeing the old uid.
+    let renamed = store.update_endpoint(&Endpoint { uid: Some("acme-2".into()), ..heir }).await.unwrap();
+    leave_uid_item("acme-1", &renamed).await.unwrap();
+    assert_eq!(store.find_endpoint_by_uid(tenant, "acme-1").await, Err(StoreError::NotFound));
+    // Its old holder may take it back, over its own leftover.
+    let back = store.update_endpoint(&Endpoint { uid: Some("acme-1".into()), ..renamed }).await.unwrap();
+    assert_eq!(store.find_endpoint_by_uid(tenant, "acme-1").await.unwrap().id, back.id);
+    assert_eq!(store.find_endpoint_by_uid(tenant, "acme-2").await, Err(StoreError::NotFound));
+    // And another endpoint takes over a leftover naming an endpoint that holds another uid.
+    leave_uid_item("acme-2", &back).await.unwrap();
+    let other = with_uid("acme-2");
+    store.create_endpoint(&other).await.expect("a uid its item's endpoint gave up is free");
+    assert_eq!(store.find_endpoint_by_uid(tenant, "acme-2").await.unwrap().id, other.id);
+}

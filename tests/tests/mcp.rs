@@ -69,6 +69,8 @@ async fn every_tool(admin: &Api) {
     assert!(ok("create")["secret"].as_str().unwrap().len() >= 32, "the create answer holds the secret");
     assert!(ok("list")["data"].as_array().unwrap().iter().any(|e| e["id"] == id));
     assert_eq!(ok("update")["description"], "via MCP");
+    assert_eq!(ok("update")["uid"], "mcp-one");
+    assert_eq!((&ok("update_by_uid")["id"], &ok("update_by_uid")["rate_limit"]), (&json!(id), &json!(5)), "by its uid");
     assert_eq!(ok("send")["ids"].as_array().unwrap().len(), 1);
     assert_eq!(ok("test")["delivered"], true);
     assert!(!ok("deliveries")["data"].as_array().unwrap().is_empty());

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use webhooks::ids::DeliveryId;
 use webhooks::model::{Delivery, DeliveryStatus, Scope};
-use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore};
+use webhooks::ports::{DeliveryQuery, DeliveryStore};
 use webhooks::services::deliveries::retry as retry_delivery;
 
-use crate::endpoints::parse_endpoint_id;
+use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
 use crate::request::{ApiPath, ApiQuery, Caller, NoQuery, PageParams};
 use crate::state::{App, Ports};
@@ -57,7 +57,7 @@ impl DeliveryFilter {
 }
 
 /// An endpoint's deliveries, newest first.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "list_endpoint_deliveries", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), DeliveryFilter),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "list_endpoint_deliveries", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), DeliveryFilter),
     responses((status = 200, description = "A page of deliveries", body = PageView<Delivery>)))]
 pub async fn list_for_endpoint<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -66,7 +66,7 @@ pub async fn list_for_endpoint<P: Ports>(
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
     let mut query = filter.query()?;
     query.endpoint_id = Some(endpoint.id);
     let page = app.store.list_deliveries(caller.tenant(), &query).await?;
@@ -94,13 +94,13 @@ async fn find_delivery<P: Ports>(
     id: &str,
     delivery_id: &str,
 ) -> Result<webhooks::model::DeliveryDetail, ApiError> {
-    let endpoint_id = parse_endpoint_id(id)?;
+    let endpoint_id = endpoint_id(app, caller.tenant(), id).await?;
     let delivery_id = DeliveryId::parse(delivery_id).ok_or(ApiError::NotFound)?;
     Ok(app.store.get_delivery(caller.tenant(), &endpoint_id, &delivery_id).await?)
 }
 
 /// A delivery with its payload and every attempt.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", operation_id = "get_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", operation_id = "get_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
     responses((status = 200, description = "The delivery", body = DeliveryDetailView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -119,7 +119,7 @@ pub async fn show<P: Ports>(
 }
 
 /// Send a failed or delivered delivery again, with the same id (once per ask).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
     responses((status = 202, description = "Queued again", body = Delivery)))]
 pub async fn retry<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -128,7 +128,7 @@ pub async fn retry<P: Ports>(
     ApiPath((id, delivery_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let endpoint_id = parse_endpoint_id(&id)?;
+    let endpoint_id = endpoint_id(&app, caller.tenant(), &id).await?;
     let delivery_id = DeliveryId::parse(&delivery_id).ok_or(ApiError::NotFound)?;
     let delivery =
         retry_delivery(&app.store, &app.deliveries, &app.clock, caller.tenant(), &endpoint_id, &delivery_id).await?;
@@ -136,7 +136,7 @@ pub async fn retry<P: Ports>(
 }
 
 /// `/resend` is `/retry` under the name Svix gives it.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend", operation_id = "resend_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend", operation_id = "resend_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
     responses((status = 202, description = "Queued again", body = Delivery)))]
 pub async fn resend<P: Ports>(
     app: State<Arc<App<P>>>,

@@ -11,10 +11,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use webhooks::event_filter::EventFilters;
 use webhooks::ids::EndpointId;
-use webhooks::model::Scope;
+use webhooks::model::{Endpoint, Scope};
 use webhooks::ports::{Clock, EndpointQuery, EndpointStore};
 use webhooks::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
 use webhooks::signing::Signing;
+use webhooks::validation::is_uid_form;
 
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, present};
@@ -46,6 +47,10 @@ pub struct NewEndpoint {
     /// Deliveries per second at most.
     #[schema(minimum = 1, maximum = 1000)]
     rate_limit: Option<u32>,
+    /// The tenant's own id for the endpoint: unique within the tenant, and usable in place of
+    /// the id in every route.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length = 1, max_length = 256)]
+    uid: Option<String>,
     /// The signing secret; generated when absent. A `whsk_` key signs with ed25519.
     secret: Option<String>,
     /// `hmac_sha256` (the default) or `ed25519`, for a generated secret.
@@ -72,13 +77,32 @@ pub struct EndpointPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     rate_limit: Option<Option<u32>>,
+    /// `null` drops it; the old uid is free for another endpoint at once.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length = 1, max_length = 256)]
+    uid: Option<Option<String>>,
     secret: Option<String>,
     #[serde(alias = "active", alias = "is_active")]
     enabled: Option<bool>,
 }
 
-pub(crate) fn parse_endpoint_id(text: &str) -> Result<EndpointId, ApiError> {
-    EndpointId::parse(text).ok_or(ApiError::NotFound)
+/// The endpoint of `tenant` a path names: by its id (`ep_...`), or else by its uid.
+pub(crate) async fn find_endpoint<P: Ports>(app: &App<P>, tenant: &str, id_or_uid: &str) -> Result<Endpoint, ApiError> {
+    match EndpointId::parse(id_or_uid) {
+        Some(id) => Ok(app.store.get_endpoint(tenant, &id).await?),
+        // What cannot be a uid names nothing, and is not looked up.
+        None if is_uid_form(id_or_uid) => Ok(app.store.find_endpoint_by_uid(tenant, id_or_uid).await?),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// The id of the endpoint a path names; read from the store only when the path gives a uid
+/// (a route that reads the endpoint anyway answers 404 for an unknown id itself).
+pub(crate) async fn endpoint_id<P: Ports>(app: &App<P>, tenant: &str, id_or_uid: &str) -> Result<EndpointId, ApiError> {
+    match EndpointId::parse(id_or_uid) {
+        Some(id) => Ok(id),
+        None => Ok(find_endpoint(app, tenant, id_or_uid).await?.id),
+    }
 }
 
 impl From<NewEndpoint> for NewEndpointFields {
@@ -91,6 +115,7 @@ impl From<NewEndpoint> for NewEndpointFields {
             headers: input.headers,
             metadata: input.metadata,
             rate_limit: input.rate_limit,
+            uid: input.uid,
             secret: input.secret,
             signing: input.signing,
             enabled: input.enabled,
@@ -108,6 +133,7 @@ impl From<EndpointPatch> for EndpointChange {
             headers: patch.headers,
             metadata: patch.metadata,
             rate_limit: patch.rate_limit,
+            uid: patch.uid,
             secret: patch.secret,
             enabled: patch.enabled,
         }
@@ -157,7 +183,7 @@ pub async fn list<P: Ports>(
 }
 
 /// Show an endpoint (never its secret: see `/secret`).
-#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
     responses((status = 200, description = "The endpoint", body = EndpointView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -177,7 +203,7 @@ pub(crate) async fn show_endpoint<P: Ports>(
     with_secret: bool,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(id)?).await?;
+    let endpoint = find_endpoint(app, caller.tenant(), id).await?;
     let body = ShownEndpoint {
         endpoint: EndpointView::from(&endpoint).header_values(caller.0.allows(Scope::WebhooksWrite)),
         secret: with_secret.then(|| SecretView::of(&endpoint, app.clock.now())),
@@ -186,7 +212,7 @@ pub(crate) async fn show_endpoint<P: Ports>(
 }
 
 /// Change an endpoint: absent fields stay as they are.
-#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")), request_body = EndpointPatch,
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")), request_body = EndpointPatch,
     responses((status = 200, description = "The endpoint as it now is", body = EndpointView)))]
 pub async fn update<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -206,12 +232,13 @@ pub(crate) async fn update_endpoint<P: Ports>(
     patch: impl Into<EndpointChange>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let updated = app.endpoints().change(caller.tenant(), &parse_endpoint_id(id)?, patch.into()).await?;
+    let id = endpoint_id(app, caller.tenant(), id).await?;
+    let updated = app.endpoints().change(caller.tenant(), &id, patch.into()).await?;
     Ok(Json(EndpointView::from(&updated)).into_response())
 }
 
 /// Delete an endpoint; its pending deliveries are not sent.
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -220,6 +247,7 @@ pub async fn delete<P: Ports>(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksDelete)?;
-    app.store.delete_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let id = endpoint_id(&app, caller.tenant(), &id).await?;
+    app.store.delete_endpoint(caller.tenant(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

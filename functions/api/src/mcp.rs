@@ -27,6 +27,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 use webhooks::ids::EndpointId;
+use webhooks::validation::is_uid_form;
 
 use crate::error::ApiError;
 use crate::request::Caller;
@@ -82,17 +83,20 @@ fn endpoint_fields(required: &[&str], with_id: bool) -> Value {
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "metadata": {"type": "object", "additionalProperties": {"type": "string"}, "description": "your own notes on the endpoint"},
         "rate_limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000},
+        "uid": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$", "maxLength": 256,
+                "description": "your own id for the endpoint, unique among yours; usable in place of its id"},
         "secret": {"type": "string", "minLength": 16, "maxLength": 255},
         "enabled": {"type": "boolean"}
     });
     if with_id {
-        properties["id"] = json!({"type": "string", "description": "the endpoint's id (ep_...)"});
+        properties["id"] = json!({"type": "string", "description": "the endpoint's id (ep_...) or its uid"});
     }
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
 }
 
 fn id_only() -> Value {
-    json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"], "additionalProperties": false})
+    json!({"type": "object", "properties": {"id": {"type": "string", "description": "the endpoint's id (ep_...) or its uid"}},
+           "required": ["id"], "additionalProperties": false})
 }
 
 const TOOLS: [ToolSpec; 8] = [
@@ -126,7 +130,7 @@ const TOOLS: [ToolSpec; 8] = [
         description: "Deliveries newest first, of one endpoint or of all (GET /v1/webhooks/{id}/deliveries, GET /v1/deliveries).",
         schema: || {
             json!({"type": "object", "additionalProperties": false, "properties": {
-                "endpoint_id": {"type": "string", "description": "only this endpoint's deliveries"},
+                "endpoint_id": {"type": "string", "description": "only this endpoint's deliveries (its id or uid)"},
                 "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
                 "event_type": {"type": "string"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 100},
@@ -172,9 +176,10 @@ fn canonical_request(name: &str, mut args: Map<String, Value>) -> Result<(Method
     let mut take_id = |key: &str| -> Result<Option<String>, String> {
         match args.remove(key) {
             None => Ok(None),
-            // Only a well-formed id goes into a path, so no argument can name another route.
-            Some(Value::String(id)) if EndpointId::parse(&id).is_some() => Ok(Some(id)),
-            Some(_) => Err(format!("{key}: not an endpoint id")),
+            // Only an id or a uid (letters, digits, `._-`, never `/`) goes into a path, so no
+            // argument can name another route.
+            Some(Value::String(id)) if EndpointId::parse(&id).is_some() || is_uid_form(&id) => Ok(Some(id)),
+            Some(_) => Err(format!("{key}: not an endpoint id or uid")),
         }
     };
     let required = |id: Option<String>| id.ok_or_else(|| "id: required".to_owned());

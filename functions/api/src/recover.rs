@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use webhooks::ids::EndpointId;
 use webhooks::model::Scope;
-use webhooks::ports::{EndpointStore, Queue};
+use webhooks::ports::Queue;
 use webhooks::services::recover::RecoverJob;
 use webhooks::time::Timestamp;
 
-use crate::endpoints::parse_endpoint_id;
+use crate::endpoints::find_endpoint;
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, Caller, NoQuery};
 use crate::state::{App, Ports};
@@ -45,7 +45,7 @@ pub struct RecoverQueued {
 
 /// Resend every failed delivery of the endpoint in a time window, in the background.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/recover", operation_id = "recover_endpoint", tag = "deliveries",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")), request_body = RecoverRequest,
+    params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")), request_body = RecoverRequest,
     responses((status = 202, description = "The job is queued", body = RecoverQueued)))]
 pub async fn recover<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -58,7 +58,7 @@ pub async fn recover<P: Ports>(
     if input.until.is_some_and(|until| until <= input.since) {
         return Err(ApiError::invalid("until", "must be later than since"));
     }
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
     let job = RecoverJob::new(caller.tenant(), &endpoint.id, input.since, input.until);
     app.deliveries.send_batch(vec![job.message()]).await?;
     tracing::info!(tenant = caller.tenant(), endpoint_id = %endpoint.id, "recover job queued");

@@ -9,10 +9,10 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use webhooks::model::Scope;
-use webhooks::ports::{Clock, EndpointStore};
+use webhooks::ports::Clock;
 use webhooks::services::endpoints::SecretRotation;
 
-use crate::endpoints::parse_endpoint_id;
+use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
 use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
@@ -30,7 +30,7 @@ pub struct Rotation {
 }
 
 /// The endpoint's signing secret, in both forms.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/secret", operation_id = "get_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/secret", operation_id = "get_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
     responses((status = 200, description = "The secret", body = SecretView)))]
 pub async fn secret<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -39,12 +39,12 @@ pub async fn secret<P: Ports>(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
     Ok(Json(SecretView::of(&endpoint, app.clock.now())).into_response())
 }
 
 /// Replace the secret; the old one keeps signing beside it for the overlap.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/secret/rotate", operation_id = "rotate_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/secret/rotate", operation_id = "rotate_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
     request_body(content = Option<Rotation>, description = "May be left out"),
     responses((status = 200, description = "The new secret", body = SecretView)))]
 pub async fn rotate_secret<P: Ports>(
@@ -61,7 +61,8 @@ pub async fn rotate_secret<P: Ports>(
         signing: rotation.signing,
         overlap: rotation.overlap_seconds.map(Duration::from_secs),
     };
-    let rotated = app.endpoints().rotate_secret(caller.tenant(), &parse_endpoint_id(&id)?, rotation).await?;
+    let id = endpoint_id(&app, caller.tenant(), &id).await?;
+    let rotated = app.endpoints().rotate_secret(caller.tenant(), &id, rotation).await?;
     let now = app.clock.now();
     Ok(Json(SecretView::of(&rotated, now)).into_response())
 }

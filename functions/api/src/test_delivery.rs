@@ -13,7 +13,7 @@ use webhooks::catalog::TEST_EVENT_TYPE;
 use webhooks::model::Scope;
 use webhooks::services::test_delivery::{TestDelivery, TestOutcome};
 
-use crate::endpoints::parse_endpoint_id;
+use crate::endpoints::endpoint_id;
 use crate::error::ApiError;
 use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
@@ -27,7 +27,7 @@ pub struct TestRequest {
 
 /// Sends a signed test event at once and answers how it went; the attempt is in
 /// the history like any other. A failed test does not count towards auto-disable.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/test", operation_id = "test_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`)")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", operation_id = "test_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
     request_body(content = Option<TestRequest>, description = "May be left out"),
     responses((status = 200, description = "How the test went", body = TestOutcome)))]
 pub async fn test<P: Ports>(
@@ -52,6 +52,7 @@ pub(crate) async fn send_test<P: Ports>(
     caller.require(Scope::WebhooksWrite)?;
     let test =
         TestDelivery { store: &app.store, http: &app.http, clock: &app.clock, timeout: app.settings.policy.timeout };
-    let outcome = test.send(caller.tenant(), &parse_endpoint_id(id)?, event_type).await?;
+    let id = endpoint_id(app, caller.tenant(), id).await?;
+    let outcome = test.send(caller.tenant(), &id, event_type).await?;
     Ok(Json(outcome).into_response())
 }

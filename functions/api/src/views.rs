@@ -37,6 +37,8 @@ impl Serialize for HeadersView<'_> {
 #[schema(as = Endpoint)]
 pub struct EndpointView<'a> {
     pub id: &'a str,
+    /// The tenant's own id for it, usable in place of `id`; `null` if it has none.
+    pub uid: Option<&'a str>,
     pub url: &'a str,
     pub events: &'a [String],
     #[schema(inline)]
@@ -61,6 +63,7 @@ impl<'a> From<&'a Endpoint> for EndpointView<'a> {
     fn from(endpoint: &'a Endpoint) -> Self {
         Self {
             id: endpoint.id.as_str(),
+            uid: endpoint.uid.as_deref(),
             url: &endpoint.url,
             events: &endpoint.events,
             event_filters: &endpoint.event_filters,

@@ -67,6 +67,9 @@ impl EntityId {
 pub struct Endpoint {
     pub id: EndpointId,
     pub tenant: Tenant,
+    /// The tenant's own id for it, unique within the tenant and usable wherever the id is
+    /// (see [`crate::validation::check_uid`] for its form).
+    pub uid: Option<String>,
     pub url: String,
     /// Event types and wildcards (`*`, `family.*`) this endpoint subscribes to.
     pub events: Vec<String>,
@@ -109,6 +112,7 @@ impl Endpoint {
         Self {
             id: EndpointId::generate(now),
             tenant,
+            uid: None,
             url,
             events,
             event_filters: BTreeMap::new(),

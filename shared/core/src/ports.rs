@@ -20,6 +20,10 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A value that MUST be unique (an endpoint's uid within its tenant) is held by another
+    /// item. Unlike `Conflict`, trying again cannot help; the text names the value.
+    #[error("{0}")]
+    Taken(String),
     /// The backend failed; the text is for logs, never for a response body.
     #[error("storage backend: {0}")]
     Backend(String),
@@ -120,11 +124,21 @@ pub struct FailureCount {
 
 /// Endpoints: their configuration, subscriptions and failure counts.
 pub trait EndpointStore: Send + Sync + 'static {
-    /// MUST return `Conflict` if an endpoint with this id exists.
+    /// MUST return `Conflict` if an endpoint with this id exists, `Taken` if another endpoint
+    /// of the tenant holds its `uid`.
     fn create_endpoint(&self, endpoint: &Endpoint) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// MUST return `NotFound` for an unknown id or another tenant's endpoint.
     fn get_endpoint(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<Endpoint, StoreError>> + Send;
+
+    /// The endpoint of `tenant` that holds `uid` now. MUST return `NotFound` if none does (one
+    /// that held it and was deleted, or took another uid, no longer does), or if only another
+    /// tenant's does. MUST see a create or update that returned before the call.
+    fn find_endpoint_by_uid(
+        &self,
+        tenant: &str,
+        uid: &str,
+    ) -> impl Future<Output = Result<Endpoint, StoreError>> + Send;
 
     /// A page of `tenant`'s endpoints, oldest first (by id), at most `query.limit`, after
     /// `query.after` if given; `next_cursor` is set only when more may follow. MUST NOT
@@ -136,10 +150,13 @@ pub trait EndpointStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Page<Endpoint>, StoreError>> + Send;
 
     /// Replaces the endpoint and bumps its version. MUST return `Conflict` unless the stored
-    /// version equals `endpoint.version` (someone else wrote first), `NotFound` if it is gone.
+    /// version equals `endpoint.version` (someone else wrote first), `NotFound` if it is gone,
+    /// `Taken` if another endpoint of the tenant holds its `uid`. A uid it gave up is free for
+    /// others at once.
     fn update_endpoint(&self, endpoint: &Endpoint) -> impl Future<Output = Result<Endpoint, StoreError>> + Send;
 
-    /// Deletes the endpoint and its delivery history. MUST return `NotFound` if absent.
+    /// Deletes the endpoint and its delivery history, freeing its uid. MUST return `NotFound`
+    /// if absent.
     fn delete_endpoint(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The endpoints of `tenant` subscribed to `event_type` exactly or by a wildcard, each

@@ -47,6 +47,8 @@ pub const MAX_HEADER_NAME_LEN: usize = 64;
 pub const MAX_HEADER_VALUE_LEN: usize = 1024;
 pub const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=255;
 pub const MAX_KEY_NAME_LEN: usize = 100;
+/// An endpoint's `uid`: at most this many characters (see [`check_uid`]).
+pub const MAX_UID_LEN: usize = 256;
 /// Tenant names: 1..=64 characters of A-Z a-z 0-9 - _ (never `#`, which storage keys use).
 pub const MAX_TENANT_LEN: usize = 64;
 
@@ -170,6 +172,7 @@ pub struct EndpointFields<'a> {
     pub headers: &'a BTreeMap<String, String>,
     pub metadata: &'a BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
+    pub uid: Option<&'a str>,
 }
 
 /// Checks an endpoint's fields; `url_policy` is the deployment's outbound policy, `catalog`
@@ -201,6 +204,9 @@ pub fn check_endpoint(fields: &EndpointFields<'_>, url_policy: &UrlPolicy, catal
     }
     check_headers(fields.headers, &mut errors);
     check_metadata(fields.metadata, &mut errors);
+    if let Some(uid) = fields.uid {
+        check_uid(uid, &mut errors);
+    }
     if let Some(limit) = fields.rate_limit
         && !(1..=MAX_RATE_LIMIT).contains(&limit)
     {
@@ -301,6 +307,27 @@ fn check_metadata(metadata: &BTreeMap<String, String>, errors: &mut Vec<FieldErr
     }
 }
 
+/// An endpoint's uid is 1..=[`MAX_UID_LEN`] characters of `A-Z a-z 0-9 . _ -`, the first a
+/// letter or digit, and never of the form of an endpoint id (`ep_` and a ULID): a path segment
+/// then names one endpoint however it is read, and fits in a URL and a storage key as it is.
+pub fn check_uid(uid: &str, errors: &mut Vec<FieldError>) {
+    if !is_uid_form(uid) {
+        errors.push(FieldError::new(
+            "uid",
+            format!("1..={MAX_UID_LEN} characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"),
+        ));
+    } else if crate::ids::EndpointId::parse(uid).is_some() {
+        errors.push(FieldError::new("uid", "must not have the form of an endpoint id (ep_...)"));
+    }
+}
+
+/// Whether `uid` is of a uid's form (see [`check_uid`]); an endpoint id also is.
+pub fn is_uid_form(uid: &str) -> bool {
+    (1..=MAX_UID_LEN).contains(&uid.len())
+        && uid.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && uid.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 /// Checks a caller-supplied secret.
 pub fn check_secret(secret: &str, errors: &mut Vec<FieldError>) {
     if !SECRET_LEN.contains(&secret.len()) {
@@ -338,7 +365,32 @@ mod tests {
     ) -> EndpointFields<'a> {
         const NO_METADATA: &BTreeMap<String, String> = &BTreeMap::new();
         let metadata = NO_METADATA;
-        EndpointFields { url, events, event_filters: filters, description: None, headers, metadata, rate_limit: None }
+        EndpointFields {
+            url,
+            events,
+            event_filters: filters,
+            description: None,
+            headers,
+            metadata,
+            rate_limit: None,
+            uid: None,
+        }
+    }
+
+    #[test]
+    fn a_uid_is_a_plain_token_that_cannot_pass_for_an_id() {
+        let check = |uid: &str| {
+            let mut errors = Vec::new();
+            check_uid(uid, &mut errors);
+            errors.is_empty()
+        };
+        for fine in ["customer-42", "a", "Acme.prod_1", "ep_mine", &"u".repeat(MAX_UID_LEN)] {
+            assert!(check(fine), "{fine}");
+        }
+        let id = crate::ids::EndpointId::generate(crate::time::Timestamp::now());
+        for bad in ["", "-x", ".", "..", "a/b", "a b", "a#b", "é", id.as_str(), &"u".repeat(MAX_UID_LEN + 1)] {
+            assert!(!check(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
     version INTEGER NOT NULL,
     rate_limit INTEGER,
     metadata TEXT,
+    uid TEXT,
     PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscription_versions (
@@ -154,11 +155,12 @@ struct Inner {
 }
 
 /// Brings a database made by an earlier version up to [`SCHEMA`]: columns added since are
-/// added to it.
+/// added to it, then the indexes over them are made.
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
     for (table, column, definition) in [
         ("endpoints", "rate_limit", "INTEGER"),
         ("endpoints", "metadata", "TEXT"),
+        ("endpoints", "uid", "TEXT"),
         ("queue_messages", "reason", "TEXT"),
     ] {
         let exists = connection
@@ -171,7 +173,10 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
                 .map_err(backend)?;
         }
     }
-    Ok(())
+    // A uid is unique per tenant (NULLs, endpoints without one, are distinct to SQLite).
+    connection
+        .execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS endpoints_by_uid ON endpoints (tenant, uid);")
+        .map_err(backend)
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -261,7 +266,7 @@ mod tests {
     use webhooks::time::Timestamp;
 
     #[tokio::test]
-    async fn a_database_from_before_rate_limits_metadata_and_reasons_opens_and_reads_back() {
+    async fn a_database_from_before_rate_limits_metadata_uids_and_reasons_opens_and_reads_back() {
         let path = std::env::temp_dir().join(format!("webhooks-migrate-{}.sqlite3", Timestamp::now().as_millis()));
         let id = EndpointId::generate(Timestamp::now());
         {
@@ -269,8 +274,12 @@ mod tests {
             let schema = SCHEMA
                 .replace("    rate_limit INTEGER,\n", "")
                 .replace("    metadata TEXT,\n", "")
+                .replace("    uid TEXT,\n", "")
                 .replace(",\n    reason TEXT", "");
-            assert!(!schema.contains("metadata") && !schema.contains("rate_limit"), "the old schema has neither");
+            assert!(
+                !schema.contains("metadata") && !schema.contains("rate_limit") && !schema.contains("uid"),
+                "the old schema has none of them"
+            );
             old.execute_batch(&schema).unwrap();
             old.execute(
                 "INSERT INTO queue_messages (queue, body, sent_at, visible_at) VALUES ('events-dlq', 'old', 0, 0)",
@@ -289,10 +298,13 @@ mod tests {
         assert_eq!((endpoint.url.as_str(), endpoint.rate_limit), ("https://example.com", None));
         assert!(endpoint.metadata.is_empty());
         let metadata = std::collections::BTreeMap::from([("customer".to_owned(), "c_1".to_owned())]);
-        let limited = webhooks::model::Endpoint { rate_limit: Some(7), metadata: metadata.clone(), ..endpoint };
+        let uid = Some("customer-1".to_owned());
+        let limited =
+            webhooks::model::Endpoint { rate_limit: Some(7), metadata: metadata.clone(), uid: uid.clone(), ..endpoint };
         db.store().update_endpoint(&limited).await.unwrap();
         let read = db.store().get_endpoint("acme", &id).await.unwrap();
-        assert_eq!((read.rate_limit, read.metadata), (Some(7), metadata));
+        assert_eq!((read.rate_limit, read.metadata, read.uid), (Some(7), metadata, uid));
+        assert_eq!(db.store().find_endpoint_by_uid("acme", "customer-1").await.unwrap().id, id);
         let dead_letters = db.queue(QueueSettings {
             name: "events-dlq".into(),
             visibility_timeout: std::time::Duration::from_secs(30),

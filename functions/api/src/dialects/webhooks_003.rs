@@ -18,11 +18,11 @@ use serde_json::Value;
 use webhooks::ids::{DeliveryId, EndpointId};
 use webhooks::model::{Delivery, Scope};
 use webhooks::pagination::{MAX_PAGE_SIZE, decode_cursor};
-use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore};
+use webhooks::ports::{DeliveryQuery, DeliveryStore};
 use webhooks::services::endpoints::{EndpointChange, NewEndpoint};
 
 use super::{items, rename, rewrite_json};
-use crate::endpoints::{self, parse_endpoint_id};
+use crate::endpoints::{self, find_endpoint};
 use crate::error::ApiError;
 use crate::request::{
     ApiJson, ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_count, parse_limit,
@@ -157,7 +157,7 @@ async fn logs<P: Ports>(
     if params.event_type.is_some() {
         return Err(ApiError::invalid("event_type", "is taken by /webhooks/logs/all only"));
     }
-    let endpoint = app.store.get_endpoint(caller.tenant(), &parse_endpoint_id(&id)?).await?;
+    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
     log_page(&app, &caller, Some(endpoint.id), params).await
 }
 

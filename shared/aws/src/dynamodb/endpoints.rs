@@ -13,23 +13,35 @@ impl EndpointStore for DynamoStore {
             .set_expression_attribute_names(e.names())
             .build()
             .expect("table and item set");
-        let patterns: BTreeSet<&str> = endpoint.events.iter().map(String::as_str).collect();
+        let patterns: Vec<&str> =
+            endpoint.events.iter().map(String::as_str).collect::<BTreeSet<_>>().into_iter().collect();
         // Indexed first: see `subscriptions.rs` for why this order loses nothing.
-        self.add_subscriptions(endpoint, &patterns.into_iter().collect::<Vec<_>>()).await?;
-        let actions =
-            vec![TransactWriteItem::builder().put(put).build(), self.subscriptions_version_bump(&endpoint.tenant)];
-        match self.transact("TransactWriteItems", actions).await {
-            Ok(()) => Ok(()),
-            Err(error) if first_condition_failed(&error) => {
-                Err(StoreError::Conflict("an endpoint with this id exists".into()))
+        self.add_subscriptions(endpoint, &patterns).await?;
+        let actions = || {
+            vec![
+                TransactWriteItem::builder().put(put.clone()).build(),
+                self.subscriptions_version_bump(&endpoint.tenant),
+            ]
+        };
+        match self.write_endpoint(endpoint, true, actions).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::Conflict("an endpoint with this id exists".into())),
+            Err(StoreError::Taken(message)) => {
+                // Refused, so nothing holds this new id: take its index items back.
+                self.remove_subscriptions(endpoint, &patterns).await?;
+                Err(StoreError::Taken(message))
             }
-            Err(error) => Err(backend(error)),
+            Err(error) => Err(error),
         }
     }
 
     async fn get_endpoint(&self, tenant: &str, id: &EndpointId) -> Result<Endpoint, StoreError> {
         let item = self.get_item("GetItem", endpoint_key(tenant, id.as_str()), true, &[]).await?;
         endpoint_from_item(tenant, &item.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn find_endpoint_by_uid(&self, tenant: &str, uid: &str) -> Result<Endpoint, StoreError> {
+        self.endpoint_by_uid(tenant, uid).await
     }
 
     async fn list_endpoints(&self, tenant: &str, query: &EndpointQuery) -> Result<Page<Endpoint>, StoreError> {
@@ -82,19 +94,23 @@ impl EndpointStore for DynamoStore {
         let after: BTreeSet<&str> = updated.events.iter().map(String::as_str).collect();
         // Gained patterns indexed first, lost ones removed after (see `subscriptions.rs`).
         self.add_subscriptions(&updated, &after.difference(&before).copied().collect::<Vec<_>>()).await?;
-        let actions =
-            vec![TransactWriteItem::builder().put(put).build(), self.subscriptions_version_bump(&updated.tenant)];
-        match self.transact("TransactWriteItems", actions).await {
-            Ok(()) => {
-                self.remove_subscriptions(&updated, &before.difference(&after).copied().collect::<Vec<_>>()).await?;
-                Ok(updated)
+        let actions = || {
+            vec![
+                TransactWriteItem::builder().put(put.clone()).build(),
+                self.subscriptions_version_bump(&updated.tenant),
+            ]
+        };
+        let claim = updated.uid.is_some() && updated.uid != stored.uid;
+        if self.write_endpoint(&updated, claim, actions).await? {
+            self.remove_subscriptions(&updated, &before.difference(&after).copied().collect::<Vec<_>>()).await?;
+            if let Some(old) = stored.uid.as_deref().filter(|old| updated.uid.as_deref() != Some(*old)) {
+                self.release_uid(&updated.tenant, old, updated.id.as_str()).await?;
             }
-            Err(error) if first_condition_failed(&error) => {
-                // Gone since the read, or written by someone else.
-                self.get_endpoint(&endpoint.tenant, &endpoint.id).await?;
-                Err(StoreError::Conflict("the endpoint changed since it was read".into()))
-            }
-            Err(error) => Err(backend(error)),
+            Ok(updated)
+        } else {
+            // Gone since the read, or written by someone else.
+            self.get_endpoint(&endpoint.tenant, &endpoint.id).await?;
+            Err(StoreError::Conflict("the endpoint changed since it was read".into()))
         }
     }
 
@@ -113,6 +129,9 @@ impl EndpointStore for DynamoStore {
         // subscription item left by a crash here points at nothing and is skipped.
         self.bump_subscriptions_version(tenant).await?;
         let endpoint = endpoint_from_item(tenant, &old)?;
+        if let Some(uid) = &endpoint.uid {
+            self.release_uid(tenant, uid, id.as_str()).await?;
+        }
         let patterns: BTreeSet<&str> = endpoint.events.iter().map(String::as_str).collect();
         let subscriptions =
             patterns.into_iter().map(|pattern| subscription_key(tenant, pattern, id.as_str())).collect();

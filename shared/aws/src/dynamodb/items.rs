@@ -94,6 +94,10 @@ pub fn subscription_key(tenant: &str, pattern: &str, endpoint_id: &str) -> Item 
     key(tenant_partition(tenant), subscription_sort_key(pattern, endpoint_id))
 }
 
+pub fn uid_key(tenant: &str, uid: &str) -> Item {
+    key(tenant_partition(tenant), uid_sort_key(uid))
+}
+
 pub fn subscriptions_version_key(tenant: &str) -> Item {
     key(tenant_partition(tenant), SUBSCRIPTIONS_VERSION_SORT_KEY)
 }
@@ -122,6 +126,7 @@ pub fn endpoint_item(endpoint: &Endpoint) -> Item {
         ("ver".to_owned(), number(endpoint.version)),
     ]);
     insert_optional(&mut item, "desc", endpoint.description.as_ref().map(text));
+    insert_optional(&mut item, "uid", endpoint.uid.as_ref().map(text));
     insert_optional(&mut item, "rate", endpoint.rate_limit.map(number));
     insert_optional(&mut item, "meta", (!endpoint.metadata.is_empty()).then(|| json(&endpoint.metadata)));
     insert_optional(&mut item, "reason", endpoint.disabled_reason.as_ref().map(text));
@@ -140,6 +145,7 @@ pub fn endpoint_from_item(tenant: &str, item: &Item) -> Result<Endpoint, StoreEr
     Ok(Endpoint {
         id: parse_id(item, "id", EndpointId::parse)?,
         tenant: tenant.to_owned(),
+        uid: optional_text(item, "uid").map(str::to_owned),
         url: get_text(item, "url")?.to_owned(),
         events: get_json(item, "events")?,
         event_filters: get_json(item, "filters")?,

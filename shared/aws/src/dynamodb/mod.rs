@@ -6,6 +6,7 @@ pub mod schema;
 
 mod api_keys;
 mod deliveries;
+mod endpoint_uids;
 mod endpoints;
 mod event_types;
 mod events;
@@ -172,12 +173,12 @@ impl DynamoStore {
     }
 }
 
-/// Whether a cancelled transaction failed on its first action's condition.
-fn first_condition_failed(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> bool {
+/// Whether a cancelled transaction failed on the condition of its action at `index`.
+fn condition_failed_at(error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>, index: usize) -> bool {
     match error.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
             .cancellation_reasons()
-            .first()
+            .get(index)
             .is_some_and(|reason| reason.code() == Some("ConditionalCheckFailed")),
         _ => false,
     }

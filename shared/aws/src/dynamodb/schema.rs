@@ -8,6 +8,7 @@
 //! | endpoint | `T#{tenant}` | `EP#{endpoint id}` | |
 //! | subscription | `T#{tenant}` | `SUB#{pattern}#{endpoint id}` | |
 //! | subscriptions version | `T#{tenant}` | `SUBSCRIPTIONS` | |
+//! | an endpoint's uid | `T#{tenant}` | `UID#{uid}` | |
 //! | a tenant's event type | `T#{tenant}` | `ET#{name}` | |
 //! | event | `EV#{tenant}#{event id}` | `EV` | |
 //! | event log entry | `EVL#{tenant}` | `{received ms, 15 digits}#{event id}` | |
@@ -16,7 +17,7 @@
 //! | rate count | `RATE#{endpoint id}` | `{unix second}` | |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `IDEM` | |
 //!
-//! Tenants, event ids and event types cannot contain `#`, so the keys are unambiguous.
+//! Tenants, event ids, event types and uids cannot contain `#`, so the keys are unambiguous.
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
@@ -49,6 +50,12 @@ pub const EVENT_TYPE_SORT_PREFIX: &str = "ET#";
 
 pub fn event_type_sort_key(name: &str) -> String {
     format!("ET#{name}")
+}
+
+/// The item that makes a uid unique within its tenant (see `endpoint_uids.rs`); it sorts
+/// after every endpoint, so the endpoint listing never reads it.
+pub fn uid_sort_key(uid: &str) -> String {
+    format!("UID#{uid}")
 }
 
 pub fn subscription_prefix(pattern: &str) -> String {

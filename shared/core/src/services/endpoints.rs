@@ -32,6 +32,8 @@ pub struct NewEndpoint {
     pub headers: BTreeMap<String, String>,
     pub metadata: BTreeMap<String, String>,
     pub rate_limit: Option<u32>,
+    /// The tenant's own id for the endpoint.
+    pub uid: Option<String>,
     /// Generated when absent, of the scheme `signing` asks for.
     pub secret: Option<String>,
     /// HMAC when absent (or the given secret's scheme).
@@ -53,6 +55,8 @@ pub struct EndpointChange {
     pub metadata: Option<BTreeMap<String, String>>,
     /// `Some(None)` lifts the limit.
     pub rate_limit: Option<Option<u32>>,
+    /// `Some(None)` drops it (the old uid is free for others at once).
+    pub uid: Option<Option<String>>,
     /// Replaces the secret at once, ending any rotation's overlap.
     pub secret: Option<String>,
     /// Re-enabling starts the failure count afresh.
@@ -82,6 +86,9 @@ impl EndpointChange {
         }
         if let Some(rate_limit) = change.rate_limit {
             endpoint.rate_limit = rate_limit;
+        }
+        if let Some(uid) = change.uid {
+            endpoint.uid = uid;
         }
         if let Some(secret) = change.secret {
             endpoint.secret = Secret::new(secret);
@@ -133,6 +140,7 @@ fn validate(
         headers: &endpoint.headers,
         metadata: &endpoint.metadata,
         rate_limit: endpoint.rate_limit,
+        uid: endpoint.uid.as_deref(),
     };
     let mut errors = check_endpoint(&fields, url_policy, catalog);
     if let Some(secret) = new_secret {
@@ -156,6 +164,7 @@ impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
             headers: new.headers,
             metadata: new.metadata,
             rate_limit: new.rate_limit,
+            uid: new.uid,
             enabled: new.enabled.unwrap_or(true),
             ..Endpoint::new(tenant.to_owned(), new.url, new.events, secret, now)
         };

@@ -47,7 +47,7 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::Conflict(message) => ServiceError::Conflict(message),
+            StoreError::Conflict(message) | StoreError::Taken(message) => ServiceError::Conflict(message),
             StoreError::Backend(message) => ServiceError::Backend(message),
         }
     }

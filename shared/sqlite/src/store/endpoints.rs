@@ -7,9 +7,8 @@ impl EndpointStore for SqliteStore {
         let endpoint = endpoint.clone();
         self.db
             .write(move |connection| {
-                let sql = format!(
-                    "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-                );
+                check_uid_free(connection, &endpoint.tenant, endpoint.uid.as_deref(), endpoint.id.as_str())?;
+                let sql = format!("INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES ({})", endpoint_placeholders());
                 let inserted = connection
                     .prepare_cached(&sql)
                     .map_err(backend)?
@@ -28,6 +27,13 @@ impl EndpointStore for SqliteStore {
     async fn get_endpoint(&self, tenant: &str, id: &EndpointId) -> Result<Endpoint, StoreError> {
         let (tenant, id) = (tenant.to_owned(), id.to_string());
         self.db.read(move |connection| select_endpoint(connection, &tenant, &id)?.ok_or(StoreError::NotFound)).await
+    }
+
+    async fn find_endpoint_by_uid(&self, tenant: &str, uid: &str) -> Result<Endpoint, StoreError> {
+        let (tenant, uid) = (tenant.to_owned(), uid.to_owned());
+        self.db
+            .read(move |connection| select_endpoint_by(connection, "uid", &tenant, &uid)?.ok_or(StoreError::NotFound))
+            .await
     }
 
     async fn list_endpoints(&self, tenant: &str, query: &EndpointQuery) -> Result<Page<Endpoint>, StoreError> {
@@ -55,13 +61,16 @@ impl EndpointStore for SqliteStore {
         let mut updated = endpoint.clone();
         self.db
             .write(move |connection| {
-                let stored = select_endpoint(connection, &updated.tenant, updated.id.as_str())?
-                    .ok_or(StoreError::NotFound)?;
+                let stored =
+                    select_endpoint(connection, &updated.tenant, updated.id.as_str())?.ok_or(StoreError::NotFound)?;
                 if stored.version != updated.version {
                     return Err(StoreError::Conflict("the endpoint changed since it was read".into()));
                 }
+                check_uid_free(connection, &updated.tenant, updated.uid.as_deref(), updated.id.as_str())?;
                 updated.version += 1;
-                let sql = format!("REPLACE INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+                // An UPDATE, not a REPLACE: a REPLACE would delete another row that a unique
+                // index says it collides with.
+                let sql = format!("UPDATE endpoints SET {} WHERE tenant = ?1 AND id = ?2", endpoint_assignments());
                 connection
                     .prepare_cached(&sql)
                     .map_err(backend)?

@@ -51,7 +51,30 @@ fn parse_id<T>(text: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T
 }
 
 const ENDPOINT_COLUMNS: &str = "tenant, id, url, events, event_filters, description, headers, enabled, failure_count, \
-     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at, version, rate_limit, metadata";
+     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at, version, rate_limit, metadata, uid";
+
+/// `?1, ?2, ...`, one per endpoint column.
+fn endpoint_placeholders() -> String {
+    (1..=ENDPOINT_COLUMNS.split(',').count()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `url = ?3, ...`: every endpoint column but the key (tenant, id), set from its placeholder.
+fn endpoint_assignments() -> String {
+    let columns = ENDPOINT_COLUMNS.split(',').map(str::trim).enumerate().skip(2);
+    columns.map(|(i, column)| format!("{column} = ?{}", i + 1)).collect::<Vec<_>>().join(", ")
+}
+
+/// `Taken` if an endpoint of `tenant` other than `id` holds `uid` (the unique index would
+/// refuse the write too; this names the uid).
+fn check_uid_free(connection: &Connection, tenant: &str, uid: Option<&str>, id: &str) -> Result<(), StoreError> {
+    let Some(uid) = uid else { return Ok(()) };
+    let held = connection
+        .prepare_cached("SELECT 1 FROM endpoints WHERE tenant = ?1 AND uid = ?2 AND id != ?3")
+        .map_err(backend)?
+        .exists(params![tenant, uid, id])
+        .map_err(backend)?;
+    if held { Err(StoreError::Taken(format!("an endpoint with uid {uid:?} exists"))) } else { Ok(()) }
+}
 
 fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
     let previous_secret: Option<String> = row.get(11)?;
@@ -77,10 +100,11 @@ fn endpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Endpoint> {
         version: row.get::<_, i64>(15)? as u64,
         rate_limit: row.get(16)?,
         metadata: row.get::<_, Option<String>>(17)?.map(|text| from_json(&text)).transpose()?.unwrap_or_default(),
+        uid: row.get(18)?,
     })
 }
 
-fn endpoint_values(endpoint: &Endpoint) -> [Value; 18] {
+fn endpoint_values(endpoint: &Endpoint) -> [Value; 19] {
     [
         Value::Text(endpoint.tenant.clone()),
         Value::Text(endpoint.id.to_string()),
@@ -100,15 +124,26 @@ fn endpoint_values(endpoint: &Endpoint) -> [Value; 18] {
         Value::Integer(endpoint.version as i64),
         endpoint.rate_limit.map_or(Value::Null, |limit| Value::Integer(limit.into())),
         Value::Text(to_json(&endpoint.metadata)),
+        endpoint.uid.clone().map_or(Value::Null, Value::Text),
     ]
 }
 
 fn select_endpoint(connection: &Connection, tenant: &str, id: &str) -> Result<Option<Endpoint>, StoreError> {
-    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant = ?1 AND id = ?2");
+    select_endpoint_by(connection, "id", tenant, id)
+}
+
+/// The endpoint of `tenant` whose `column` (its id, or its uid: both unique) is `value`.
+fn select_endpoint_by(
+    connection: &Connection,
+    column: &str,
+    tenant: &str,
+    value: &str,
+) -> Result<Option<Endpoint>, StoreError> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE tenant = ?1 AND {column} = ?2");
     connection
         .prepare_cached(&sql)
         .map_err(backend)?
-        .query_row(params![tenant, id], endpoint_from_row)
+        .query_row(params![tenant, value], endpoint_from_row)
         .optional()
         .map_err(backend)
 }
