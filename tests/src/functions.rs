@@ -13,7 +13,8 @@ use crate::template::{Stack, Template};
 /// The function's bootstrap: by default the workspace's binary, built for this machine
 /// beside the `webhooks` one; with `WEBHOOKS_BOOTSTRAPS` set to a `sam build` directory,
 /// the bootstrap SAM built for the function whose `Binary` is `name` (scripts/check-deploy
-/// runs the bootstrap tests again that way, on the x86_64 release build).
+/// runs the bootstrap tests again that way, on the arm64 release build, under qemu on a
+/// machine of another architecture: see `WEBHOOKS_BOOTSTRAP_RUNNER` in `runtime_api.rs`).
 pub fn bootstrap(name: &str) -> PathBuf {
     let Ok(built) = std::env::var("WEBHOOKS_BOOTSTRAPS") else {
         return binary_path().with_file_name(name);

@@ -87,7 +87,19 @@ impl RuntimeApi {
     /// otherwise only `env` (Lambda's environment is the function's variables, not ours).
     pub fn start_function(&self, binary: &std::path::Path, env: &[(String, String)]) -> Function {
         let name = binary.file_name().unwrap().to_string_lossy().into_owned();
-        let child = Command::new(binary)
+        // `WEBHOOKS_BOOTSTRAP_RUNNER` (a command and its arguments, split at spaces) runs a
+        // bootstrap of another architecture: scripts/check-deploy runs the arm64 ones under
+        // qemu's user mode emulation on an x86_64 machine.
+        let runner = std::env::var("WEBHOOKS_BOOTSTRAP_RUNNER").unwrap_or_default();
+        let mut command = match runner.split_whitespace().collect::<Vec<_>>().split_first() {
+            Some((program, arguments)) => {
+                let mut command = Command::new(program);
+                command.args(arguments).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", self.address.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", &name)
