@@ -5,7 +5,8 @@ use webhooks::model::{Endpoint, Secret};
 use webhooks::ports::{EndpointStore, StoreError};
 use webhooks::time::Timestamp;
 
-fn endpoint(tenant: &str, uid: Option<&str>) -> Endpoint {
+/// A new endpoint of `tenant` (subscribed to `run.failed`) holding `uid`.
+pub fn endpoint(tenant: &str, uid: Option<&str>) -> Endpoint {
     Endpoint {
         uid: uid.map(str::to_owned),
         ..Endpoint::new(

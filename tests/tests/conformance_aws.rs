@@ -3,20 +3,31 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use webhooks::model::{Endpoint, Secret};
+use webhooks::ports::EndpointStore;
+use webhooks::time::Timestamp;
 use webhooks_aws::deployment::{QueueDefinition, provision_queue, provision_table};
+use webhooks_aws::dynamodb::schema::{PARTITION_KEY, SORT_KEY, tenant_partition};
 use webhooks_aws::dynamodb::{DEFAULT_RETENTION, DynamoStore};
 use webhooks_aws::sqs::SqsQueue;
 use webhooks_aws::usage::Usage;
 use webhooks_tests::conformance;
 use webhooks_tests::local_aws::{local_aws, unique_name};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_contract() {
+/// A store on a table of its own, with the client and the table's name to reach past it.
+async fn store_on_a_new_table(name: &str) -> (aws_sdk_dynamodb::Client, String, DynamoStore) {
     let config = local_aws().sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique_name("store");
+    let table = unique_name(name);
     provision_table(&client, &table).await.unwrap();
-    let store = DynamoStore::new(client, table, DEFAULT_RETENTION);
+    let store = DynamoStore::new(client.clone(), table.clone(), DEFAULT_RETENTION);
+    (client, table, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_contract() {
+    let (_, _, store) = store_on_a_new_table("store").await;
     conformance::store(&store).await;
     conformance::rate_counter(&store).await;
 }
@@ -54,18 +65,10 @@ async fn queue_contract() {
 /// an endpoint never written), the endpoint item decides what `subscribed_endpoints` answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_the_index_and_the_endpoint_loses_or_invents_no_subscription() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     use webhooks::ids::EndpointId;
-    use webhooks::model::{Endpoint, Secret};
-    use webhooks::ports::EndpointStore;
-    use webhooks::time::Timestamp;
-    use webhooks_aws::dynamodb::schema::{PARTITION_KEY, SORT_KEY, subscription_sort_key, tenant_partition};
+    use webhooks_aws::dynamodb::schema::subscription_sort_key;
 
-    let config = local_aws().sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique_name("crash");
-    provision_table(&client, &table).await.unwrap();
-    let store = DynamoStore::new(client.clone(), table.clone(), DEFAULT_RETENTION);
+    let (client, table, store) = store_on_a_new_table("crash").await;
     let tenant = "crashes";
     // What a crash leaves: an index item for `pattern` and `endpoint`, as step 1 writes it.
     let leave_index_item = |pattern: &str, endpoint: &EndpointId, version: u64| {
@@ -118,28 +121,12 @@ async fn a_crash_between_the_index_and_the_endpoint_loses_or_invents_no_subscrip
 /// uid now) neither answers a lookup nor keeps the uid from anyone, its old holder included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_a_uid_is_freed_keeps_it_from_no_one() {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    use webhooks::model::{Endpoint, Secret};
-    use webhooks::ports::{EndpointStore, StoreError};
-    use webhooks::time::Timestamp;
-    use webhooks_aws::dynamodb::schema::{PARTITION_KEY, SORT_KEY, endpoint_sort_key, tenant_partition, uid_sort_key};
+    use webhooks::ports::StoreError;
+    use webhooks_aws::dynamodb::schema::{endpoint_sort_key, uid_sort_key};
 
-    let config = local_aws().sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique_name("uids");
-    provision_table(&client, &table).await.unwrap();
-    let store = DynamoStore::new(client.clone(), table.clone(), DEFAULT_RETENTION);
+    let (client, table, store) = store_on_a_new_table("uids").await;
     let tenant = "uid-crashes";
-    let with_uid = |uid: &str| Endpoint {
-        uid: Some(uid.to_owned()),
-        ..Endpoint::new(
-            tenant.into(),
-            "https://example.com/h".into(),
-            vec!["run.failed".into()],
-            Secret::new("s".repeat(32)),
-            Timestamp::now(),
-        )
-    };
+    let with_uid = |uid: &str| webhooks_tests::uid_conformance::endpoint(tenant, Some(uid));
     // What a crash leaves: the uid's item, naming `endpoint`.
     let leave_uid_item = |uid: &str, endpoint: &Endpoint| {
         client

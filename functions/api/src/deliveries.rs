@@ -15,6 +15,7 @@ use webhooks::services::deliveries::retry as retry_delivery;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
+use crate::openapi::{DeliveryPath, EndpointPath};
 use crate::request::{ApiPath, ApiQuery, Caller, NoQuery, PageParams};
 use crate::state::{App, Ports};
 use crate::views::{DeliveryDetailView, PageView};
@@ -57,7 +58,7 @@ impl DeliveryFilter {
 }
 
 /// An endpoint's deliveries, newest first.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "list_endpoint_deliveries", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), DeliveryFilter),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", operation_id = "list_endpoint_deliveries", tag = "deliveries", params(EndpointPath, DeliveryFilter),
     responses((status = 200, description = "A page of deliveries", body = PageView<Delivery>)))]
 pub async fn list_for_endpoint<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -100,7 +101,7 @@ async fn find_delivery<P: Ports>(
 }
 
 /// A delivery with its payload and every attempt.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", operation_id = "get_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", operation_id = "get_delivery", tag = "deliveries", params(DeliveryPath),
     responses((status = 200, description = "The delivery", body = DeliveryDetailView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -119,7 +120,7 @@ pub async fn show<P: Ports>(
 }
 
 /// Send a failed or delivered delivery again, with the same id (once per ask).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", operation_id = "retry_delivery", tag = "deliveries", params(DeliveryPath),
     responses((status = 202, description = "Queued again", body = Delivery)))]
 pub async fn retry<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -136,7 +137,7 @@ pub async fn retry<P: Ports>(
 }
 
 /// `/resend` is `/retry` under the name Svix gives it.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend", operation_id = "resend_delivery", tag = "deliveries", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid"), ("delivery_id" = String, Path, description = "The delivery's id (`del_...`)")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/resend", operation_id = "resend_delivery", tag = "deliveries", params(DeliveryPath),
     responses((status = 202, description = "Queued again", body = Delivery)))]
 pub async fn resend<P: Ports>(
     app: State<Arc<App<P>>>,

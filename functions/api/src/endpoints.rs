@@ -18,6 +18,7 @@ use webhooks::signing::Signing;
 use webhooks::validation::is_uid_form;
 
 use crate::error::ApiError;
+use crate::openapi::EndpointPath;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, present};
 use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
@@ -183,7 +184,7 @@ pub async fn list<P: Ports>(
 }
 
 /// Show an endpoint (never its secret: see `/secret`).
-#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_endpoint", tag = "endpoints", params(EndpointPath),
     responses((status = 200, description = "The endpoint", body = EndpointView)))]
 pub async fn show<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -212,7 +213,7 @@ pub(crate) async fn show_endpoint<P: Ports>(
 }
 
 /// Change an endpoint: absent fields stay as they are.
-#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")), request_body = EndpointPatch,
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_endpoint", tag = "endpoints", params(EndpointPath), request_body = EndpointPatch,
     responses((status = 200, description = "The endpoint as it now is", body = EndpointView)))]
 pub async fn update<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -238,7 +239,7 @@ pub(crate) async fn update_endpoint<P: Ports>(
 }
 
 /// Delete an endpoint; its pending deliveries are not sent.
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_endpoint", tag = "endpoints", params(EndpointPath),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete<P: Ports>(
     State(app): State<Arc<App<P>>>,

@@ -18,6 +18,7 @@ use webhooks::time::Timestamp;
 
 use crate::endpoints::find_endpoint;
 use crate::error::ApiError;
+use crate::openapi::EndpointPath;
 use crate::request::{ApiJson, ApiPath, Caller, NoQuery};
 use crate::state::{App, Ports};
 
@@ -45,7 +46,7 @@ pub struct RecoverQueued {
 
 /// Resend every failed delivery of the endpoint in a time window, in the background.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/recover", operation_id = "recover_endpoint", tag = "deliveries",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")), request_body = RecoverRequest,
+    params(EndpointPath), request_body = RecoverRequest,
     responses((status = 202, description = "The job is queued", body = RecoverQueued)))]
 pub async fn recover<P: Ports>(
     State(app): State<Arc<App<P>>>,

@@ -14,6 +14,7 @@ use webhooks::services::endpoints::SecretRotation;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
+use crate::openapi::EndpointPath;
 use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 use crate::views::SecretView;
@@ -30,7 +31,7 @@ pub struct Rotation {
 }
 
 /// The endpoint's signing secret, in both forms.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/secret", operation_id = "get_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
+#[utoipa::path(get, path = "/v1/webhooks/{id}/secret", operation_id = "get_endpoint_secret", tag = "endpoints", params(EndpointPath),
     responses((status = 200, description = "The secret", body = SecretView)))]
 pub async fn secret<P: Ports>(
     State(app): State<Arc<App<P>>>,
@@ -44,7 +45,7 @@ pub async fn secret<P: Ports>(
 }
 
 /// Replace the secret; the old one keeps signing beside it for the overlap.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/secret/rotate", operation_id = "rotate_endpoint_secret", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/secret/rotate", operation_id = "rotate_endpoint_secret", tag = "endpoints", params(EndpointPath),
     request_body(content = Option<Rotation>, description = "May be left out"),
     responses((status = 200, description = "The new secret", body = SecretView)))]
 pub async fn rotate_secret<P: Ports>(

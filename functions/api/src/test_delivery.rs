@@ -15,6 +15,7 @@ use webhooks::services::test_delivery::{TestDelivery, TestOutcome};
 
 use crate::endpoints::endpoint_id;
 use crate::error::ApiError;
+use crate::openapi::EndpointPath;
 use crate::request::{ApiPath, Caller, NoQuery, optional_json};
 use crate::state::{App, Ports};
 
@@ -27,7 +28,7 @@ pub struct TestRequest {
 
 /// Sends a signed test event at once and answers how it went; the attempt is in
 /// the history like any other. A failed test does not count towards auto-disable.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/test", operation_id = "test_endpoint", tag = "endpoints", params(("id" = String, Path, description = "The endpoint's id (`ep_...`) or its uid")),
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", operation_id = "test_endpoint", tag = "endpoints", params(EndpointPath),
     request_body(content = Option<TestRequest>, description = "May be left out"),
     responses((status = 200, description = "How the test went", body = TestOutcome)))]
 pub async fn test<P: Ports>(

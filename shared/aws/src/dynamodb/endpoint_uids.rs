@@ -68,16 +68,26 @@ impl DynamoStore {
     /// After a claim of `uid` failed: the endpoint its item names, if that endpoint no longer
     /// holds it; `None` if the item is gone; `Taken` if the endpoint holds it.
     async fn stale_uid_holder(&self, tenant: &str, uid: &str) -> Result<Option<String>, StoreError> {
+        match self.uid_item(tenant, uid).await? {
+            None => Ok(None),
+            Some((_, Some(_))) => Err(StoreError::Taken(format!("an endpoint with uid {uid:?} exists"))),
+            Some((named, None)) => Ok(Some(named.as_str().to_owned())),
+        }
+    }
+
+    /// The endpoint `uid`'s item names and, if that endpoint still holds the uid, the
+    /// endpoint; `None` if there is no such item.
+    async fn uid_item(&self, tenant: &str, uid: &str) -> Result<Option<(EndpointId, Option<Endpoint>)>, StoreError> {
         let Some(item) = self.get_item("GetItem", uid_key(tenant, uid), true, &["id"]).await? else {
             return Ok(None);
         };
-        let holder = get_text(&item, "id")?.to_owned();
-        match self.get_item("GetItem", endpoint_key(tenant, &holder), true, &["uid"]).await? {
-            Some(endpoint) if optional_text(&endpoint, "uid") == Some(uid) => {
-                Err(StoreError::Taken(format!("an endpoint with uid {uid:?} exists")))
-            }
-            _ => Ok(Some(holder)),
-        }
+        let named = EndpointId::parse(get_text(&item, "id")?).ok_or_else(|| malformed("id"))?;
+        let holder = match self.get_endpoint(tenant, &named).await {
+            Ok(endpoint) => Some(endpoint).filter(|endpoint| endpoint.uid.as_deref() == Some(uid)),
+            Err(StoreError::NotFound) => None,
+            Err(error) => return Err(error),
+        };
+        Ok(Some((named, holder)))
     }
 
     /// Frees `uid` after endpoint `id` gave it up, unless another endpoint claimed it since.
@@ -96,9 +106,6 @@ impl DynamoStore {
 
     /// The endpoint of `tenant` that holds `uid`: the one its item names, if it still does.
     pub(super) async fn endpoint_by_uid(&self, tenant: &str, uid: &str) -> Result<Endpoint, StoreError> {
-        let item = self.get_item("GetItem", uid_key(tenant, uid), true, &["id"]).await?.ok_or(StoreError::NotFound)?;
-        let id = EndpointId::parse(get_text(&item, "id")?).ok_or_else(|| malformed("id"))?;
-        let endpoint = self.get_endpoint(tenant, &id).await?;
-        if endpoint.uid.as_deref() == Some(uid) { Ok(endpoint) } else { Err(StoreError::NotFound) }
+        self.uid_item(tenant, uid).await?.and_then(|(_, holder)| holder).ok_or(StoreError::NotFound)
     }
 }

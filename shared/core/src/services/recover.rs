@@ -5,9 +5,9 @@
 //! as the next message. A job is therefore durable (a failed page is received again) and
 //! bounded per message whatever the window holds.
 //!
-//! Calling it twice is safe: a delivery resent by one job is pending, which the other job
-//! skips. Two jobs reading the same page at the same instant may both resend a delivery; it
-//! goes out with the same `webhook-id`, which receivers deduplicate on.
+//! Calling it twice is safe: a resend claims the delivery first (failed to pending, only if
+//! it has not changed since it was read), so of two jobs reading the same page at once one
+//! resends it, and the other finds it pending and skips it.
 
 use serde::{Deserialize, Serialize};
 
