@@ -5,10 +5,14 @@
 //!
 //! URLs are parsed with the `url` crate, the WHATWG parser the HTTP client itself uses, so
 //! `https://2130706433/`, `https://0x7f.1/` and `https://[::ffff:7f00:1]/` are seen as the
-//! 127.0.0.1 the client would connect to.
+//! 127.0.0.1 the client would connect to. A URL is also read as written (the `written`
+//! module): one that other parsers (RFC 3986, curl, proxies) would read another way, or that
+//! the WHATWG parser would silently rewrite (a backslash, a percent-encoded or numeric host,
+//! a character it would escape), is refused, so the stored URL is the one every tool reads.
 //!
 //! HTTPS only. With the insecure switch (`--allow-insecure-urls`, development and tests),
-//! also plain `http://`, to exactly `localhost`, `127.0.0.1` and `[::1]`. Internal addresses
+//! also plain `http://`, to exactly `localhost`, `127.0.0.1` and `[::1]` as written (not
+//! `2130706433`, `127.1` or `[::ffff:127.0.0.1]`, which stay refused). Internal addresses
 //! ([`is_internal`]) are refused unless the operator's allow list ([`UrlPolicy::allow_private`])
 //! names them.
 
@@ -17,6 +21,8 @@ use std::str::FromStr;
 
 pub use ipnet::IpNet;
 use url::{Host, Url};
+
+mod written;
 
 pub const MAX_URL_LEN: usize = 2048;
 /// Entries of the operator's allow list.
@@ -34,6 +40,19 @@ pub enum UrlRejection {
     Credentials,
     #[error("url points at a private, loopback, link-local or otherwise internal address")]
     InternalAddress,
+    #[error("url must not contain a backslash: parsers disagree on where its host ends")]
+    Backslash,
+    #[error(
+        "url must not contain {0:?}: only the characters RFC 3986 allows (percent-encode the others; \
+         write an international host in its xn-- form)"
+    )]
+    Character(char),
+    #[error("url has a '%' that does not begin a %XX escape")]
+    BadEscape,
+    #[error("url must begin with https:// and its host: other parsers read this one without a host")]
+    NoAuthority,
+    #[error("url's host {written:?} is read as {read:?} by the HTTP client but not by other parsers: write {read:?}")]
+    HostRewritten { written: String, read: String },
 }
 
 /// The deployment's outbound policy; the same value for the API (create, update) and the
@@ -62,25 +81,35 @@ impl UrlPolicy {
         if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(UrlRejection::Malformed);
         }
+        written::check_characters(url)?;
         let parsed = Url::parse(url).map_err(|_| UrlRejection::Malformed)?;
         let scheme = parsed.scheme();
         if scheme != "https" && scheme != "http" {
             return Err(UrlRejection::NotHttps);
         }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
+        let authority = written::authority(url)?;
+        if authority.userinfo || !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(UrlRejection::Credentials);
         }
         if parsed.port() == Some(0) {
             return Err(UrlRejection::Malformed);
         }
         let host = parsed.host().ok_or(UrlRejection::Malformed)?;
-        if self.allow_insecure_local && is_local_dev_host(&host) {
+        // The development hosts are judged as written: `2130706433` is not `127.0.0.1` here.
+        if self.allow_insecure_local && written::is_local_dev_host(authority.host) {
             return Ok(parsed);
         }
         if scheme != "https" {
             return Err(UrlRejection::NotHttps);
         }
-        match host {
+        self.check_host(&host)?;
+        // Internal spellings were refused as internal above; any other rewritten host here.
+        written::check_host(authority.host, &host)?;
+        Ok(parsed)
+    }
+
+    fn check_host(&self, host: &Host<&str>) -> Result<(), UrlRejection> {
+        match *host {
             Host::Domain(name) => {
                 let name = name.trim_end_matches('.');
                 if name == "localhost" || name.ends_with(".localhost") {
@@ -93,7 +122,7 @@ impl UrlPolicy {
             Host::Ipv4(ip) => self.check_ip(IpAddr::V4(ip))?,
             Host::Ipv6(ip) => self.check_ip(IpAddr::V6(ip))?,
         }
-        Ok(parsed)
+        Ok(())
     }
 
     fn check_ip(&self, ip: IpAddr) -> Result<(), UrlRejection> {
@@ -134,14 +163,6 @@ pub fn parse_allow_list(text: &str) -> Result<Vec<IpNet>, String> {
         return Err(format!("at most {MAX_ALLOW_PRIVATE} entries"));
     }
     Ok(nets)
-}
-
-fn is_local_dev_host(host: &Host<&str>) -> bool {
-    match host {
-        Host::Domain(name) => is_localhost(name),
-        Host::Ipv4(ip) => *ip == Ipv4Addr::LOCALHOST,
-        Host::Ipv6(ip) => *ip == Ipv6Addr::LOCALHOST,
-    }
 }
 
 /// `localhost`, in any case, with or without the root's trailing dot.

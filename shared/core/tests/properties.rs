@@ -52,11 +52,29 @@ proptest! {
         for host in spellings(ip) {
             let url = format!("https://{host}/hook");
             let checked = UrlPolicy::insecure(insecure).check_url(&url);
-            // The insecure switch opens 127.0.0.1 itself, in whatever spelling.
-            if insecure && ip == Ipv4Addr::LOCALHOST && !host.starts_with('[') {
+            // The insecure switch opens 127.0.0.1 as written, and no other spelling of it.
+            if insecure && host == "127.0.0.1" {
+                prop_assert!(checked.is_ok(), "{}", url);
                 continue;
             }
             prop_assert_eq!(checked.map(|_| ()), Err(UrlRejection::InternalAddress), "{}", url);
+        }
+    }
+
+    /// A public address passes only as four decimal numbers (or as an IPv6 literal): any
+    /// other spelling is read as an address by the HTTP client and as a name by RFC 3986
+    /// parsers, so it is refused and the answer names the address it reads as.
+    #[test]
+    fn other_spellings_of_a_public_address_are_refused(ip in any::<u32>().prop_map(Ipv4Addr::from)) {
+        prop_assume!(!is_internal(IpAddr::V4(ip)));
+        // IPv6 forms are judged by the address they embed (`literals_pass_exactly_when_public`).
+        for host in spellings(ip).into_iter().filter(|host| !host.starts_with('[')) {
+            let checked = UrlPolicy::default().check_url(&format!("https://{host}/hook")).map(|_| ());
+            if host == ip.to_string() {
+                prop_assert_eq!(checked, Ok(()), "{}", host);
+            } else {
+                prop_assert_eq!(checked, Err(UrlRejection::HostRewritten { written: host.clone(), read: ip.to_string() }));
+            }
         }
     }
 
