@@ -102,13 +102,15 @@ async fn schemathesis_finds_nothing_against_the_running_service() {
     let service = Binary::serve(dir.path(), &[], None);
     let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
     let st = Path::new(&python()).with_file_name("st");
+    let seed = std::env::var("WEBHOOKS_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261203".to_owned());
     let run = Command::new(&st)
         .args(["run", &format!("{}/openapi.json", service.api.base)])
         .args(["--header", &format!("Authorization: Bearer {}", service.api.key)])
-        // Every check but one: a schema cannot say which URLs the deployment's policy allows
-        // or which event types a tenant has, so schema-valid requests may rightly be refused.
-        .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
-        .args(["--max-examples", "50", "--seed", "20261203", "--workers", "2", "--no-color"])
+        // Every check, `positive_data_acceptance` among them: what the document calls valid is
+        // accepted. The hooks supply what no schema knows (the catalog, cursors, keys).
+        .args(["--checks", "all"])
+        // Another seed explores other requests: WEBHOOKS_SCHEMATHESIS_SEED=N.
+        .args(["--max-examples", "50", "--seed", &seed, "--workers", "2", "--no-color"])
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .env("PYTHONPATH", tests)
         .current_dir(dir.path())
@@ -121,4 +123,100 @@ async fn schemathesis_finds_nothing_against_the_running_service() {
     // Every operation but the document's own route, which schemathesis leaves out.
     let operations = document_operations(&service.api.base).await - 1;
     assert!(printed.contains(&format!("Tested: {operations}\n")), "all {operations} operations tested:\n{printed}");
+}
+
+/// A client generator (openapi-typescript, installed by scripts/test) reads the document
+/// without a warning, and its types carry the limits (`Format: uri`, the URL's description).
+#[tokio::test]
+async fn a_client_generator_reads_the_document_without_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Binary::serve(dir.path(), &[], None);
+    let document = reqwest::get(format!("{}/openapi.json", service.api.base)).await.unwrap().text().await.unwrap();
+    let (input, output) = (dir.path().join("openapi.json"), dir.path().join("api.ts"));
+    std::fs::write(&input, document).unwrap();
+    let generator = std::env::var("WEBHOOKS_TEST_OPENAPI_TS")
+        .unwrap_or_else(|_| format!("{}/../.node/node_modules/.bin/openapi-typescript", env!("CARGO_MANIFEST_DIR")));
+    let run = Command::new(&generator)
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap_or_else(|e| panic!("{generator} (run scripts/test to install openapi-typescript): {e}"));
+    let printed = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "openapi-typescript failed:\n{printed}");
+    let lowered = printed.to_lowercase();
+    assert!(!lowered.contains("warn") && !lowered.contains("error") && !printed.contains('⚠'), "{printed}");
+    let types = std::fs::read_to_string(&output).unwrap();
+    assert!(types.contains("\"/v1/webhooks\": {"), "every route is typed");
+    assert!(types.contains("Format: uri") && types.contains("written as every parser reads it"), "{types}");
+}
+
+/// What the document calls valid, the server takes, where JSON Schema reads a request more
+/// widely than serde would: an integer written `5.0`, a time with any RFC 3339 offset, and
+/// lengths counted in characters (not bytes). And one step past each limit is refused.
+#[tokio::test]
+async fn the_server_takes_what_the_document_calls_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Binary::serve(dir.path(), &[], None);
+    let api = &service.api;
+    let wide = |n: usize| "é".repeat(n);
+    let created = api
+        .post(
+            "/v1/webhooks",
+            serde_json::json!({
+                "url": "https://example.com/hook",
+                "events": ["run.failed", "run.*"],
+                "rate_limit": 5.0,
+                "secret": wide(255),
+                "event_filters": {"run.failed": [42.0, wide(128)], "run.*": {wide(200): ["x"]}},
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["rate_limit"], 5);
+    assert_eq!(created.body["event_filters"]["run.failed"], serde_json::json!([42, wide(128)]));
+    let id = created.body["id"].as_str().unwrap();
+    let patched = api.patch(&format!("/v1/webhooks/{id}"), serde_json::json!({"rate_limit": 7.0})).await;
+    assert_eq!(patched.body["rate_limit"], 7, "{:?}", patched.body);
+    let rotated =
+        api.post(&format!("/v1/webhooks/{id}/secret/rotate"), serde_json::json!({"overlap_seconds": 60.0})).await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+
+    let sent =
+        api.post("/v1/events", serde_json::json!({"type": "run.failed", "entity_id": 42.0, "payload": {}})).await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let event = sent.body["ids"][0].as_str().unwrap();
+    // Recorded by the dispatcher, a moment later.
+    let wait = std::time::Duration::from_secs(10);
+    api.wait_until(&format!("/v1/events/{event}"), wait, |body| body["entity_id"] == 42).await;
+    for (since, listed) in
+        [("2000-01-01t00:00:00.5%2B14:00", 1), ("2999-01-01T00:00:00-23:59", 0), ("1969-07-20T20:17:00Z", 1)]
+    {
+        let page = api.get(&format!("/v1/events?since={since}")).await;
+        assert_eq!(page.status, 200, "{since}: {:?}", page.body);
+        assert_eq!(page.body["data"].as_array().unwrap().len(), listed, "{since}");
+    }
+    let recover = api
+        .post(
+            &format!("/v1/webhooks/{id}/recover"),
+            serde_json::json!({"since": "2000-12-10T00:14:25-04:16", "until": "2000-12-10T05:00:00+00:00"}),
+        )
+        .await;
+    assert_eq!(recover.status, 202, "{:?}", recover.body);
+    assert_eq!(recover.body["since"], "2000-12-10T04:30:25.000Z");
+
+    // One past each limit.
+    for (path, body) in [
+        ("/v1/webhooks".to_owned(), serde_json::json!({"url": "https://e.com", "events": ["*"], "rate_limit": 5.5})),
+        ("/v1/webhooks".to_owned(), serde_json::json!({"url": "https://e.com", "events": ["*"], "secret": wide(256)})),
+        (
+            "/v1/webhooks".to_owned(),
+            serde_json::json!({"url": "https://e.com", "events": ["*"], "event_filters": {"*": [wide(129)]}}),
+        ),
+        (format!("/v1/webhooks/{id}/secret/rotate"), serde_json::json!({"overlap_seconds": 604_801})),
+        ("/v1/events".to_owned(), serde_json::json!({"type": "run.failed", "entity_id": 1.5, "payload": {}})),
+    ] {
+        let reply = api.post(&path, body.clone()).await;
+        assert_eq!((reply.status, reply.code()), (400, "validation_error"), "{body}: {:?}", reply.body);
+    }
 }

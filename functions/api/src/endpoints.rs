@@ -19,7 +19,7 @@ use webhooks::validation::is_uid_form;
 
 use crate::error::ApiError;
 use crate::openapi::EndpointPath;
-use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, present};
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, Whole, present};
 use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
 
@@ -46,8 +46,8 @@ pub struct NewEndpoint {
     #[serde(default)]
     metadata: BTreeMap<String, String>,
     /// Deliveries per second at most.
-    #[schema(minimum = 1, maximum = 1000)]
-    rate_limit: Option<u32>,
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    rate_limit: Option<Whole<u32>>,
     /// The tenant's own id for the endpoint: unique within the tenant, and usable in place of
     /// the id in every route.
     #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length = 1, max_length = 256)]
@@ -77,7 +77,7 @@ pub struct EndpointPatch {
     /// `null` lifts the limit.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    rate_limit: Option<Option<u32>>,
+    rate_limit: Option<Option<Whole<u32>>>,
     /// `null` drops it; the old uid is free for another endpoint at once.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length = 1, max_length = 256)]
@@ -115,7 +115,7 @@ impl From<NewEndpoint> for NewEndpointFields {
             description: input.description,
             headers: input.headers,
             metadata: input.metadata,
-            rate_limit: input.rate_limit,
+            rate_limit: input.rate_limit.map(|limit| limit.0),
             uid: input.uid,
             secret: input.secret,
             signing: input.signing,
@@ -133,7 +133,7 @@ impl From<EndpointPatch> for EndpointChange {
             description: patch.description,
             headers: patch.headers,
             metadata: patch.metadata,
-            rate_limit: patch.rate_limit,
+            rate_limit: patch.rate_limit.map(|limit| limit.map(|limit| limit.0)),
             uid: patch.uid,
             secret: patch.secret,
             enabled: patch.enabled,

@@ -87,6 +87,21 @@ pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// An integer field as JSON Schema reads one (`1033` or `1033.0`), within `T`'s range: the
+/// OpenAPI document calls both valid, so both are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Whole<T>(pub T);
+
+impl<'de, T: TryFrom<i64>> serde::Deserialize<'de> for Whole<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        webhooks::model::whole_number(&number)
+            .and_then(|n| T::try_from(n).ok())
+            .map(Whole)
+            .ok_or_else(|| serde::de::Error::custom(format!("{number} is not an integer in range")))
+    }
+}
+
 /// Parses JSON, naming the offending field in the error when serde can.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))

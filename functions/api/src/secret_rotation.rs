@@ -15,7 +15,7 @@ use webhooks::services::endpoints::SecretRotation;
 use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
 use crate::openapi::EndpointPath;
-use crate::request::{ApiPath, Caller, NoQuery, optional_json};
+use crate::request::{ApiPath, Caller, NoQuery, Whole, optional_json};
 use crate::state::{App, Ports};
 use crate::views::SecretView;
 
@@ -27,7 +27,8 @@ pub struct Rotation {
     /// The new secret's scheme (`hmac_sha256` or `ed25519`); the current one's when absent.
     signing: Option<webhooks::signing::Signing>,
     /// How long the old secret keeps signing; 24 h when absent, 0 ends it at once.
-    overlap_seconds: Option<u64>,
+    #[schema(value_type = Option<u64>)]
+    overlap_seconds: Option<Whole<u64>>,
 }
 
 /// The endpoint's signing secret, in both forms.
@@ -60,7 +61,7 @@ pub async fn rotate_secret<P: Ports>(
     let rotation = SecretRotation {
         secret: rotation.secret,
         signing: rotation.signing,
-        overlap: rotation.overlap_seconds.map(Duration::from_secs),
+        overlap: rotation.overlap_seconds.map(|seconds| Duration::from_secs(seconds.0)),
     };
     let id = endpoint_id(&app, caller.tenant(), &id).await?;
     let rotated = app.endpoints().rotate_secret(caller.tenant(), &id, rotation).await?;

@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for EventFilter {
             Value::Array(items) => items
                 .into_iter()
                 .map(|item| match item {
-                    Value::Number(n) => n.as_i64().map(EntityId::Number),
+                    Value::Number(n) => crate::model::whole_number(&n).map(EntityId::Number),
                     Value::String(text) => Some(EntityId::Text(text)),
                     _ => None,
                 })
@@ -172,7 +172,8 @@ pub fn check_filter(filter: &EventFilter) -> Vec<FilterProblem> {
             for (path, values) in paths {
                 let at = format!(".{path}");
                 let segments = path.split('.').count();
-                if path.len() > MAX_PATH_LEN || segments > MAX_PATH_SEGMENTS || path.split('.').any(str::is_empty) {
+                let long = path.chars().count() > MAX_PATH_LEN;
+                if long || segments > MAX_PATH_SEGMENTS || path.split('.').any(str::is_empty) {
                     problems.push(problem(
                         at.clone(),
                         format!(

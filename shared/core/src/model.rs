@@ -49,8 +49,22 @@ pub struct PreviousSecret {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum EntityId {
-    Number(i64),
+    Number(#[serde(deserialize_with = "whole_i64")] i64),
     Text(String),
+}
+
+/// An integer as JSON Schema reads one: `42` or `42.0`, within `i64`.
+pub fn whole_number(number: &serde_json::Number) -> Option<i64> {
+    number.as_i64().or_else(|| {
+        let float = number.as_f64()?;
+        // i64::MAX as f64 rounds up to 2^63, which does not fit.
+        (float.fract() == 0.0 && float >= i64::MIN as f64 && float < i64::MAX as f64).then_some(float as i64)
+    })
+}
+
+fn whole_i64<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    whole_number(&number).ok_or_else(|| serde::de::Error::custom("not an integer"))
 }
 
 impl EntityId {

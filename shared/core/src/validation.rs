@@ -157,7 +157,7 @@ pub fn json_depth(json: &str) -> usize {
 
 fn check_entity_id(entity: &EntityId, field: &str, errors: &mut Vec<FieldError>) {
     if let EntityId::Text(text) = entity
-        && (text.is_empty() || text.len() > MAX_ENTITY_ID_LEN)
+        && (text.is_empty() || text.chars().count() > MAX_ENTITY_ID_LEN)
     {
         errors.push(FieldError::new(field, format!("must be 1..={MAX_ENTITY_ID_LEN} characters")));
     }
@@ -330,7 +330,7 @@ pub fn is_uid_form(uid: &str) -> bool {
 
 /// Checks a caller-supplied secret.
 pub fn check_secret(secret: &str, errors: &mut Vec<FieldError>) {
-    if !SECRET_LEN.contains(&secret.len()) {
+    if !SECRET_LEN.contains(&secret.chars().count()) {
         errors.push(FieldError::new(
             "secret",
             format!("must be {}..={} characters", SECRET_LEN.start(), SECRET_LEN.end()),

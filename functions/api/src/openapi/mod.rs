@@ -3,6 +3,8 @@
 //! answer; what every route shares (the API key, the error answers, `Idempotency-Key` on a
 //! POST) is added here, once. The dialects and `/mcp` are not in it (see `docs/`).
 
+mod limits;
+
 use std::sync::LazyLock;
 
 use axum::http::header;
@@ -50,8 +52,11 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi_document", tag = "service", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
 pub async fn document() -> impl IntoResponse {
-    static DOCUMENT: LazyLock<String> =
-        LazyLock::new(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes"));
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+        limits::apply(&mut document);
+        document.to_string()
+    });
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }
 
@@ -118,8 +123,9 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "409",
         "Conflict",
-        "`conflict` or `limit_reached`: the request clashes with what is stored, or the same \
-         `Idempotency-Key` is still being answered",
+        "`conflict` or `limit_reached`: the request clashes with what is stored (a uid or type name \
+         taken, a tenant's limit reached, an admin's last key), or the same `Idempotency-Key` is still \
+         being answered",
     ),
     ("413", "PayloadTooLarge", "`payload_too_large`: the body is over the route's limit"),
     ("422", "IdempotencyKeyReused", "`idempotency_key_reused`: this `Idempotency-Key` came with another request"),
@@ -193,7 +199,7 @@ fn add_shared(path: &str, method: HttpMethod, operation: &mut Operation) {
         let applies = match *status {
             "401" | "403" => !public,
             "404" => path.contains('{'),
-            "409" => method == HttpMethod::Post,
+            "409" => method != HttpMethod::Get,
             "413" => writes,
             "422" => method == HttpMethod::Post,
             "400" => !public,
