@@ -1,7 +1,7 @@
 //! What a delivery costs on AWS, counted: the happy path (1 KiB payloads, fan-out 1, batches
 //! of 10) through the API, the dispatcher and the sender on the emulator, with every
 //! DynamoDB and SQS request counted by the adapters and the write units computed from the
-//! items' sizes (the emulator reports a flat figure). The README quotes what this prints.
+//! items' sizes (the emulator reports a flat figure). docs/aws.md quotes what this prints.
 
 use std::time::Duration;
 

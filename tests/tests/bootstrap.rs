@@ -44,7 +44,7 @@ async fn the_three_bootstraps_carry_an_event_from_the_api_to_a_receiver() {
     let env = function_env(&aws);
     let backend = AwsBackend::new(&aws.config, &aws.settings);
 
-    // The deployed stack's first admin key, minted as the README says.
+    // The deployed stack's first admin key, minted as docs/aws.md says.
     let key = admin_key_command(&["--aws", "--prefix", &aws.prefix], &local_aws().env()).unwrap();
     assert!(key.starts_with("whk_"), "{key}");
 

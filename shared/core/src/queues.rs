@@ -85,20 +85,42 @@ impl Queues {
 mod tests {
     use super::*;
 
-    fn all(queues: &Queues) -> [&QueueDefinition; 5] {
+    /// (name, visibility timeout, retention, redrive) of each queue, written out as the
+    /// template and the SQLite file have them: an expectation apart from `named`.
+    type Expected = (&'static str, u64, u64, Option<(&'static str, u32)>);
+
+    fn rows(queues: &Queues) -> Vec<(String, u64, u64, Option<(String, u32)>)> {
         [&queues.events_dlq, &queues.events, &queues.deliveries_dlq, &queues.deliveries, &queues.slow_deliveries]
+            .into_iter()
+            .map(|q| (q.name.clone(), q.visibility_timeout.as_secs(), q.retention.as_secs(), q.redrive.clone()))
+            .collect()
+    }
+
+    fn expected(prefix: &str, rows: &[Expected]) -> Vec<(String, u64, u64, Option<(String, u32)>)> {
+        rows.iter()
+            .map(|(name, visibility, retention, redrive)| {
+                let redrive = redrive.map(|(dlq, max)| (format!("{prefix}{dlq}"), max));
+                (format!("{prefix}{name}"), *visibility, *retention, redrive)
+            })
+            .collect()
     }
 
     #[test]
-    fn both_backends_name_the_same_queues_with_the_same_definitions() {
+    fn each_backend_names_the_queues_with_the_documented_settings() {
+        const DAYS: u64 = 24 * 3600;
+        // The default schedule: a first attempt and 5 retries, then the dead-letter queue.
+        let table: [Expected; 5] = [
+            ("events-dlq", 30, 14 * DAYS, None),
+            ("events", 180, 4 * DAYS, Some(("events-dlq", 5))),
+            ("deliveries-dlq", 30, 14 * DAYS, None),
+            ("deliveries", 360, 14 * DAYS, Some(("deliveries-dlq", 6))),
+            ("deliveries-slow", 360, 14 * DAYS, Some(("deliveries-dlq", 6))),
+        ];
         let policy = DeliveryPolicy::default();
-        let (embedded, aws) = (Queues::named(None, &policy), Queues::named(Some("acme"), &policy));
-        for (one, other) in all(&embedded).into_iter().zip(all(&aws)) {
-            assert_eq!(format!("acme-{}", one.name), other.name);
-            assert_eq!((one.visibility_timeout, one.retention), (other.visibility_timeout, other.retention));
-            let redrive = one.redrive.as_ref().map(|(dlq, max)| (format!("acme-{dlq}"), *max));
-            assert_eq!(redrive, other.redrive);
-        }
-        assert_eq!(embedded.deliveries.redrive, Some(("deliveries-dlq".into(), policy.max_attempts())));
+        assert_eq!(rows(&Queues::named(None, &policy)), expected("", &table));
+        assert_eq!(rows(&Queues::named(Some("acme"), &policy)), expected("acme-", &table));
+        // A longer schedule parks deliveries later.
+        let longer = DeliveryPolicy { schedule: vec![std::time::Duration::from_secs(1); 8], ..policy };
+        assert_eq!(Queues::named(None, &longer).deliveries.redrive, Some(("deliveries-dlq".into(), 9)));
     }
 }
