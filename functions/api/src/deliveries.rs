@@ -15,8 +15,7 @@ use webhooks::services::deliveries::retry as retry_delivery;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
-use crate::openapi::{DeliveryPath, EndpointPath};
-use crate::request::{ApiPath, ApiQuery, Caller, NoQuery, PageParams};
+use crate::request::{ApiPath, ApiQuery, Caller, DeliveryPath, EndpointPath, NoQuery, PageParams};
 use crate::state::{App, Ports};
 use crate::views::{DeliveryDetailView, PageView};
 

@@ -18,8 +18,7 @@ use webhooks::signing::Signing;
 use webhooks::validation::is_uid_form;
 
 use crate::error::ApiError;
-use crate::openapi::EndpointPath;
-use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, NoQuery, PageParams, Whole, present};
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, EndpointPath, NoQuery, PageParams, Whole, present};
 use crate::state::{App, Ports};
 use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
 

@@ -18,8 +18,7 @@ use webhooks::time::Timestamp;
 
 use crate::endpoints::find_endpoint;
 use crate::error::ApiError;
-use crate::openapi::EndpointPath;
-use crate::request::{ApiJson, ApiPath, Caller, NoQuery};
+use crate::request::{ApiJson, ApiPath, Caller, EndpointPath, NoQuery};
 use crate::state::{App, Ports};
 
 /// Which failed deliveries: those created at or after `since`, and before `until` if given.

@@ -1,5 +1,6 @@
-//! Request extractors: the caller's API key and JSON bodies, with their failures in the
-//! API's error shape.
+//! Request extractors: the caller's API key, JSON bodies, query and path parameters (with
+//! the path parameters' descriptions for the OpenAPI document), their failures in the API's
+//! error shape.
 
 use std::sync::Arc;
 
@@ -198,4 +199,25 @@ impl PageParams {
             .map(Some)
             .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this list"))
     }
+}
+
+/// `{id}` of the routes under `/v1/webhooks/{id}`, for the document (handlers read it as a
+/// string: `endpoints::find_endpoint`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub(crate) struct EndpointPath {
+    /// The endpoint's id (`ep_...`) or its uid
+    id: String,
+}
+
+/// `{id}` and `{delivery_id}` of the routes of one delivery.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub(crate) struct DeliveryPath {
+    /// The endpoint's id (`ep_...`) or its uid
+    id: String,
+    /// The delivery's id (`del_...`)
+    delivery_id: String,
 }

@@ -14,8 +14,7 @@ use webhooks::services::endpoints::SecretRotation;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
 use crate::error::ApiError;
-use crate::openapi::EndpointPath;
-use crate::request::{ApiPath, Caller, NoQuery, Whole, optional_json};
+use crate::request::{ApiPath, Caller, EndpointPath, NoQuery, Whole, optional_json};
 use crate::state::{App, Ports};
 use crate::views::SecretView;
 

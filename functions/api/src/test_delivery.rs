@@ -15,8 +15,7 @@ use webhooks::services::test_delivery::{TestDelivery, TestOutcome};
 
 use crate::endpoints::endpoint_id;
 use crate::error::ApiError;
-use crate::openapi::EndpointPath;
-use crate::request::{ApiPath, Caller, NoQuery, optional_json};
+use crate::request::{ApiPath, Caller, EndpointPath, NoQuery, optional_json};
 use crate::state::{App, Ports};
 
 /// The optional body: which type the test event has (`webhook.test` when absent).

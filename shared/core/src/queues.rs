@@ -88,15 +88,17 @@ mod tests {
     /// (name, visibility timeout, retention, redrive) of each queue, written out as the
     /// template and the SQLite file have them: an expectation apart from `named`.
     type Expected = (&'static str, u64, u64, Option<(&'static str, u32)>);
+    /// The same, of a queue as defined.
+    type Row = (String, u64, u64, Option<(String, u32)>);
 
-    fn rows(queues: &Queues) -> Vec<(String, u64, u64, Option<(String, u32)>)> {
+    fn rows(queues: &Queues) -> Vec<Row> {
         [&queues.events_dlq, &queues.events, &queues.deliveries_dlq, &queues.deliveries, &queues.slow_deliveries]
             .into_iter()
             .map(|q| (q.name.clone(), q.visibility_timeout.as_secs(), q.retention.as_secs(), q.redrive.clone()))
             .collect()
     }
 
-    fn expected(prefix: &str, rows: &[Expected]) -> Vec<(String, u64, u64, Option<(String, u32)>)> {
+    fn expected(prefix: &str, rows: &[Expected]) -> Vec<Row> {
         rows.iter()
             .map(|(name, visibility, retention, redrive)| {
                 let redrive = redrive.map(|(dlq, max)| (format!("{prefix}{dlq}"), max));

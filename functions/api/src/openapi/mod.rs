@@ -20,27 +20,6 @@ use crate::{
     api_keys, dead_letters, deliveries, endpoints, event_types, events, recover, secret_rotation, test_delivery,
 };
 
-/// `{id}` of the routes under `/v1/webhooks/{id}`, for the document (handlers read it as a
-/// string: `endpoints::find_endpoint`).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub(crate) struct EndpointPath {
-    /// The endpoint's id (`ep_...`) or its uid
-    id: String,
-}
-
-/// `{id}` and `{delivery_id}` of the routes of one delivery.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub(crate) struct DeliveryPath {
-    /// The endpoint's id (`ep_...`) or its uid
-    id: String,
-    /// The delivery's id (`del_...`)
-    delivery_id: String,
-}
-
 /// The answer of `GET /healthz`.
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "service", security(()),
     responses((status = 200, description = "The service runs", body = String, content_type = "text/plain")))]

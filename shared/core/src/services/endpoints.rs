@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::ServiceError;
 use super::event_types::tenant_catalog;
+use super::{ServiceError, UPDATE_ATTEMPTS};
 use crate::event_filter::EventFilters;
 use crate::event_types::TenantCatalog;
 use crate::ids::EndpointId;
@@ -15,8 +15,6 @@ use crate::signing::Signing;
 use crate::url_guard::UrlPolicy;
 use crate::validation::{EndpointFields, check_endpoint, check_secret, check_signing};
 
-/// Attempts at a read-modify-write before answering `Conflict`.
-pub const UPDATE_ATTEMPTS: usize = 5;
 /// How long a rotated-out secret keeps signing by default.
 pub const DEFAULT_ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest overlap a rotation may ask for.

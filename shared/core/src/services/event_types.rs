@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::ServiceError;
-use super::endpoints::UPDATE_ATTEMPTS;
+use super::{ServiceError, UPDATE_ATTEMPTS};
 use crate::catalog::is_default_type;
 use crate::event_types::{EventTypeDef, KnownType, MAX_TENANT_EVENT_TYPES, TenantCatalog, check_event_type};
 use crate::payload_schema::PayloadSchema;

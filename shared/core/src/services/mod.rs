@@ -13,6 +13,9 @@ pub mod test_delivery;
 use crate::ports::{QueueError, StoreError};
 use crate::validation::FieldError;
 
+/// Attempts at a read-modify-write before answering `Conflict`.
+pub const UPDATE_ATTEMPTS: usize = 5;
+
 /// Why a use case refused or failed. Each interface maps it to its own answer in one place
 /// (the API: `ApiError`); `Backend` carries text for logs, never for a response body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
