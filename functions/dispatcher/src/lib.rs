@@ -360,14 +360,13 @@ fn parked_event(event: Event, dispatch: String) -> String {
         received_at: Some(event.created_at),
         dispatched_from: Some(dispatch),
     };
-    serde_json::to_string(&envelope).expect("envelopes serialize")
+    envelope.message()
 }
 
 /// The event a message carries, validated as `POST /v1/events` validates it, and the id of
 /// the message its dispatch started from (this one, unless it was parked and redriven).
 fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchError> {
-    let envelope: EventEnvelope =
-        serde_json::from_str(&message.body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
+    let envelope = EventEnvelope::parse(&message.body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
     if !is_valid_tenant(&envelope.tenant) {
         return Err(DispatchError::Malformed(format!("invalid tenant {:?}", envelope.tenant)));
     }

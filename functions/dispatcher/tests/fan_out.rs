@@ -124,7 +124,7 @@ async fn messages_that_are_not_events_move_to_the_dlq_unchanged() {
     bodies.sort();
     // An event of an unknown type is parked as read (its id, time and first message fixed),
     // so that once the type exists a redrive continues the same dispatch.
-    let read_as = r#"{"tenant":"acme","id":"evt-3","type":"no.such","payload":{},"received_at":"2023-11-14T22:13:20.000Z","dispatched_from":"c"}"#;
+    let read_as = r#"{"kind":"event","v":1,"tenant":"acme","id":"evt-3","type":"no.such","payload":{},"received_at":"2023-11-14T22:13:20.000Z","dispatched_from":"c"}"#;
     let mut expected = vec!["not json", read_as, bad_tenant, bad_id, not_an_object];
     expected.sort();
     assert_eq!(bodies, expected);

@@ -17,7 +17,7 @@ use tracing::Instrument;
 use webhooks::attempt::{Attempted, deliver_once};
 use webhooks::ids::EndpointId;
 use webhooks::local_rate_counter::LocalRateCounter;
-use webhooks::messages::DeliveryMessage;
+use webhooks::messages::{DeliveriesMessage, DeliveryMessage};
 use webhooks::model::{DeliveryStatus, Endpoint};
 use webhooks::ports::{
     Clock, DeliveryStore, EndpointStore, EventStore, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage,
@@ -26,7 +26,6 @@ use webhooks::ports::{
 use webhooks::rate_limit::rate_delay;
 use webhooks::receiver_answer::{Answer, retry_delay};
 use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
-use webhooks::services::recover::RecoverJob;
 use webhooks::signing::EndpointKeys;
 use webhooks::time::Timestamp;
 
@@ -316,11 +315,11 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     }
 
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
-        if let Some(job) = RecoverJob::parse(&message.body) {
-            return self.recover(&job).await;
-        }
-        let pending: DeliveryMessage<'_> =
-            serde_json::from_str(&message.body).map_err(|e| SendError::Malformed(e.to_string()))?;
+        let pending = match DeliveriesMessage::parse(&message.body) {
+            Ok(DeliveriesMessage::Deliver(pending)) => pending,
+            Ok(DeliveriesMessage::Recover(job)) => return self.recover(&job).await,
+            Err(error) => return Err(SendError::Malformed(error.to_string())),
+        };
         let span = tracing::Span::current();
         span.record("tenant", pending.tenant.as_str());
         span.record("event_id", pending.event_id.as_str());

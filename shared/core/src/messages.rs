@@ -1,8 +1,13 @@
 //! The queue message formats: the contract between the API, the dispatcher and the sender,
-//! and for services that send events straight to the events queue.
+//! and for services that send events straight to the events queue. Each message carries its
+//! kind and version (`protocol`).
+
+mod protocol;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+pub use protocol::{DeliveriesMessage, MESSAGE_VERSION, MessageError};
 
 use crate::ids::{DeliveryId, EndpointId};
 use crate::model::{Delivery, DeliveryStatus, EntityId, Tenant};
@@ -61,6 +66,31 @@ pub struct DeliveryMessage<'a> {
     /// message does not send it twice); without it, a delivered delivery is never re-sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resend_after: Option<u32>,
+}
+
+/// What is left of a recovery: `tenant`'s endpoint's failed deliveries created at or after
+/// `since`, and before `before` (a delivery id, exclusive) once a page is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverJob {
+    pub tenant: String,
+    pub endpoint_id: EndpointId,
+    pub since: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<DeliveryId>,
+}
+
+impl RecoverJob {
+    /// A job over `[since, until)`; `until` absent: up to now.
+    pub fn new(tenant: &str, endpoint_id: &EndpointId, since: Timestamp, until: Option<Timestamp>) -> Self {
+        // Delivery ids sort by time: the smallest id of `until`'s millisecond bounds the window.
+        let before = until.and_then(|until| DeliveryId::parse(&DeliveryId::time_range(until).0));
+        Self { tenant: tenant.to_owned(), endpoint_id: endpoint_id.clone(), since, before }
+    }
+
+    /// The job as a deliveries-queue message.
+    pub fn message(&self) -> String {
+        protocol::tagged("recover", self)
+    }
 }
 
 /// What a delivery is, as its messages carry it.
@@ -133,7 +163,7 @@ impl DeliveryMessage<'_> {
             deferrals: 0,
             resend_after: None,
         };
-        serde_json::to_string(&message).expect("delivery messages serialize")
+        protocol::tagged("deliver", &message)
     }
 
     /// The body of a manual resend of `delivery` (failed or delivered): a first message, with
@@ -151,7 +181,7 @@ impl DeliveryMessage<'_> {
             deferrals: 0,
             resend_after: Some(delivery.attempts),
         };
-        serde_json::to_string(&message).expect("delivery messages serialize")
+        protocol::tagged("deliver", &message)
     }
 
     /// The number of the attempt this receive makes (1 for the first).
@@ -173,7 +203,7 @@ impl DeliveryMessage<'_> {
     fn resent(&self, receive_count: u32, deferrals: u32) -> String {
         let resent =
             DeliveryMessage { attempts_before: self.attempt_number(receive_count) - 1, deferrals, ..self.clone() };
-        serde_json::to_string(&resent).expect("delivery messages serialize")
+        protocol::tagged("deliver", &resent)
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn accept<Q: Queue, C: Clock, S: EventTypeStore>(
             received_at: Some(now),
             dispatched_from: None,
         };
-        bodies.push(serde_json::to_string(&envelope).expect("envelopes serialize"));
+        bodies.push(envelope.message());
         ids.push(id);
     }
     intake.events.send_batch(bodies).await?;

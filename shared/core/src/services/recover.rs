@@ -9,55 +9,14 @@
 //! it has not changed since it was read), so of two jobs reading the same page at once one
 //! resends it, and the other finds it pending and skips it.
 
-use serde::{Deserialize, Serialize};
-
 use super::ServiceError;
 use super::deliveries::retry;
-use crate::ids::{DeliveryId, EndpointId};
+pub use crate::messages::RecoverJob;
 use crate::model::DeliveryStatus;
 use crate::ports::{Clock, DeliveryQuery, DeliveryStore, Queue};
-use crate::time::Timestamp;
 
 /// Failed deliveries looked at per message of a job.
 pub const RECOVER_PAGE: usize = 100;
-
-/// What is left of a recovery: `tenant`'s endpoint's failed deliveries created at or after
-/// `since`, and before `before` (a delivery id, exclusive) once a page is done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverJob {
-    pub tenant: String,
-    pub endpoint_id: EndpointId,
-    pub since: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<DeliveryId>,
-}
-
-/// The message of a job on the deliveries queue: `{"recover": {...}}`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverMessage {
-    pub recover: RecoverJob,
-}
-
-impl RecoverJob {
-    /// A job over `[since, until)`; `until` absent: up to now.
-    pub fn new(tenant: &str, endpoint_id: &EndpointId, since: Timestamp, until: Option<Timestamp>) -> Self {
-        // Delivery ids sort by time: the smallest id of `until`'s millisecond bounds the window.
-        let before = until.and_then(|until| DeliveryId::parse(&DeliveryId::time_range(until).0));
-        Self { tenant: tenant.to_owned(), endpoint_id: endpoint_id.clone(), since, before }
-    }
-
-    /// The job as a deliveries-queue message.
-    pub fn message(&self) -> String {
-        serde_json::to_string(&RecoverMessage { recover: self.clone() }).expect("recover jobs serialize")
-    }
-
-    /// The job in `body`, if `body` is one.
-    pub fn parse(body: &str) -> Option<Self> {
-        serde_json::from_str::<RecoverMessage>(body).ok().map(|message| message.recover)
-    }
-}
 
 /// What one page of a job did, and what is left of it.
 #[derive(Debug, PartialEq, Eq)]
@@ -110,17 +69,17 @@ pub async fn recover_page<S: DeliveryStore, Q: Queue, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{DeliveryId, EndpointId};
+    use crate::time::Timestamp;
 
     #[test]
-    fn a_job_round_trips_as_its_message_and_nothing_else_is_one() {
+    fn until_bounds_the_window_by_the_first_delivery_id_of_its_millisecond() {
         let endpoint = EndpointId::generate(Timestamp::from_millis(1_000));
         let job =
             RecoverJob::new("acme", &endpoint, Timestamp::from_millis(5_000), Some(Timestamp::from_millis(9_000)));
-        assert_eq!(RecoverJob::parse(&job.message()), Some(job.clone()));
         let before = job.before.expect("until bounds the window");
         assert!(before.as_str() > DeliveryId::time_range(Timestamp::from_millis(8_999)).1.as_str());
         assert!(before.as_str() <= DeliveryId::time_range(Timestamp::from_millis(9_000)).0.as_str());
-        assert_eq!(RecoverJob::parse(r#"{"id": "del_x", "tenant": "acme"}"#), None);
-        assert_eq!(RecoverJob::parse(r#"{"recover": {"tenant": "acme"}}"#), None);
+        assert_eq!(RecoverJob::new("acme", &endpoint, Timestamp::from_millis(5_000), None).before, None);
     }
 }
