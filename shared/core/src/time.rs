@@ -54,10 +54,7 @@ impl Timestamp {
     /// (UTC). A leap second counts as the next minute's first. Kept within years 0000 to 9999.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
-        let number = |at: usize, len: usize| -> Option<i64> {
-            let digits = bytes.get(at..at + len)?;
-            digits.iter().all(u8::is_ascii_digit).then(|| digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
-        };
+        let number = |at: usize, len: usize| decimal(bytes.get(at..at + len)?);
         let at = |i: usize, wanted: &[u8]| bytes.get(i).is_some_and(|b| wanted.contains(b));
         let (year, month, day) = (number(0, 4)?, number(5, 2)?, number(8, 2)?);
         let (hour, minute, second) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
@@ -74,19 +71,15 @@ impl Timestamp {
         let mut millis = 0;
         if let Some(fraction) = rest.strip_prefix('.') {
             let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                return None;
-            }
-            millis = format!("{:0<3}", &fraction[..digits.min(3)]).parse::<i64>().ok()?;
+            let kept = &fraction.as_bytes()[..digits.min(3)];
+            // Milliseconds: the first three digits, `.5` being 500.
+            millis = decimal(kept)? * 10_i64.pow(3 - kept.len() as u32);
             rest = &fraction[digits..];
         }
         let offset_minutes = match rest.as_bytes() {
             [] | [b'Z' | b'z'] => 0,
             [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-                let two = |a: &u8, b: &u8| -> Option<i64> {
-                    (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
-                };
-                let (hours, minutes) = (two(h1, h2)?, two(m1, m2)?);
+                let (hours, minutes) = (decimal(&[*h1, *h2])?, decimal(&[*m1, *m2])?);
                 if hours > 23 || minutes > 59 {
                     return None;
                 }
@@ -102,6 +95,12 @@ impl Timestamp {
 }
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+/// The number `digits` spell, if there are some and they are all ASCII digits.
+fn decimal(digits: &[u8]) -> Option<i64> {
+    let all_digits = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    all_digits.then(|| digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+}
 
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)

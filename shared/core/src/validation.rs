@@ -252,11 +252,16 @@ fn check_event_filters(
     }
 }
 
-/// Headers the service sets itself; a custom header may not replace them.
+/// Headers the service sets itself (in any case); a custom header may not replace them.
+pub const RESERVED_HEADERS: &[&str] =
+    &["content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"];
+/// Prefixes of the service's own headers, which a custom header may not take either.
+pub const RESERVED_HEADER_PREFIXES: &[&str] = &["x-webhook-", "webhook-"];
+/// What an HTTP token (a header's name) may hold besides ASCII letters and digits.
+pub const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
+
 fn is_reserved_header(lower: &str) -> bool {
-    matches!(lower, "content-type" | "content-length" | "host" | "user-agent" | "transfer-encoding" | "connection")
-        || lower.starts_with("x-webhook-")
-        || lower.starts_with("webhook-")
+    RESERVED_HEADERS.contains(&lower) || RESERVED_HEADER_PREFIXES.iter().any(|prefix| lower.starts_with(prefix))
 }
 
 fn check_headers(headers: &BTreeMap<String, String>, errors: &mut Vec<FieldError>) {
@@ -267,7 +272,7 @@ fn check_headers(headers: &BTreeMap<String, String>, errors: &mut Vec<FieldError
         let field = format!("headers.{name}");
         let token = !name.is_empty()
             && name.len() <= MAX_HEADER_NAME_LEN
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.as_bytes().contains(&b));
         if !token {
             errors.push(FieldError::new(
                 &field,

@@ -6,19 +6,20 @@
 
 use serde_json::{Value, json};
 use webhooks::event_filter::{
-    MAX_FILTERED_TYPES, MAX_IDS_PER_FILTER, MAX_PATH_LEN, MAX_PATH_SEGMENTS, MAX_PATHS_PER_FILTER, MAX_VALUE_LEN,
-    MAX_VALUES_PER_PATH,
+    MAX_FILTERED_TYPES, MAX_FILTERS_BYTES, MAX_IDS_PER_FILTER, MAX_PATH_LEN, MAX_PATH_SEGMENTS, MAX_PATHS_PER_FILTER,
+    MAX_VALUE_LEN, MAX_VALUES_PER_PATH,
 };
 use webhooks::event_types::{
-    MAX_EVENT_TYPE_DESCRIPTION_LEN, MAX_EVENT_TYPE_NAME_LEN, MAX_EVENT_TYPE_PARTS, MAX_FAMILY_LEN,
+    MAX_EVENT_TYPE_DESCRIPTION_LEN, MAX_EVENT_TYPE_NAME_LEN, MAX_EVENT_TYPE_PARTS, MAX_FAMILY_LEN, MAX_SCHEMA_BYTES,
 };
 use webhooks::rate_limit::MAX_RATE_LIMIT;
 use webhooks::services::endpoints::MAX_ROTATION_OVERLAP;
+use webhooks::signing::ED25519_SECRET_PREFIX as ED25519;
 use webhooks::url_guard::MAX_URL_LEN;
 use webhooks::validation::{
     MAX_CUSTOM_HEADERS, MAX_DESCRIPTION_LEN, MAX_ENTITY_ID_LEN, MAX_EVENTS_PER_BATCH, MAX_HEADER_NAME_LEN,
     MAX_HEADER_VALUE_LEN, MAX_KEY_NAME_LEN, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN,
-    MAX_SUBSCRIPTIONS, MAX_TENANT_LEN, SECRET_LEN,
+    MAX_SUBSCRIPTIONS, MAX_TENANT_LEN, RESERVED_HEADER_PREFIXES, RESERVED_HEADERS, SECRET_LEN, TOKEN_PUNCTUATION,
 };
 
 /// Control characters (Unicode `Cc`, as `char::is_control`).
@@ -98,13 +99,13 @@ fn url() -> Value {
         "minLength": "https://a".len(),
         "maxLength": MAX_URL_LEN,
         "pattern": url_pattern(),
-        "description": "Where deliveries are POSTed: `https://`, a host name or a public IPv4 address (never \
+        "description": format!("Where deliveries are POSTed: `https://`, a host name or a public IPv4 address (never \
             `localhost`, a private, loopback, link-local or otherwise internal address; a public IPv6 literal is \
             taken too, though the pattern leaves it out), written as every parser \
             reads it (no backslash; only RFC 3986's characters; an international name in its `xn--` form), at most \
-            2048 characters. The deployment's URL policy decides: a development server with \
+            {MAX_URL_LEN} characters. The deployment's URL policy decides: a development server with \
             `--allow-insecure-urls` also takes `http://localhost`, `127.0.0.1` and `[::1]`, and `--allow-private` \
-            opens internal ranges. Every send checks the address it connects to.",
+            opens internal ranges. Every send checks the address it connects to."),
     })
 }
 
@@ -121,9 +122,9 @@ fn event_filters() -> Value {
         "type": "object",
         "maxProperties": MAX_FILTERED_TYPES,
         "propertyNames": subscription(),
-        "description": "Per event type or wildcard, which of its events to deliver: a list of entity ids, or \
+        "description": format!("Per event type or wildcard, which of its events to deliver: a list of entity ids, or \
             payload paths (`data.status`) to the values they may hold. Each key must select a type the endpoint \
-            subscribes to; all of them together at most 64 KiB of JSON.",
+            subscribes to; all of them together at most {} KiB of JSON.", MAX_FILTERS_BYTES / 1024),
         "additionalProperties": {"oneOf": [
             {"type": "array", "maxItems": MAX_IDS_PER_FILTER, "items": entity_id(),
              "description": "Only events of these entities; empty: every event."},
@@ -139,20 +140,22 @@ fn event_filters() -> Value {
 }
 
 fn headers() -> Value {
-    let reserved = ["content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"]
-        .map(any_case)
-        .join("|");
-    let prefixes = [any_case("x-webhook-"), any_case("webhook-")].join("|");
+    let reserved = RESERVED_HEADERS.iter().map(|name| any_case(name)).collect::<Vec<_>>().join("|");
+    let prefixes = RESERVED_HEADER_PREFIXES.iter().map(|prefix| any_case(prefix)).collect::<Vec<_>>().join("|");
+    // In a character class `-` is a range unless escaped.
+    let token = TOKEN_PUNCTUATION.replace('-', r"\-");
+    let named = RESERVED_HEADERS.iter().map(|name| format!("`{name}`"));
+    let prefixed = RESERVED_HEADER_PREFIXES.iter().map(|prefix| format!("`{prefix}*`"));
+    let kept = named.chain(prefixed).collect::<Vec<_>>().join(", ");
     json!({
         "type": "object",
         "maxProperties": MAX_CUSTOM_HEADERS,
         "propertyNames": {
-            "pattern": format!("^(?!(?:{reserved})$)(?!{prefixes})[A-Za-z0-9!#$%&'*+.^_`|~-]{{1,{MAX_HEADER_NAME_LEN}}}$"),
+            "pattern": format!("^(?!(?:{reserved})$)(?!{prefixes})[A-Za-z0-9{token}]{{1,{MAX_HEADER_NAME_LEN}}}$"),
         },
         "additionalProperties": {"type": "string", "maxLength": MAX_HEADER_VALUE_LEN, "pattern": r"^[\t -~]*$"},
-        "description": "Sent with every delivery: HTTP token names, printable ASCII values. The headers the \
-            service sets (`content-type`, `content-length`, `host`, `user-agent`, `transfer-encoding`, \
-            `connection`, `webhook-*`, `x-webhook-*`) cannot be replaced.",
+        "description": format!("Sent with every delivery: HTTP token names, printable ASCII values. The headers \
+            the service sets ({kept}) cannot be replaced."),
     })
 }
 
@@ -171,9 +174,10 @@ fn secret() -> Value {
         "type": "string",
         "minLength": SECRET_LEN.start(),
         "maxLength": SECRET_LEN.end(),
-        "pattern": format!(r"^(?!whsk_)[^{CONTROL}]*$|^whsk_[A-Za-z0-9+/]{{86}}==$"),
-        "description": "The signing secret; generated when absent. A `whsk_` secret is an ed25519 key pair \
-            (the base64 of its 64 bytes, as this service makes them) and signs with ed25519.",
+        // An ed25519 key pair is 64 bytes: 88 characters of padded base64.
+        "pattern": format!(r"^(?!{ED25519})[^{CONTROL}]*$|^{ED25519}[A-Za-z0-9+/]{{86}}==$"),
+        "description": format!("The signing secret; generated when absent. A `{ED25519}` secret is an ed25519 \
+            key pair (the base64 of its 64 bytes, as this service makes them) and signs with ed25519."),
     })
 }
 
@@ -276,8 +280,8 @@ pub fn apply(document: &mut Value) {
         set(
             document,
             &at("schema"),
-            json!({"type": types, "description": "A JSON Schema (an object, or `true` / \
-            `false`; no remote `$ref`, at most 32 KiB) that payloads of this type must match."}),
+            json!({"type": types, "description": format!("A JSON Schema (an object, or `true` / `false`; no \
+                remote `$ref`, at most {} KiB) that payloads of this type must match.", MAX_SCHEMA_BYTES / 1024)}),
         );
     }
     add(
