@@ -9,8 +9,6 @@ use webhooks::api_keys::{MintedKey, check_chosen_key, mint};
 use webhooks::model::Scope;
 use webhooks::ports::{Store, StoreError};
 use webhooks::time::Timestamp;
-use webhooks_aws::dynamodb::{DEFAULT_RETENTION, DynamoStore};
-use webhooks_aws::load_sdk_config;
 use webhooks_sqlite::SqliteDatabase;
 
 use crate::data_dir::{DATABASE_FILE, lock_data_dir};
@@ -45,15 +43,10 @@ pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, St
             let db = SqliteDatabase::open(&file).map_err(|e| e.to_string())?;
             mint_admin_key(&db.store(), name, None).await.map(|minted| minted.key)
         }
-        KeyStore::Aws { table } => {
-            let client = aws_sdk_dynamodb::Client::new(&load_sdk_config().await);
-            // A clear answer for the usual mistake (wrong region, stack not deployed yet).
-            client.describe_table().table_name(&table).send().await.map_err(|_| {
-                format!("no DynamoDB table {table:?} here: check the stack's name and AWS_REGION/AWS_PROFILE")
-            })?;
-            let store = DynamoStore::new(client, table, DEFAULT_RETENTION);
-            mint_admin_key(&store, name, None).await.map(|minted| minted.key)
-        }
+        #[cfg(feature = "aws")]
+        KeyStore::Aws { table } => crate::aws::create_aws_admin_key(table, name).await,
+        #[cfg(not(feature = "aws"))]
+        KeyStore::Aws { .. } => Err(crate::serve::NO_AWS.to_owned()),
     }
 }
 

@@ -131,7 +131,7 @@ async fn wait_for_signal() {
 }
 
 fn parse_endpoint_concurrency(text: &str) -> Result<usize, String> {
-    let most = webhooks_sender::in_flight::MAX_PER_ENDPOINT;
+    let most = webhooks_pipeline::sender::in_flight::MAX_PER_ENDPOINT;
     text.trim()
         .parse::<usize>()
         .ok()

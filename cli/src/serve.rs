@@ -16,13 +16,9 @@ use webhooks::local_rate_counter::LocalRateCounter;
 use webhooks::ports::{RateCounter, SystemClock};
 use webhooks::queues::Queues;
 use webhooks::settings::Settings;
-use webhooks_api::aws::AwsPorts;
-use webhooks_api::{ApiSettings, App, Ports, router};
-use webhooks_aws::deployment::{Deployment, find, provision};
-use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
-use webhooks_dispatcher::Dispatcher;
+use webhooks_api::{App, Ports, router};
 use webhooks_http::{Lookup, ReqwestSender, SystemLookup};
-use webhooks_sender::Sender;
+use webhooks_pipeline::{Dispatcher, Sender};
 use webhooks_sqlite::{SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
 
 use crate::admin_key::ensure_admin_key;
@@ -79,7 +75,7 @@ impl ServeConfig {
             admin_key: None,
             api_limits: Limits::default(),
             sender_concurrency: 16,
-            endpoint_concurrency: webhooks_sender::in_flight::PER_ENDPOINT,
+            endpoint_concurrency: webhooks_pipeline::sender::in_flight::PER_ENDPOINT,
             aws: None,
         }
     }
@@ -110,7 +106,10 @@ impl Running {
 pub async fn start(config: ServeConfig) -> Result<Running, String> {
     match config.aws.clone() {
         None => start_embedded(config).await,
-        Some(aws) => start_aws(config, aws).await,
+        #[cfg(feature = "aws")]
+        Some(aws) => crate::aws::start_aws(config, aws).await,
+        #[cfg(not(feature = "aws"))]
+        Some(_) => Err(NO_AWS.to_owned()),
     }
 }
 
@@ -144,60 +143,26 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     run_pipeline(backend, LocalRateCounter::default(), &config, Some(lock)).await
 }
 
-async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
-    let sdk = load_sdk_config().await;
-    let deployment = Deployment::named(&aws.prefix, &config.settings.policy);
-    let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
-    let resources = if aws.provision {
-        provision(&dynamodb, &sqs, &deployment).await.map_err(|e| e.to_string())?
-    } else {
-        find(&dynamodb, &sqs, &deployment).await.map_err(|e| format!("{e} (add --provision to create it)"))?
-    };
-    let settings = AwsSettings {
-        table: resources.table.clone(),
-        events_queue_url: resources.events_url.clone(),
-        events_dlq_url: resources.events_dlq_url.clone(),
-        deliveries_queue_url: resources.deliveries_url.clone(),
-        deliveries_dlq_url: resources.deliveries_dlq_url.clone(),
-        // Lambda's slow lane; `serve` bounds slow endpoints in process and does not use it.
-        slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
-        service: config.settings.clone(),
-    };
-    let aws_backend = AwsBackend::with_clients(dynamodb, sqs, &settings);
-    // Counted in the table, as the deployed senders count: shared by every process.
-    let rates = aws_backend.store.clone();
-    let backend = Backend::<AwsPorts> {
-        store: aws_backend.store,
-        events: aws_backend.events,
-        deliveries: aws_backend.deliveries,
-        dead_letters: DeadLetterQueues {
-            events: aws_backend.events_dead_letters,
-            deliveries: aws_backend.deliveries_dead_letters,
-        },
-        pruned: None,
-        subscription_cache: config.settings.subscription_cache,
-        poll_wait: Duration::from_secs(5),
-    };
-    run_pipeline(backend, rates, &config, None).await
-}
+/// What `--aws` answers in a build without the `aws` feature.
+pub const NO_AWS: &str = "this build of webhooks has no AWS support (build it with the `aws` feature, on by default)";
 
 /// The store and queues of one backend, before the pipeline runs on them.
-struct Backend<P: Ports> {
-    store: P::Store,
-    events: P::Queue,
-    deliveries: P::Queue,
-    dead_letters: DeadLetterQueues<P::Queue>,
+pub(crate) struct Backend<P: Ports> {
+    pub store: P::Store,
+    pub events: P::Queue,
+    pub deliveries: P::Queue,
+    pub dead_letters: DeadLetterQueues<P::Queue>,
     /// The database whose retention this process enforces (DynamoDB's TTL does it on AWS).
-    pruned: Option<SqliteDatabase>,
-    subscription_cache: Duration,
+    pub pruned: Option<SqliteDatabase>,
+    pub subscription_cache: Duration,
     /// The pollers' long-poll wait: SQS bills every receive, so AWS waits longer.
-    poll_wait: Duration,
+    pub poll_wait: Duration,
 }
 
 /// The API, the dispatcher's and the sender's pollers over `backend`; the same handlers the
 /// Lambda functions run.
 /// `lock` is the embedded backend's hold on its data directory, kept while running.
-async fn run_pipeline<P, R>(
+pub(crate) async fn run_pipeline<P, R>(
     backend: Backend<P>,
     rates: R,
     config: &ServeConfig,
@@ -219,12 +184,7 @@ where
         dead_letters: dead_letters.clone(),
         http: http.clone(),
         clock: SystemClock,
-        settings: ApiSettings {
-            url_policy: config.settings.url_policy.clone(),
-            max_endpoints: config.settings.max_endpoints,
-            policy: config.settings.policy.clone(),
-            accept_unknown_event_types: config.settings.accept_unknown_event_types,
-        },
+        settings: (&config.settings).into(),
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;

@@ -4,14 +4,17 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
+use webhooks::ports::SystemClock;
 use webhooks::retry::DeliveryPolicy;
 use webhooks::settings::Settings;
-use webhooks_aws::AwsSettings;
+use webhooks_api::App;
 use webhooks_aws::deployment::{Deployment, provision};
+use webhooks_aws::{AwsBackend, AwsPorts, AwsSettings};
+use webhooks_http::ReqwestSender;
 
 /// The Python of the venv that `scripts/test` sets up.
 pub fn python() -> String {
@@ -101,4 +104,17 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         service: Settings { policy, url_policy: webhooks::url_guard::UrlPolicy::insecure(true), ..Settings::default() },
     };
     Provisioned { config, prefix, settings, resources }
+}
+
+/// The API's state over `backend`, as the API Lambda's `main` builds it.
+pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings) -> Arc<App<AwsPorts<ReqwestSender>>> {
+    Arc::new(App {
+        store: backend.store.clone(),
+        events: backend.events.clone(),
+        deliveries: backend.deliveries.clone(),
+        dead_letters: backend.dead_letters(),
+        http: ReqwestSender::new(settings.service.url_policy.clone()),
+        clock: SystemClock,
+        settings: (&settings.service).into(),
+    })
 }

@@ -17,10 +17,10 @@ use webhooks_aws::AwsBackend;
 use webhooks_aws::dynamodb::item_size;
 use webhooks_aws::dynamodb::schema::*;
 use webhooks_aws::sqs::EMPTY_RECEIVE;
-use webhooks_dispatcher::Dispatcher;
 use webhooks_http::ReqwestSender;
-use webhooks_sender::Sender;
-use webhooks_tests::local_aws::provisioned;
+use webhooks_pipeline::dispatcher::Dispatcher;
+use webhooks_pipeline::sender::Sender;
+use webhooks_tests::local_aws::{aws_app, provisioned};
 use webhooks_tests::pricing::{PRICES_AS_OF, PerDelivery, per_million};
 use webhooks_tests::{Api, Receiver};
 
@@ -67,11 +67,7 @@ async fn a_delivery_costs_what_the_readme_says() {
     backend.store.create_endpoint(&endpoint).await.unwrap();
     let admin = mint("acme".into(), "producer".into(), vec![Scope::EventsWrite], Timestamp::now(), None);
     backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
-    let app = webhooks_api::aws::aws_app(
-        &backend,
-        &aws.settings,
-        ReqwestSender::new(aws.settings.service.url_policy.clone()),
-    );
+    let app = aws_app(&backend, &aws.settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = Api::new(format!("http://{}", listener.local_addr().unwrap()), &admin.key);
     tokio::spawn(async move { axum::serve(listener, webhooks_api::router(app)).await });

@@ -16,14 +16,14 @@ use webhooks::ports::{ApiKeyStore, DeliveryStore, EndpointStore, Queue, SystemCl
 use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;
-use webhooks_dispatcher::Dispatcher;
 use webhooks_http::ReqwestSender;
 use webhooks_lambda::aws_lambda_events::sqs::SqsEvent;
 use webhooks_lambda::handle_sqs_event;
-use webhooks_sender::Sender;
+use webhooks_pipeline::dispatcher::Dispatcher;
+use webhooks_pipeline::sender::Sender;
 use webhooks_tests::Receiver;
 use webhooks_tests::lambda_events::{self, failed_ids, http_api_request};
-use webhooks_tests::local_aws::provisioned;
+use webhooks_tests::local_aws::{aws_app, provisioned};
 
 /// The sample SQS event with these records, as the runtime hands it to the function.
 fn sqs_event(records: &[(&str, &str, &str)]) -> LambdaEvent<SqsEvent> {
@@ -36,11 +36,7 @@ async fn the_api_function_answers_http_api_v2_requests() {
     let backend = AwsBackend::new(&aws.config, &aws.settings);
     let admin = mint("acme".into(), "admin".into(), vec![Scope::Admin], Timestamp::now(), None);
     backend.store.create_api_key(&admin.record, &admin.key_hash).await.unwrap();
-    let app = webhooks_api::aws::aws_app(
-        &backend,
-        &aws.settings,
-        ReqwestSender::new(aws.settings.service.url_policy.clone()),
-    );
+    let app = aws_app(&backend, &aws.settings);
     let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
     let mut call = async |event: Value| -> Value {
         let request: LambdaRequest = serde_json::from_value(event).unwrap();
@@ -242,11 +238,7 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     backend.store.create_endpoint(&endpoint).await.unwrap();
 
     // The API: a bad key and a good one.
-    let app = webhooks_api::aws::aws_app(
-        &backend,
-        &aws.settings,
-        ReqwestSender::new(aws.settings.service.url_policy.clone()),
-    );
+    let app = aws_app(&backend, &aws.settings);
     let mut function = lambda_http::Adapter::from(webhooks_api::router(app));
     for key in [format!("{}x", admin.key), admin.key.clone()] {
         let request = http_api_request("GET", &format!("/v1/webhooks/{}/secret", endpoint.id), "", Some(&key), None);

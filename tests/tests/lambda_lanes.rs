@@ -169,7 +169,7 @@ async fn a_slow_receiver_is_served_by_the_slow_lane_with_one_attempt_each() {
     assert!(main.longest < Duration::from_millis(2500), "a main-lane invocation waited: {main:?}");
     // Dropped requests, sent again on the slow lane: at most a few per environment (every
     // environment serves both lanes, and each learns on its own).
-    let most = 20 + (MAIN_LANE + SLOW_LANE) * webhooks_sender::slow_lane::MAIN_LANE_PER_ENDPOINT;
+    let most = 20 + (MAIN_LANE + SLOW_LANE) * webhooks_pipeline::sender::slow_lane::MAIN_LANE_PER_ENDPOINT;
     assert!(slow.received().len() <= most, "{} requests for 20 deliveries", slow.received().len());
     assert!(slow_lane.longest >= Duration::from_millis(2500), "the slow lane sent them: {slow_lane:?}");
 }

@@ -10,9 +10,9 @@ use std::process::Command;
 use webhooks_tests::Binary;
 use webhooks_tests::local_aws::python;
 
-/// (method, path) of each `.route(...)` in the canonical router of `functions/api/src/lib.rs`.
+/// (method, path) of each `.route(...)` in the canonical router of `shared/api/src/lib.rs`.
 fn canonical_routes() -> BTreeSet<(String, String)> {
-    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/api/src/lib.rs"))
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/api/src/lib.rs"))
         .expect("the router's source");
     let body = source.split("fn canonical<").nth(1).expect("the canonical router");
     let mut routes = BTreeSet::new();

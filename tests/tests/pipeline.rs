@@ -16,8 +16,8 @@ use webhooks::retry::DeliveryPolicy;
 use webhooks::time::Timestamp;
 use webhooks::url_guard::UrlPolicy;
 use webhooks_api::{ApiSettings, App, router};
-use webhooks_dispatcher::Dispatcher;
-use webhooks_sender::Sender;
+use webhooks_pipeline::dispatcher::Dispatcher;
+use webhooks_pipeline::sender::Sender;
 use webhooks_sqlite::{SqliteDatabase, SqliteQueue, SqliteStore};
 use webhooks_tests::{Api, seed_signature};
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use webhooks::ids::DeliveryId;
 use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Secret};
 use webhooks::ports::{DeliveryStore, EndpointStore, EventStore, Queue, SystemClock};
-use webhooks::services::recover::{RecoverJob, recover_page};
 use webhooks::time::Timestamp;
+use webhooks_pipeline::services::recover::{RecoverJob, recover_page};
 use webhooks_sqlite::SqliteDatabase;
 use webhooks_tests::{Api, Binary, Receiver, Service, fast_policy};
 

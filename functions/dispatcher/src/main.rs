@@ -2,8 +2,8 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
-use webhooks_dispatcher::Dispatcher;
 use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event};
+use webhooks_pipeline::Dispatcher;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -7,7 +7,7 @@ use webhooks::ports::SystemClock;
 use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
 use webhooks_http::ReqwestSender;
 use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event, is_from_queue};
-use webhooks_sender::Sender;
+use webhooks_pipeline::Sender;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

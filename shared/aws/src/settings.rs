@@ -2,7 +2,11 @@
 //! setting from one environment variable (the names the SAM template sets), and the adapters
 //! built from one SDK configuration, once per cold start.
 
+use std::marker::PhantomData;
+
 use aws_config::{BehaviorVersion, SdkConfig};
+use webhooks::dead_letters::DeadLetterQueues;
+use webhooks::ports::{HttpSender, Ports, SystemClock};
 use webhooks::settings::invalid;
 pub use webhooks::settings::{DEFAULT_SUBSCRIPTION_CACHE, Settings, SettingsError};
 
@@ -88,6 +92,16 @@ impl AwsSettings {
     }
 }
 
+/// The ports of a deployment on AWS: DynamoDB and SQS, over the HTTP client `H`.
+pub struct AwsPorts<H>(PhantomData<fn() -> H>);
+
+impl<H: HttpSender> Ports for AwsPorts<H> {
+    type Store = DynamoStore;
+    type Queue = SqsQueue;
+    type Http = H;
+    type Clock = SystemClock;
+}
+
 /// The store and the queues on AWS, sharing one SQS request counter.
 #[derive(Clone)]
 pub struct AwsBackend {
@@ -102,6 +116,11 @@ pub struct AwsBackend {
 impl AwsBackend {
     pub fn new(config: &SdkConfig, settings: &AwsSettings) -> Self {
         Self::with_clients(aws_sdk_dynamodb::Client::new(config), aws_sdk_sqs::Client::new(config), settings)
+    }
+
+    /// Where the dispatcher and the sender park what they cannot handle.
+    pub fn dead_letters(&self) -> DeadLetterQueues<SqsQueue> {
+        DeadLetterQueues { events: self.events_dead_letters.clone(), deliveries: self.deliveries_dead_letters.clone() }
     }
 
     /// Over clients already built (they are cheap to clone and share their connections).

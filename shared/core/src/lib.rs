@@ -1,10 +1,10 @@
 //! The core of the webhooks service: the model, validation, signing, retry policy, the URL
-//! guard, the ports (Store, Queue, RateCounter, Clock, HttpSender) and the use cases over
-//! them (`services`). No SDK, database or HTTP client: the adapters are crates of their own
-//! (`webhooks-sqlite`, `webhooks-aws`, `webhooks-http`), and the compiler holds the boundary.
+//! guard and the ports (Store, Queue, RateCounter, Clock, HttpSender). The use cases over
+//! the ports are `webhooks-pipeline`'s. No SDK, database or HTTP client: the adapters are
+//! crates of their own (`webhooks-sqlite`, `webhooks-aws`, `webhooks-http`), and the compiler
+//! holds the boundary.
 
 pub mod api_keys;
-pub mod attempt;
 pub mod catalog;
 pub mod dead_letters;
 pub mod event_filter;
@@ -22,7 +22,6 @@ pub mod queues;
 pub mod rate_limit;
 pub mod receiver_answer;
 pub mod retry;
-pub mod services;
 pub mod settings;
 pub mod signing;
 pub mod time;

@@ -1,0 +1,213 @@
+//! Seed 003's dialect, `/webhooks`: webhook subscriptions with a required `name` (the
+//! endpoint's description, up to 255 characters), `headers`, and `active` for `enabled`;
+//! delivery logs per subscription (`/webhooks/{id}/logs`) and for the organization
+//! (`/webhooks/logs/all?event_type=`), paged by `limit` (default 50, at most 100) and
+//! `offset` (at most [`MAX_OFFSET`]); the test sends `workflow.completed`. The organization
+//! is the API key's tenant.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use webhooks::ids::{DeliveryId, EndpointId};
+use webhooks::model::{Delivery, Scope};
+use webhooks::pagination::{MAX_PAGE_SIZE, decode_cursor};
+use webhooks::ports::{DeliveryQuery, DeliveryStore};
+use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint};
+
+use super::{items, rename, rewrite_json};
+use crate::endpoints::{self, find_endpoint};
+use crate::error::ApiError;
+use crate::request::{
+    ApiJson, ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_count, parse_limit,
+};
+use crate::state::{App, Ports};
+use crate::test_delivery;
+use crate::views::PageView;
+
+/// Logs one page may show by default.
+pub const DEFAULT_LOGS: usize = 50;
+/// The furthest `offset` a log page may start at: offsets are walked, not jumped to.
+pub const MAX_OFFSET: usize = 10_000;
+/// The type of the event the seed's test sends.
+pub const TEST_EVENT: &str = "workflow.completed";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    name: String,
+    url: String,
+    events: Vec<String>,
+    secret: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionPatch {
+    name: Option<String>,
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    secret: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogParams {
+    event_type: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+pub fn routes<P: Ports>() -> Router<Arc<App<P>>> {
+    let subscriptions = Router::new()
+        .route("/webhooks", post(create::<P>).get(endpoints::list::<P>))
+        .route("/webhooks/{id}", get(endpoints::show::<P>).patch(update::<P>).delete(endpoints::delete::<P>))
+        .layer(map_response(as_subscriptions));
+    subscriptions
+        .route("/webhooks/logs/all", get(all_logs::<P>))
+        .route("/webhooks/{id}/logs", get(logs::<P>))
+        .route("/webhooks/{id}/test", post(test::<P>))
+}
+
+/// A required name is a non-blank description.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() { Err(ApiError::invalid("name", "must not be blank")) } else { Ok(()) }
+}
+
+async fn create<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiJson(input): ApiJson<NewSubscription>,
+) -> Result<Response, ApiError> {
+    check_name(&input.name)?;
+    let new = NewEndpoint {
+        url: input.url,
+        events: input.events,
+        description: Some(input.name),
+        headers: input.headers,
+        secret: input.secret,
+        ..NewEndpoint::default()
+    };
+    endpoints::create_endpoint(&app, &caller, new).await
+}
+
+async fn update<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(patch): ApiJson<SubscriptionPatch>,
+) -> Result<Response, ApiError> {
+    if let Some(name) = &patch.name {
+        check_name(name)?;
+    }
+    let change = EndpointChange {
+        url: patch.url,
+        events: patch.events,
+        description: patch.name.map(Some),
+        headers: patch.headers,
+        secret: patch.secret,
+        enabled: patch.active,
+        ..EndpointChange::default()
+    };
+    endpoints::update_endpoint(&app, &caller, &id, change).await
+}
+
+/// Endpoints as the seed names their fields (`name`, `active`); a field error about the
+/// description is about the name.
+async fn as_subscriptions(response: Response) -> Response {
+    rewrite_json(response, |status, value| {
+        if status >= 400 {
+            for detail in value["error"]["details"].as_array_mut().into_iter().flatten() {
+                if detail["field"] == "description" {
+                    detail["field"] = Value::from("name");
+                }
+            }
+            if let Some(message) = value["error"]["message"].as_str().and_then(|m| m.strip_prefix("description:")) {
+                value["error"]["message"] = Value::from(format!("name:{message}"));
+            }
+            return;
+        }
+        for item in items(value) {
+            rename(item, "description", "name");
+            rename(item, "enabled", "active");
+        }
+    })
+    .await
+}
+
+async fn logs<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<LogParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    if params.event_type.is_some() {
+        return Err(ApiError::invalid("event_type", "is taken by /webhooks/logs/all only"));
+    }
+    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
+    log_page(&app, &caller, Some(endpoint.id), params).await
+}
+
+async fn all_logs<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<LogParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    log_page(&app, &caller, None, params).await
+}
+
+/// `limit` deliveries after skipping `offset`, newest first: the store pages by cursor, so
+/// the skipped ones are walked a full page at a time.
+async fn log_page<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    endpoint_id: Option<EndpointId>,
+    params: LogParams,
+) -> Result<Response, ApiError> {
+    let limit = parse_limit(params.limit.as_deref(), DEFAULT_LOGS, MAX_PAGE_SIZE)?;
+    let offset = parse_count("offset", params.offset.as_deref(), 0, 0..=MAX_OFFSET)?;
+    let mut query =
+        DeliveryQuery { endpoint_id, event_type: params.event_type, limit: MAX_PAGE_SIZE, ..DeliveryQuery::default() };
+    let (mut skipped, mut data): (usize, Vec<Delivery>) = (0, Vec::new());
+    loop {
+        let page = app.store.list_deliveries(caller.tenant(), &query).await?;
+        for delivery in page.items {
+            if skipped < offset {
+                skipped += 1;
+            } else if data.len() < limit {
+                data.push(delivery);
+            }
+        }
+        let next = page.next_cursor.as_deref().and_then(decode_cursor).and_then(|id| DeliveryId::parse(&id));
+        match next {
+            Some(before) if data.len() < limit => query.before = Some(before),
+            _ => return Ok(Json(PageView { data, next_cursor: None }).into_response()),
+        }
+    }
+}
+
+/// Sends a test `workflow.completed` event; it appears in the subscription's logs.
+async fn test<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let NoParameters {} = optional_json(request, &()).await?;
+    test_delivery::send_test(&app, &caller, &id, TEST_EVENT).await
+}

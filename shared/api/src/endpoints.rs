@@ -1,0 +1,253 @@
+//! `/v1/webhooks`: create, list, show, update, delete (the rules are the endpoint service's).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use webhooks::event_filter::EventFilters;
+use webhooks::ids::EndpointId;
+use webhooks::model::{Endpoint, Scope};
+use webhooks::ports::{Clock, EndpointQuery, EndpointStore};
+use webhooks::signing::Signing;
+use webhooks::validation::is_uid_form;
+use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
+
+use crate::error::ApiError;
+use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, EndpointPath, NoQuery, PageParams, Whole, present};
+use crate::state::{App, Ports};
+use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
+
+/// A new endpoint. `active` and `is_active` are also read as `enabled` (seeds 001 and 004).
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"url": "https://example.com/webhooks", "events": ["run.failed"]}))]
+#[serde(deny_unknown_fields)]
+pub struct NewEndpoint {
+    /// Where deliveries are POSTed; the deployment's URL policy decides which are allowed.
+    #[schema(example = "https://example.com/webhooks")]
+    url: String,
+    /// Event types and wildcards (`*`, `family.*`); at least one, at most 500.
+    #[schema(min_items = 1, max_items = 500)]
+    events: Vec<String>,
+    /// Per event type or wildcard: entity ids, or payload paths to allowed values.
+    #[serde(default)]
+    #[schema(inline)]
+    event_filters: EventFilters,
+    description: Option<String>,
+    /// Sent with every delivery.
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    /// The tenant's own notes; never sent to receivers.
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    /// Deliveries per second at most.
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    rate_limit: Option<Whole<u32>>,
+    /// The tenant's own id for the endpoint: unique within the tenant, and usable in place of
+    /// the id in every route.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length = 1, max_length = 256)]
+    uid: Option<String>,
+    /// The signing secret; generated when absent. A `whsk_` key signs with ed25519.
+    secret: Option<String>,
+    /// `hmac_sha256` (the default) or `ed25519`, for a generated secret.
+    signing: Option<Signing>,
+    #[serde(alias = "active", alias = "is_active")]
+    enabled: Option<bool>,
+}
+
+/// Absent fields stay as they are; `description: null` clears it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPatch {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    #[schema(inline)]
+    event_filters: Option<EventFilters>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    headers: Option<BTreeMap<String, String>>,
+    /// Replaces the metadata whole.
+    metadata: Option<BTreeMap<String, String>>,
+    /// `null` lifts the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    rate_limit: Option<Option<Whole<u32>>>,
+    /// `null` drops it; the old uid is free for another endpoint at once.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$", min_length = 1, max_length = 256)]
+    uid: Option<Option<String>>,
+    secret: Option<String>,
+    #[serde(alias = "active", alias = "is_active")]
+    enabled: Option<bool>,
+}
+
+/// The endpoint of `tenant` a path names: by its id (`ep_...`), or else by its uid.
+pub(crate) async fn find_endpoint<P: Ports>(app: &App<P>, tenant: &str, id_or_uid: &str) -> Result<Endpoint, ApiError> {
+    match EndpointId::parse(id_or_uid) {
+        Some(id) => Ok(app.store.get_endpoint(tenant, &id).await?),
+        // What cannot be a uid names nothing, and is not looked up.
+        None if is_uid_form(id_or_uid) => Ok(app.store.find_endpoint_by_uid(tenant, id_or_uid).await?),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// The id of the endpoint a path names; read from the store only when the path gives a uid
+/// (a route that reads the endpoint anyway answers 404 for an unknown id itself).
+pub(crate) async fn endpoint_id<P: Ports>(app: &App<P>, tenant: &str, id_or_uid: &str) -> Result<EndpointId, ApiError> {
+    match EndpointId::parse(id_or_uid) {
+        Some(id) => Ok(id),
+        None => Ok(find_endpoint(app, tenant, id_or_uid).await?.id),
+    }
+}
+
+impl From<NewEndpoint> for NewEndpointFields {
+    fn from(input: NewEndpoint) -> Self {
+        NewEndpointFields {
+            url: input.url,
+            events: input.events,
+            event_filters: input.event_filters,
+            description: input.description,
+            headers: input.headers,
+            metadata: input.metadata,
+            rate_limit: input.rate_limit.map(|limit| limit.0),
+            uid: input.uid,
+            secret: input.secret,
+            signing: input.signing,
+            enabled: input.enabled,
+        }
+    }
+}
+
+impl From<EndpointPatch> for EndpointChange {
+    fn from(patch: EndpointPatch) -> Self {
+        EndpointChange {
+            url: patch.url,
+            events: patch.events,
+            event_filters: patch.event_filters,
+            description: patch.description,
+            headers: patch.headers,
+            metadata: patch.metadata,
+            rate_limit: patch.rate_limit.map(|limit| limit.map(|limit| limit.0)),
+            uid: patch.uid,
+            secret: patch.secret,
+            enabled: patch.enabled,
+        }
+    }
+}
+
+/// Create an endpoint; the answer carries its signing secret.
+#[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_endpoint", tag = "endpoints", request_body = NewEndpoint,
+    responses((status = 201, description = "Created, with its secret", body = CreatedEndpoint)))]
+pub async fn create<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiJson(input): ApiJson<NewEndpoint>,
+) -> Result<Response, ApiError> {
+    create_endpoint(&app, &caller, input).await
+}
+
+/// Creates the endpoint and answers 201 with it and its secret (also for the dialects).
+pub(crate) async fn create_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    input: impl Into<NewEndpointFields>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let endpoint = app.endpoints().create(caller.tenant(), input.into()).await?;
+    let now = app.clock.now();
+    let body = CreatedEndpoint { endpoint: EndpointView::from(&endpoint), secret: SecretView::of(&endpoint, now) };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// List endpoints, oldest first.
+#[utoipa::path(get, path = "/v1/webhooks", operation_id = "list_endpoints", tag = "endpoints", params(PageParams),
+    responses((status = 200, description = "A page of endpoints", body = PageView<EndpointView>)))]
+pub async fn list<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let query = EndpointQuery { after: page.cursor_id(EndpointId::parse)?, limit: page.limit()? };
+    let found = app.store.list_endpoints(caller.tenant(), &query).await?;
+    let values = caller.0.allows(Scope::WebhooksWrite);
+    let data = found.items.iter().map(|endpoint| EndpointView::from(endpoint).header_values(values)).collect();
+    let body = PageView { data, next_cursor: found.next_cursor };
+    Ok(Json(body).into_response())
+}
+
+/// Show an endpoint (never its secret: see `/secret`).
+#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_endpoint", tag = "endpoints", params(EndpointPath),
+    responses((status = 200, description = "The endpoint", body = EndpointView)))]
+pub async fn show<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    show_endpoint(&app, &caller, &id, false).await
+}
+
+/// Answers endpoint `id`, with its secret if `with_secret` (seed 000's show; the caller
+/// decides who may see it), and its header values to a key that may write.
+pub(crate) async fn show_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id: &str,
+    with_secret: bool,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksRead)?;
+    let endpoint = find_endpoint(app, caller.tenant(), id).await?;
+    let body = ShownEndpoint {
+        endpoint: EndpointView::from(&endpoint).header_values(caller.0.allows(Scope::WebhooksWrite)),
+        secret: with_secret.then(|| SecretView::of(&endpoint, app.clock.now())),
+    };
+    Ok(Json(body).into_response())
+}
+
+/// Change an endpoint: absent fields stay as they are.
+#[utoipa::path(patch, path = "/v1/webhooks/{id}", operation_id = "update_endpoint", tag = "endpoints", params(EndpointPath), request_body = EndpointPatch,
+    responses((status = 200, description = "The endpoint as it now is", body = EndpointView)))]
+pub async fn update<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(patch): ApiJson<EndpointPatch>,
+) -> Result<Response, ApiError> {
+    update_endpoint(&app, &caller, &id, patch).await
+}
+
+/// Applies the patch and answers the endpoint as it now is (also for the dialects).
+pub(crate) async fn update_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id: &str,
+    patch: impl Into<EndpointChange>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksWrite)?;
+    let id = endpoint_id(app, caller.tenant(), id).await?;
+    let updated = app.endpoints().change(caller.tenant(), &id, patch.into()).await?;
+    Ok(Json(EndpointView::from(&updated)).into_response())
+}
+
+/// Delete an endpoint; its pending deliveries are not sent.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "delete_endpoint", tag = "endpoints", params(EndpointPath),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::WebhooksDelete)?;
+    let id = endpoint_id(&app, caller.tenant(), &id).await?;
+    app.store.delete_endpoint(caller.tenant(), &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,77 @@
+//! What every request handler can reach: the application state built once per process
+//! from the ports of one deployment ([`Ports`], defined in the core).
+
+use webhooks::dead_letters::DeadLetterQueues;
+pub use webhooks::ports::Ports;
+use webhooks::retry::DeliveryPolicy;
+use webhooks::settings::Settings;
+use webhooks::url_guard::UrlPolicy;
+use webhooks_pipeline::services::endpoints::Endpoints;
+use webhooks_pipeline::services::event_types::EventTypes;
+use webhooks_pipeline::services::events::Intake;
+
+/// What the API reads of the deployment's [`Settings`].
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// Where endpoint URLs may point (the sender holds every send to the same policy).
+    pub url_policy: UrlPolicy,
+    /// Endpoints one tenant may have.
+    pub max_endpoints: usize,
+    /// The test route's timeout comes from here.
+    pub policy: DeliveryPolicy,
+    /// Whether events of a type the tenant does not have are accepted.
+    pub accept_unknown_event_types: bool,
+}
+
+impl From<&Settings> for ApiSettings {
+    fn from(settings: &Settings) -> Self {
+        ApiSettings {
+            url_policy: settings.url_policy.clone(),
+            max_endpoints: settings.max_endpoints,
+            policy: settings.policy.clone(),
+            accept_unknown_event_types: settings.accept_unknown_event_types,
+        }
+    }
+}
+
+/// Everything a request handler can reach; built once per process.
+pub struct App<P: Ports> {
+    pub store: P::Store,
+    /// Where accepted events go for the dispatcher.
+    pub events: P::Queue,
+    /// Where manual retries go for the sender.
+    pub deliveries: P::Queue,
+    /// What the pipeline could not handle, for a look and a redrive (admin only).
+    pub dead_letters: DeadLetterQueues<P::Queue>,
+    pub http: P::Http,
+    pub clock: P::Clock,
+    pub settings: ApiSettings,
+}
+
+impl<P: Ports> App<P> {
+    /// Where accepted events go, with the tenants' types and this deployment's rule for
+    /// unknown ones.
+    pub fn intake(&self) -> Intake<'_, P::Queue, P::Clock, P::Store> {
+        Intake {
+            events: &self.events,
+            clock: &self.clock,
+            types: &self.store,
+            accept_unknown: self.settings.accept_unknown_event_types,
+        }
+    }
+
+    /// The event type use cases.
+    pub fn event_types(&self) -> EventTypes<'_, P::Store, P::Clock> {
+        EventTypes { store: &self.store, clock: &self.clock }
+    }
+
+    /// The endpoint use cases, with this deployment's URL policy and endpoint limit.
+    pub fn endpoints(&self) -> Endpoints<'_, P::Store, P::Clock> {
+        Endpoints {
+            store: &self.store,
+            clock: &self.clock,
+            url_policy: &self.settings.url_policy,
+            max_endpoints: self.settings.max_endpoints,
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! The sender: signs and POSTs one pending delivery, records the attempt, and schedules the
+//! retry through the queue's visibility timeout (the message is the retry timer).
+
+pub mod auto_disable;
+pub mod in_flight;
+pub mod slow_lane;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::attempt::{Attempted, deliver_once};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream;
+use tracing::Instrument;
+use webhooks::ids::EndpointId;
+use webhooks::local_rate_counter::LocalRateCounter;
+use webhooks::messages::{DeliveriesMessage, DeliveryMessage};
+use webhooks::model::{DeliveryStatus, Endpoint};
+use webhooks::ports::{
+    Clock, DeliveryStore, EndpointStore, EventStore, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage,
+    StoreError,
+};
+use webhooks::rate_limit::rate_delay;
+use webhooks::receiver_answer::{Answer, retry_delay};
+use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
+use webhooks::signing::EndpointKeys;
+use webhooks::time::Timestamp;
+
+use self::auto_disable::count_answer;
+use self::in_flight::InFlight;
+use self::slow_lane::{MAIN_LANE_PER_ENDPOINT, SLOW_AFTER, SlowLane};
+use crate::services::recover::run_job_page;
+
+/// Deliveries sent at once within one batch.
+const BATCH_CONCURRENCY: usize = 10;
+/// Prepared signing keys kept; the cache is cleared when it grows past this.
+const KEY_CACHE_LIMIT: usize = 10_000;
+/// Payload bytes kept, so that an event fanned out to many endpoints is read once; the cache
+/// is cleared when it grows past this.
+const PAYLOAD_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// One span per received message, so that every line logged while handling it says which
+/// delivery it belongs to: the ids are filled in once the message is read (never a secret).
+fn delivery_span(message: &ReceivedMessage) -> tracing::Span {
+    tracing::info_span!(
+        "delivery",
+        message_id = %message.message_id,
+        tenant = tracing::field::Empty,
+        event_id = tracing::field::Empty,
+        delivery_id = tracing::field::Empty,
+        endpoint_id = tracing::field::Empty,
+    )
+}
+
+/// The stores the sender uses: it reads endpoints and counts their failures, reads event
+/// payloads, and writes deliveries; it never touches API keys.
+pub trait SenderStore: EndpointStore + EventStore + DeliveryStore {}
+
+impl<T: EndpointStore + EventStore + DeliveryStore> SenderStore for T {}
+
+/// What the sender works with; built once per process.
+pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
+    pub store: S,
+    /// The deliveries queue, whose visibility timeout schedules retries.
+    pub deliveries: Q,
+    pub http: H,
+    pub clock: C,
+    pub policy: DeliveryPolicy,
+    /// Counts deliveries per endpoint and second for `rate_limit`: in memory unless given one
+    /// that every sender shares ([`Sender::with_rate_counter`]).
+    pub rates: R,
+    keys: KeyCache,
+    payloads: PayloadCache,
+    in_flight: InFlight,
+    /// On Lambda's main lane: where deliveries to slow endpoints go (see [`slow_lane`]).
+    slow_lane: Option<SlowLane<Q>>,
+    /// The deliveries DLQ, where the sender parks with the reason what it cannot process
+    /// ([`Sender::with_dead_letters`]); without it, the queue's redrive parks them, reasonless.
+    dead_letters: Option<Q>,
+}
+
+/// Event payloads read from the store, by (tenant, event id). Events never change, so an
+/// entry is good until evicted.
+#[derive(Default)]
+struct PayloadCache {
+    entries: Mutex<CachedPayloads>,
+}
+
+/// Payloads by (tenant, event id), and their bytes in all.
+#[derive(Default)]
+struct CachedPayloads {
+    by_event: HashMap<(String, String), Bytes>,
+    bytes: usize,
+}
+
+impl PayloadCache {
+    fn get(&self, tenant: &str, event_id: &str) -> Option<Bytes> {
+        let entries = self.entries.lock().expect("payload cache");
+        entries.by_event.get(&(tenant.to_owned(), event_id.to_owned())).cloned()
+    }
+
+    fn put(&self, tenant: &str, event_id: &str, payload: Bytes) {
+        let mut entries = self.entries.lock().expect("payload cache");
+        if entries.bytes + payload.len() > PAYLOAD_CACHE_BYTES {
+            *entries = CachedPayloads::default();
+        }
+        entries.bytes += payload.len();
+        entries.by_event.insert((tenant.to_owned(), event_id.to_owned()), payload);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    Delivered,
+    /// Failed; retried when the message becomes visible again.
+    RetryScheduled,
+    /// Failed for the last time: a `failed` delivery in the history (retryable there); the
+    /// message is done. The DLQ is for what the pipeline could not handle, not for this.
+    GaveUp,
+    /// Nothing to send: already delivered, endpoint deleted or disabled.
+    Skipped,
+    /// Not attempted: its endpoint was slow with as many requests open as it may have, or at
+    /// its `rate_limit` for this second. A copy of the message was sent for later (with the
+    /// attempts made so far); this one is done.
+    Deferred,
+    /// Not attempted, or its request dropped unanswered after [`SLOW_AFTER`]: moved to the
+    /// slow lane with the attempts made so far (none recorded for this receive).
+    MovedToSlowLane,
+    /// Not a delivery: a page of a recover job, done (see [`crate::services::recover`]).
+    Recovered,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("malformed delivery message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Service(#[from] crate::services::ServiceError),
+}
+
+/// Signing keys prepared once per endpoint secret, not once per delivery.
+#[derive(Default)]
+struct KeyCache {
+    entries: Mutex<HashMap<EndpointId, CachedKeys>>,
+}
+
+struct CachedKeys {
+    updated_at: Timestamp,
+    /// When the previous secret stops signing (the keys change then).
+    valid_until: Option<Timestamp>,
+    keys: EndpointKeys,
+}
+
+impl KeyCache {
+    fn keys_for(&self, endpoint: &Endpoint, now: Timestamp) -> EndpointKeys {
+        let mut entries = self.entries.lock().expect("key cache");
+        if let Some(cached) = entries.get(&endpoint.id)
+            && cached.updated_at == endpoint.updated_at
+            && cached.valid_until.is_none_or(|until| now < until)
+        {
+            return cached.keys.clone();
+        }
+        if entries.len() >= KEY_CACHE_LIMIT {
+            entries.clear();
+        }
+        let keys = EndpointKeys::for_endpoint(endpoint, now);
+        let valid_until =
+            endpoint.previous_secret.as_ref().map(|previous| previous.expires_at).filter(|expires| *expires > now);
+        entries.insert(
+            endpoint.id.clone(),
+            CachedKeys { updated_at: endpoint.updated_at, valid_until, keys: keys.clone() },
+        );
+        keys
+    }
+}
+
+impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
+    /// A sender whose rate limits count in this process: exact when it is the only one.
+    pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
+        let (keys, payloads, in_flight, rates) = Default::default();
+        Self {
+            store,
+            deliveries,
+            http,
+            clock,
+            policy,
+            rates,
+            keys,
+            payloads,
+            in_flight,
+            slow_lane: None,
+            dead_letters: None,
+        }
+    }
+}
+
+impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H, C, R> {
+    /// The same sender with at most `per_endpoint` requests open to one endpoint (see
+    /// [`in_flight`]).
+    pub fn with_endpoint_concurrency(mut self, per_endpoint: usize) -> Self {
+        self.in_flight = InFlight::new(per_endpoint);
+        self
+    }
+
+    /// The same sender counting rate limits with `rates`, e.g. one shared by every Lambda
+    /// environment.
+    pub fn with_rate_counter<R2: RateCounter>(self, rates: R2) -> Sender<S, Q, H, C, R2> {
+        let Sender {
+            store,
+            deliveries,
+            http,
+            clock,
+            policy,
+            rates: _,
+            keys,
+            payloads,
+            in_flight,
+            slow_lane,
+            dead_letters,
+        } = self;
+        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane, dead_letters }
+    }
+
+    /// The same sender parking in `dead_letters`, with the reason, each message it cannot
+    /// process: a malformed one at once, another once its last receive (the queue's max
+    /// receive count, [`DeliveryPolicy::max_attempts`]) failed too.
+    pub fn with_dead_letters(mut self, dead_letters: Q) -> Self {
+        self.dead_letters = Some(dead_letters);
+        self
+    }
+
+    /// The same sender as Lambda's main lane: a request gets [`SLOW_AFTER`], and deliveries
+    /// to slower endpoints go to `slow_lane`, whose own sender gives them the full timeout.
+    pub fn with_slow_lane(mut self, slow_lane: Q) -> Self {
+        self.slow_lane = Some(SlowLane::new(slow_lane));
+        self.in_flight = InFlight::new(MAIN_LANE_PER_ENDPOINT);
+        self
+    }
+
+    /// A delivery not sent now: moved to the slow lane if there is one, else deferred.
+    async fn not_now(
+        &self,
+        pending: &DeliveryMessage<'_>,
+        message: &ReceivedMessage,
+    ) -> Result<SendOutcome, SendError> {
+        match &self.slow_lane {
+            Some(lane) => self.move_to_slow_lane(lane, pending, message).await,
+            None => self.defer(pending, message).await,
+        }
+    }
+
+    /// Sends the delivery to the slow lane, carrying the attempts made so far.
+    async fn move_to_slow_lane(
+        &self,
+        lane: &SlowLane<Q>,
+        pending: &DeliveryMessage<'_>,
+        message: &ReceivedMessage,
+    ) -> Result<SendOutcome, SendError> {
+        lane.queue.send_batch(vec![pending.moved(message.receive_count)]).await?;
+        tracing::debug!(delivery_id = %pending.id, endpoint_id = %pending.endpoint_id, "moved to the slow lane");
+        Ok(SendOutcome::MovedToSlowLane)
+    }
+
+    /// Sends the delivery later, as a new message that carries the attempts made so far: a
+    /// deferral is not an attempt, and does not use up the message's receives.
+    async fn defer(&self, pending: &DeliveryMessage<'_>, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
+        let delay = deferral_delay(pending.deferrals.saturating_add(1), random_jitter());
+        self.defer_for(pending, message, delay).await
+    }
+
+    async fn defer_for(
+        &self,
+        pending: &DeliveryMessage<'_>,
+        message: &ReceivedMessage,
+        delay: Duration,
+    ) -> Result<SendOutcome, SendError> {
+        self.deliveries.send_delayed(pending.deferred(message.receive_count), delay).await?;
+        tracing::debug!(delivery_id = %pending.id, endpoint_id = %pending.endpoint_id, ?delay, "deferred");
+        Ok(SendOutcome::Deferred)
+    }
+
+    /// The event's payload: from the message if an older one carries it, else from the store
+    /// (once per event while cached). `None` if the event is no longer retained.
+    async fn payload(&self, pending: &DeliveryMessage<'_>) -> Result<Option<Bytes>, StoreError> {
+        if let Some(payload) = pending.payload {
+            return Ok(Some(Bytes::copy_from_slice(payload.get().as_bytes())));
+        }
+        if let Some(payload) = self.payloads.get(&pending.tenant, &pending.event_id) {
+            return Ok(Some(payload));
+        }
+        let Some(payload) = self.store.event_payload(&pending.tenant, &pending.event_id).await? else {
+            return Ok(None);
+        };
+        let payload = Bytes::from(payload.get().to_owned());
+        self.payloads.put(&pending.tenant, &pending.event_id, payload.clone());
+        Ok(Some(payload))
+    }
+
+    /// Whether a delivered delivery is to be sent again: a manual resend asked for it, and no
+    /// attempt was made since (else this is a redelivered message of a resend already made).
+    async fn resend_due(&self, pending: &DeliveryMessage<'_>) -> Result<bool, SendError> {
+        let Some(after) = pending.resend_after else { return Ok(false) };
+        let stored = match self.store.get_delivery(&pending.tenant, &pending.endpoint_id, &pending.id).await {
+            Ok(detail) => detail.delivery.attempts,
+            Err(StoreError::NotFound) => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        Ok(stored == after)
+    }
+
+    pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
+        let pending = match DeliveriesMessage::parse(&message.body) {
+            Ok(DeliveriesMessage::Deliver(pending)) => pending,
+            Ok(DeliveriesMessage::Recover(job)) => {
+                run_job_page(&self.store, &self.deliveries, &self.clock, &job).await?;
+                return Ok(SendOutcome::Recovered);
+            }
+            Err(error) => return Err(SendError::Malformed(error.to_string())),
+        };
+        let span = tracing::Span::current();
+        span.record("tenant", pending.tenant.as_str());
+        span.record("event_id", pending.event_id.as_str());
+        span.record("delivery_id", tracing::field::display(&pending.id));
+        span.record("endpoint_id", tracing::field::display(&pending.endpoint_id));
+        if let Some(lane) = &self.slow_lane
+            && lane.is_slow(&pending.endpoint_id)
+        {
+            return self.move_to_slow_lane(lane, &pending, message).await;
+        }
+        if self.in_flight.refuses(&pending.endpoint_id) {
+            return self.not_now(&pending, message).await;
+        }
+        let attempt_number = pending.attempt_number(message.receive_count);
+        let endpoint = match self.store.get_endpoint(&pending.tenant, &pending.endpoint_id).await {
+            Ok(endpoint) => endpoint,
+            Err(StoreError::NotFound) => return Ok(SendOutcome::Skipped),
+            Err(error) => return Err(error.into()),
+        };
+        if self.store.delivery_status(&pending.tenant, &pending.endpoint_id, &pending.id).await?
+            == Some(DeliveryStatus::Delivered)
+            && !self.resend_due(&pending).await?
+        {
+            return Ok(SendOutcome::Skipped);
+        }
+        let mut delivery = pending.pending().record();
+        if !endpoint.enabled {
+            // Re-enabling does not replay; the history shows why, and a manual retry can.
+            delivery.status = DeliveryStatus::Failed;
+            delivery.last_error = Some(endpoint.disabled_summary());
+            self.store.save_delivery(&delivery, None).await?;
+            return Ok(SendOutcome::Skipped);
+        }
+
+        let Some(payload) = self.payload(&pending).await? else {
+            delivery.status = DeliveryStatus::Failed;
+            delivery.last_error = Some("not sent: the event is no longer retained".to_owned());
+            self.store.save_delivery(&delivery, None).await?;
+            return Ok(SendOutcome::Skipped);
+        };
+        // A turn covers the request only: what the receiver's speed decides.
+        let Some(turn) = self.in_flight.turn(&endpoint.id).await else {
+            return self.not_now(&pending, message).await;
+        };
+        if let Some(lane) = &self.slow_lane
+            && lane.is_slow(&endpoint.id)
+        {
+            // Found slow while this one waited for its turn.
+            turn.unused();
+            return self.move_to_slow_lane(lane, &pending, message).await;
+        }
+        let mut now = self.clock.now();
+        if let Some(limit) = endpoint.rate_limit {
+            let second = now.unix_seconds();
+            let counted = self.rates.count(&endpoint.id, second).await?;
+            // Sent only within the second it was counted in (a slow count can end in the
+            // next), so that no second's arrivals pass the limit.
+            now = self.clock.now();
+            let late = now.unix_seconds() != second;
+            if let Some(delay) = rate_delay(counted, limit).or(late.then_some(Duration::ZERO)) {
+                turn.unused();
+                return self.defer_for(&pending, message, delay).await;
+            }
+        }
+        let keys = self.keys.keys_for(&endpoint, now);
+        let attempting = deliver_once(&self.http, &endpoint, &keys, delivery, payload, now, self.policy.timeout);
+        let Attempted { mut delivery, attempt, answer } = match &self.slow_lane {
+            None => attempting.await,
+            Some(lane) => match tokio::time::timeout(SLOW_AFTER, attempting).await {
+                Ok(answered) => answered,
+                Err(_) => {
+                    // Remembered before the turn is given back, so that no delivery waiting
+                    // for it sends. Dropping the future closes the connection.
+                    lane.remember(&endpoint.id);
+                    drop(turn);
+                    return self.move_to_slow_lane(lane, &pending, message).await;
+                }
+            },
+        };
+        drop(turn);
+
+        if answer == Answer::Delivered {
+            self.store.save_delivery(&delivery, Some(&attempt)).await?;
+            count_answer(&self.store, &endpoint, answer, &self.policy).await?;
+            return Ok(SendOutcome::Delivered);
+        }
+
+        let disabled_now = count_answer(&self.store, &endpoint, answer, &self.policy).await?;
+        match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
+            Some(delay) if !disabled_now && answer != Answer::Gone => {
+                delivery.status = DeliveryStatus::Pending;
+                delivery.next_retry_at = Some(now.plus(delay));
+                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                self.deliveries.change_visibility(&message.receipt, delay).await?;
+                Ok(SendOutcome::RetryScheduled)
+            }
+            Some(_) => {
+                // Disabled by this answer: stop retrying; the history keeps the delivery.
+                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                Ok(SendOutcome::Skipped)
+            }
+            None => {
+                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                tracing::warn!(
+                    delivery_id = %delivery.id,
+                    endpoint_id = %endpoint.id,
+                    attempts = attempt_number,
+                    "delivery failed for good after its last retry"
+                );
+                Ok(SendOutcome::GaveUp)
+            }
+        }
+    }
+
+    /// A message that could not be processed: parked with the reason if it never will be, or
+    /// if this was its last receive; else left on the queue (its id answered) to try again.
+    async fn not_processed(&self, message: ReceivedMessage, error: SendError) -> Option<String> {
+        let last_receive = message.receive_count >= self.policy.max_attempts();
+        let reason = match &error {
+            SendError::Malformed(_) => error.to_string(),
+            _ if last_receive => format!("not processed in {} receives; last error: {error}", message.receive_count),
+            _ => {
+                tracing::warn!(message_id = %message.message_id, %error, "delivery not processed; retried later");
+                return Some(message.message_id);
+            }
+        };
+        let Some(dead_letters) = &self.dead_letters else {
+            tracing::warn!(message_id = %message.message_id, reason, "delivery not processed; the redrive parks it");
+            return Some(message.message_id);
+        };
+        match dead_letters.park(message.body, &reason).await {
+            Ok(()) => {
+                tracing::warn!(message_id = %message.message_id, reason, "delivery message parked in the DLQ");
+                None
+            }
+            Err(park_error) => {
+                tracing::warn!(message_id = %message.message_id, reason, %park_error, "not parked; retried later");
+                Some(message.message_id)
+            }
+        }
+    }
+
+    /// Handles a batch concurrently; answers the ids of the messages that must stay on the
+    /// queue: retries, and errors short of the last receive (see [`Sender::with_dead_letters`]).
+    pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
+        stream::iter(messages)
+            .map(|message| {
+                let span = delivery_span(&message);
+                async move {
+                    match self.handle_message(&message).await {
+                        Ok(
+                            SendOutcome::Delivered
+                            | SendOutcome::Skipped
+                            | SendOutcome::GaveUp
+                            | SendOutcome::Deferred
+                            | SendOutcome::MovedToSlowLane
+                            | SendOutcome::Recovered,
+                        ) => None,
+                        Ok(SendOutcome::RetryScheduled) => Some(message.message_id),
+                        Err(error) => self.not_processed(message, error).await,
+                    }
+                }
+                .instrument(span)
+            })
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .filter_map(std::future::ready)
+            .collect()
+            .await
+    }
+}
