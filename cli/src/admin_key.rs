@@ -2,12 +2,13 @@
 //! stack gets its first key (the template holds none) and how a lost one is replaced. The key
 //! is printed once; only its SHA-256 is stored.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use webhooks::api_keys::hash_key;
-use webhooks::api_keys::{MintedKey, check_chosen_key, mint};
-use webhooks::model::Scope;
-use webhooks::ports::{Store, StoreError};
+use webhooks::backend::Store;
+use webhooks::ports::StoreError;
+use webhooks::security::api_keys::Scope;
+use webhooks::security::api_keys::hash_key;
+use webhooks::security::api_keys::{MintedKey, check_chosen_key, mint};
 use webhooks::time::Timestamp;
 use webhooks_sqlite::SqliteDatabase;
 
@@ -18,45 +19,25 @@ pub const DEFAULT_TENANT: &str = "default";
 /// The name of the admin key `serve --admin-key` manages: there is one at a time.
 pub const FLAG_ADMIN_KEY_NAME: &str = "admin (--admin-key)";
 
-/// Where the key goes.
-pub enum KeyStore {
-    /// The embedded backend's data directory (not while `webhooks serve` runs on it); unless
-    /// `create`, it must hold a database already (a mistyped path is not a new one).
-    Embedded { dir: PathBuf, create: bool },
-    /// The DynamoDB table of a deployed stack (its name is the stack's name) or of
-    /// `serve --aws --prefix`, at the usual AWS settings.
-    Aws { table: String },
-}
-
-/// Mints an admin key named `name` for the default tenant; answers the key.
-pub async fn create_admin_key(target: KeyStore, name: &str) -> Result<String, String> {
-    match target {
-        KeyStore::Embedded { dir, create } => {
-            let file = dir.join(DATABASE_FILE);
-            if !create && !file.exists() {
-                return Err(format!(
-                    "{} holds no webhooks database (check --data, or add --create to start one there)",
-                    dir.display()
-                ));
-            }
-            let _lock = lock_data_dir(&dir)?;
-            let db = SqliteDatabase::open(&file).map_err(|e| e.to_string())?;
-            mint_admin_key(&db.store(), name, None).await.map(|minted| minted.key)
-        }
-        #[cfg(feature = "aws")]
-        KeyStore::Aws { table } => crate::aws::create_aws_admin_key(table, name).await,
-        #[cfg(not(feature = "aws"))]
-        KeyStore::Aws { .. } => Err(crate::serve::NO_AWS.to_owned()),
+/// Mints an admin key named `name` for the default tenant into the embedded backend's data
+/// directory `dir` (not while `webhooks serve` runs on it); answers the key. Unless `create`,
+/// `dir` must hold a database already (a mistyped path is not a new one).
+pub async fn create_admin_key(dir: &Path, create: bool, name: &str) -> Result<String, String> {
+    let file = dir.join(DATABASE_FILE);
+    if !create && !file.exists() {
+        return Err(format!(
+            "{} holds no webhooks database (check --data, or add --create to start one there)",
+            dir.display()
+        ));
     }
+    let _lock = lock_data_dir(dir)?;
+    let db = SqliteDatabase::open(&file).map_err(|e| e.to_string())?;
+    mint_admin_key(&db.store(), name, None).await.map(|minted| minted.key)
 }
 
 /// Stores an admin key for the default tenant: `chosen` (refused if weak), or a new one;
 /// answers the key and its record.
-pub(crate) async fn mint_admin_key<S: Store>(
-    store: &S,
-    name: &str,
-    chosen: Option<String>,
-) -> Result<MintedKey, String> {
+pub async fn mint_admin_key<S: Store>(store: &S, name: &str, chosen: Option<String>) -> Result<MintedKey, String> {
     if let Some(key) = &chosen {
         check_chosen_key(key)?;
     }

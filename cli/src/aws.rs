@@ -9,9 +9,19 @@ use webhooks_aws::{AwsBackend, AwsPorts, AwsSettings, load_sdk_config};
 use webhooks_http::ReqwestSender;
 
 use crate::admin_key::mint_admin_key;
-use crate::serve::{AwsServe, Backend, Running, ServeConfig, run_pipeline};
+use crate::serve::{Backend, Running, ServeConfig, run_pipeline};
 
-pub(crate) async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
+#[derive(Clone, Debug)]
+pub struct AwsServe {
+    /// The table is named `{prefix}`, the queues `{prefix}-events`, `{prefix}-deliveries` and
+    /// their `-dlq`s.
+    pub prefix: String,
+    /// Create whatever is missing first, as the deployment defines it.
+    pub provision: bool,
+}
+
+/// Starts everything on DynamoDB and SQS and returns once the API listens.
+pub async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, String> {
     let sdk = load_sdk_config().await;
     let deployment = Deployment::named(&aws.prefix, &config.settings.policy);
     let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
@@ -46,7 +56,7 @@ pub(crate) async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Runn
 }
 
 /// Mints an admin key named `name` into the DynamoDB table `table`; answers the key.
-pub(crate) async fn create_aws_admin_key(table: String, name: &str) -> Result<String, String> {
+pub async fn create_aws_admin_key(table: String, name: &str) -> Result<String, String> {
     let client = aws_sdk_dynamodb::Client::new(&load_sdk_config().await);
     // A clear answer for the usual mistake (wrong region, stack not deployed yet).
     client

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use webhooks::ports::{Queue, ReceivedMessage};
+use webhooks::queues::{Queue, ReceivedMessage};
 
 /// Receipts deleted per call (SQS's DeleteMessageBatch maximum).
 const DELETE_BATCH: usize = 10;

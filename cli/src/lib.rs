@@ -4,7 +4,7 @@
 pub mod admin_key;
 pub mod api_server;
 #[cfg(feature = "aws")]
-mod aws;
+pub mod aws;
 pub mod data_dir;
 pub mod event_source;
 pub mod flags;

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use webhooks_cli::admin_key::{KeyStore, create_admin_key};
+use webhooks_cli::admin_key::create_admin_key;
 use webhooks_cli::flags::SettingsFlags;
-use webhooks_cli::serve::{AwsServe, ServeConfig, start};
+use webhooks_cli::serve::{Running, ServeConfig, start};
 
 #[derive(Parser)]
 #[command(name = "webhooks", version, about = "Signed, retried, observable outgoing webhooks")]
@@ -80,9 +80,9 @@ async fn main() {
         .init();
     match Cli::parse().command {
         Command::AdminKey { name, data_dir, create, aws, prefix } => {
-            let target =
-                if aws { KeyStore::Aws { table: prefix } } else { KeyStore::Embedded { dir: data_dir, create } };
-            match create_admin_key(target, &name).await {
+            let minted =
+                if aws { aws_admin_key(prefix, &name).await } else { create_admin_key(&data_dir, create, &name).await };
+            match minted {
                 Ok(key) => println!("admin API key (shown once, keep it): {key}"),
                 Err(error) => {
                     eprintln!("webhooks admin-key: {error}");
@@ -96,16 +96,16 @@ async fn main() {
                 eprintln!("webhooks serve: {error}");
                 std::process::exit(2);
             });
-            config.aws = aws.then_some(AwsServe { prefix, provision });
             config.admin_key = admin_key;
             config.endpoint_concurrency = endpoint_concurrency;
-            serve(config).await;
+            let running = if aws { start_aws(config, prefix, provision).await } else { start(config).await };
+            serve(running).await;
         }
     }
 }
 
-async fn serve(config: ServeConfig) {
-    let running = match start(config).await {
+async fn serve(running: Result<Running, String>) {
+    let running = match running {
         Ok(running) => running,
         Err(error) => {
             eprintln!("webhooks serve: {error}");
@@ -119,6 +119,30 @@ async fn serve(config: ServeConfig) {
     wait_for_signal().await;
     println!("shutting down: finishing work in flight");
     running.stop().await;
+}
+
+/// What `--aws` answers in a build without the `aws` feature.
+#[cfg(not(feature = "aws"))]
+const NO_AWS: &str = "this build of webhooks has no AWS support (build it with the `aws` feature, on by default)";
+
+async fn start_aws(config: ServeConfig, prefix: String, provision: bool) -> Result<Running, String> {
+    #[cfg(feature = "aws")]
+    return webhooks_cli::aws::start_aws(config, webhooks_cli::aws::AwsServe { prefix, provision }).await;
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = (config, prefix, provision);
+        Err(NO_AWS.to_owned())
+    }
+}
+
+async fn aws_admin_key(table: String, name: &str) -> Result<String, String> {
+    #[cfg(feature = "aws")]
+    return webhooks_cli::aws::create_aws_admin_key(table, name).await;
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = (table, name);
+        Err(NO_AWS.to_owned())
+    }
 }
 
 async fn wait_for_signal() {

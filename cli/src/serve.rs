@@ -1,5 +1,5 @@
 //! `webhooks serve`: the API, the dispatcher and the sender in one process, over one SQLite
-//! file or over DynamoDB and SQS (`--aws`). The pollers behave like Lambda's SQS event
+//! file (here) or over DynamoDB and SQS (`--aws`, in `aws.rs`). The pollers behave like Lambda's SQS event
 //! source mapping and call the handlers the Lambda functions call.
 
 use std::fs::File;
@@ -11,10 +11,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use webhooks::dead_letters::DeadLetterQueues;
-use webhooks::local_rate_counter::LocalRateCounter;
-use webhooks::ports::{RateCounter, SystemClock};
-use webhooks::queues::Queues;
+use webhooks::deliveries::local_rate_counter::LocalRateCounter;
+use webhooks::deliveries::rate_limit::RateCounter;
+use webhooks::ports::SystemClock;
+use webhooks::queues::dead_letters::DeadLetterQueues;
+use webhooks::queues::definitions::Queues;
 use webhooks::settings::Settings;
 use webhooks_api::{App, Ports, router};
 use webhooks_http::{Lookup, ReqwestSender, SystemLookup};
@@ -52,17 +53,6 @@ pub struct ServeConfig {
     pub sender_concurrency: usize,
     /// Requests the sender keeps open to one endpoint at most.
     pub endpoint_concurrency: usize,
-    /// Run on DynamoDB and SQS (AWS or an emulator at AWS_ENDPOINT_URL) instead of SQLite.
-    pub aws: Option<AwsServe>,
-}
-
-#[derive(Clone, Debug)]
-pub struct AwsServe {
-    /// The table is named `{prefix}`, the queues `{prefix}-events`, `{prefix}-deliveries` and
-    /// their `-dlq`s.
-    pub prefix: String,
-    /// Create whatever is missing first, as the deployment defines it.
-    pub provision: bool,
 }
 
 impl ServeConfig {
@@ -76,7 +66,6 @@ impl ServeConfig {
             api_limits: Limits::default(),
             sender_concurrency: 16,
             endpoint_concurrency: webhooks_pipeline::sender::in_flight::PER_ENDPOINT,
-            aws: None,
         }
     }
 }
@@ -102,18 +91,9 @@ impl Running {
     }
 }
 
-/// Starts everything and returns once the API listens.
+/// Starts everything on the embedded backend and returns once the API listens (`--aws`:
+/// `aws::start_aws`).
 pub async fn start(config: ServeConfig) -> Result<Running, String> {
-    match config.aws.clone() {
-        None => start_embedded(config).await,
-        #[cfg(feature = "aws")]
-        Some(aws) => crate::aws::start_aws(config, aws).await,
-        #[cfg(not(feature = "aws"))]
-        Some(_) => Err(NO_AWS.to_owned()),
-    }
-}
-
-async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     let lock = lock_data_dir(&config.data_dir)?;
     let db = SqliteDatabase::open(&config.data_dir.join(DATABASE_FILE)).map_err(|e| e.to_string())?;
     let store = db.store();
@@ -142,9 +122,6 @@ async fn start_embedded(config: ServeConfig) -> Result<Running, String> {
     // This process is the data directory's only sender: it counts rate limits alone.
     run_pipeline(backend, LocalRateCounter::default(), &config, Some(lock)).await
 }
-
-/// What `--aws` answers in a build without the `aws` feature.
-pub const NO_AWS: &str = "this build of webhooks has no AWS support (build it with the `aws` feature, on by default)";
 
 /// The store and queues of one backend, before the pipeline runs on them.
 pub(crate) struct Backend<P: Ports> {

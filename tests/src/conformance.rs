@@ -6,16 +6,24 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::value::RawValue;
-use webhooks::api_keys::{hash_key, mint};
+use webhooks::backend::Store;
+use webhooks::deliveries::rate_limit::RateCounter;
+use webhooks::deliveries::store::DeliveryQuery;
+use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::rules::MAX_SUBSCRIPTIONS;
+use webhooks::endpoints::store::{EndpointQuery, EndpointStore};
+use webhooks::events::store::{EventRecord, EventStore};
+use webhooks::events::{EntityId, Event};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
-use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, EntityId, Event, Scope, Secret};
 use webhooks::pagination::decode_cursor;
-use webhooks::ports::{
-    ApiKeyStore, DeliveryQuery, EndpointQuery, EndpointStore, EventRecord, EventStore, MAX_REASON_BYTES, Queue,
-    RateCounter, Store, StoreError,
-};
+use webhooks::ports::StoreError;
+use webhooks::queues::{MAX_REASON_BYTES, Queue};
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::api_keys::{ApiKey, Scope};
+use webhooks::security::api_keys::{hash_key, mint};
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
-use webhooks::validation::MAX_SUBSCRIPTIONS;
 
 fn endpoint(tenant: &str, events: &[&str]) -> Endpoint {
     Endpoint {
@@ -391,7 +399,7 @@ pub async fn dead_letters<Q: Queue>(queue: &Q, dead_letters: &Q) {
     // the same millisecond as the call may stay (and did, once in CI, on the emulator).
     tokio::time::sleep(Duration::from_millis(5)).await;
 
-    let moved = webhooks::dead_letters::redrive(dead_letters, queue, 100).await.unwrap();
+    let moved = webhooks::queues::dead_letters::redrive(dead_letters, queue, 100).await.unwrap();
     assert_eq!(moved, 3);
     assert_eq!(dead_letters.depth().await.unwrap(), 0, "moved, not copied");
     let mut back = Vec::new();

@@ -2,10 +2,12 @@
 //! every adapter by `conformance::store`.
 
 use serde_json::value::RawValue;
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::deliveries::{Delivery, DeliveryStatus};
+use webhooks::events::store::{EventCursor, EventQuery, EventStore};
+use webhooks::events::{EntityId, Event};
 use webhooks::ids::{DeliveryId, EndpointId};
-use webhooks::model::{Delivery, DeliveryStatus, EntityId, Event};
 use webhooks::pagination::decode_cursor;
-use webhooks::ports::{DeliveryStore, EventCursor, EventQuery, EventStore};
 use webhooks::time::Timestamp;
 
 fn event(tenant: &str, id: &str, event_type: &str, at: Timestamp) -> Event {
@@ -61,7 +63,7 @@ pub async fn event_log<S: EventStore + DeliveryStore>(store: &S) {
     assert!(store.get_event(&tenant, "z").await.unwrap().is_none(), "another tenant's");
     assert!(store.get_event(&tenant, "nope").await.unwrap().is_none());
 
-    let ids = |page: &webhooks::ports::Page<webhooks::ports::EventSummary>| {
+    let ids = |page: &webhooks::ports::Page<webhooks::events::store::EventSummary>| {
         page.items.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
     };
     let query = |limit: usize| EventQuery { limit, ..EventQuery::default() };

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio::task::JoinSet;
-use webhooks::ports::{Queue, ReceivedMessage};
+use webhooks::queues::{Queue, ReceivedMessage};
 use webhooks_aws::sqs::SqsQueue;
 
 use crate::lambda_events::{failed_ids, fixture};

@@ -1,8 +1,9 @@
 //! The [`EventTypeStore`] contract, run against every adapter by `conformance::store`.
 
 use serde_json::json;
-use webhooks::event_types::EventTypeDef;
-use webhooks::ports::{EventTypeStore, StoreError};
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::EventTypeDef;
+use webhooks::ports::StoreError;
 use webhooks::time::Timestamp;
 
 fn def(tenant: &str, name: &str) -> EventTypeDef {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use webhooks::idempotency::IdempotencyStore;
 use webhooks::idempotency::{IDEMPOTENCY_LOCK, IDEMPOTENCY_TTL, KeptAnswer, KeyUse, Taken};
-use webhooks::ports::IdempotencyStore;
 use webhooks::time::Timestamp;
 
 async fn take<S: IdempotencyStore>(store: &S, tenant: &str, fingerprint: &str, now: Timestamp) -> Taken {

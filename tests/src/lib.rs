@@ -30,8 +30,8 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use webhooks::retry::DeliveryPolicy;
-use webhooks::url_guard::UrlPolicy;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::security::url_guard::UrlPolicy;
 use webhooks_cli::serve::{Running, ServeConfig, start};
 use webhooks_http::{Lookup, SystemLookup};
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
+use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks::ports::SystemClock;
-use webhooks::retry::DeliveryPolicy;
 use webhooks::settings::Settings;
 use webhooks_api::App;
 use webhooks_aws::deployment::{Deployment, provision};
@@ -101,7 +101,11 @@ pub async fn provisioned(policy: DeliveryPolicy) -> Provisioned {
         deliveries_queue_url: resources.deliveries_url.clone(),
         deliveries_dlq_url: resources.deliveries_dlq_url.clone(),
         slow_deliveries_queue_url: resources.slow_deliveries_url.clone(),
-        service: Settings { policy, url_policy: webhooks::url_guard::UrlPolicy::insecure(true), ..Settings::default() },
+        service: Settings {
+            policy,
+            url_policy: webhooks::security::url_guard::UrlPolicy::insecure(true),
+            ..Settings::default()
+        },
     };
     Provisioned { config, prefix, settings, resources }
 }

@@ -1,8 +1,11 @@
 //! The uid part of the [`EndpointStore`] contract, run against every adapter by
 //! `conformance::store`: a uid is unique per tenant, found while held, free once given up.
 
-use webhooks::model::{Endpoint, Secret};
-use webhooks::ports::{EndpointStore, StoreError};
+use webhooks::endpoints::Endpoint;
+
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::ports::StoreError;
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 
 /// A new endpoint of `tenant` (subscribed to `run.failed`) holding `uid`.

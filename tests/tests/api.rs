@@ -112,7 +112,8 @@ async fn endpoints_page_with_opaque_cursors_and_hide_secrets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_validation_errors() {
     let service =
-        Service::start_with(|config| config.settings.url_policy = webhooks::url_guard::UrlPolicy::default()).await;
+        Service::start_with(|config| config.settings.url_policy = webhooks::security::url_guard::UrlPolicy::default())
+            .await;
     let api = &service.api;
     let good = || json!({"url": "https://example.com/hook", "events": ["run.failed"]});
     let with = |field: &str, value: Value| {

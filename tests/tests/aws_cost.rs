@@ -8,10 +8,16 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use tokio::net::TcpListener;
-use webhooks::api_keys::mint;
-use webhooks::model::{Endpoint, Scope, Secret};
-use webhooks::ports::{ApiKeyStore, DeliveryStore, EndpointStore, Queue, ReceivedMessage, SystemClock};
-use webhooks::retry::DeliveryPolicy;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::ports::SystemClock;
+use webhooks::queues::{Queue, ReceivedMessage};
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::api_keys::Scope;
+use webhooks::security::api_keys::mint;
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;
 use webhooks_aws::dynamodb::item_size;
@@ -152,7 +158,7 @@ async fn a_delivery_costs_what_the_readme_says() {
     let log_entry = get(event_log_partition("acme"), event_log_sort_key(created, "evt-cost-0-0")).await;
     let deliveries = backend
         .store
-        .list_deliveries("acme", &webhooks::ports::DeliveryQuery { limit: 1, ..Default::default() })
+        .list_deliveries("acme", &webhooks::deliveries::store::DeliveryQuery { limit: 1, ..Default::default() })
         .await
         .unwrap();
     let delivery = &deliveries.items[0];

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use webhooks::ports::{Queue, ReceivedMessage};
-use webhooks::retry::DeliveryPolicy;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::queues::{Queue, ReceivedMessage};
 use webhooks_aws::{AwsBackend, env};
 use webhooks_tests::functions::{bootstrap, function_env};
 use webhooks_tests::lambda_events::{failed_ids, http_api_request, sqs_event};

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use webhooks::model::{Endpoint, Secret};
-use webhooks::ports::EndpointStore;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 use webhooks_aws::deployment::{QueueDefinition, provision_queue, provision_table};
 use webhooks_aws::dynamodb::schema::{PARTITION_KEY, SORT_KEY, tenant_partition};

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use webhooks::local_rate_counter::LocalRateCounter;
+use webhooks::deliveries::local_rate_counter::LocalRateCounter;
 use webhooks_sqlite::{QueueSettings, SqliteDatabase};
 use webhooks_tests::{conformance, data_dir};
 

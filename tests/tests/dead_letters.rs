@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use webhooks::ports::Queue;
-use webhooks::queues::Queues;
+use webhooks::queues::Queue;
+use webhooks::queues::definitions::Queues;
 use webhooks_aws::sqs::SqsQueue;
 use webhooks_cli::data_dir::DATABASE_FILE;
 use webhooks_sqlite::SqliteDatabase;

@@ -10,9 +10,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::sync::Mutex;
-use webhooks::model::{DeliveryStatus, Endpoint, Secret};
-use webhooks::ports::{DeliveryQuery, DeliveryStore, EndpointStore, Queue, StoreError};
-use webhooks::retry::DeliveryPolicy;
+use webhooks::deliveries::DeliveryStatus;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::ports::StoreError;
+use webhooks::queues::Queue;
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 use webhooks_aws::AwsBackend;
 use webhooks_tests::event_source_mapping::{EventSourceMapping, queue_arn};
@@ -108,7 +113,7 @@ impl Deployed {
     /// The emulator creates an UpdateItem's item with its key alone before it applies the
     /// update, so a Query at that moment sees a delivery without its attributes (DynamoDB's
     /// writes are atomic); such a read is tried again, anything else fails the test.
-    async fn deliveries(&self, endpoint: &Endpoint) -> Vec<webhooks::model::Delivery> {
+    async fn deliveries(&self, endpoint: &Endpoint) -> Vec<webhooks::deliveries::Delivery> {
         let query = DeliveryQuery { endpoint_id: Some(endpoint.id.clone()), limit: 100, ..Default::default() };
         for _ in 0..20 {
             match self.backend.store.list_deliveries(&endpoint.tenant, &query).await {

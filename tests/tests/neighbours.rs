@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use webhooks::retry::DeliveryPolicy;
+use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks_tests::{Api, Receiver, Service, numbered_events, p95_latency};
 /// How much later than without the neighbour the healthy endpoints' p95 may be.
 const ALLOWED_SLOWDOWN: Duration = Duration::from_secs(3);

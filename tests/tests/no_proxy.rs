@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use webhooks::ports::{HttpSender, OutboundRequest};
-use webhooks::url_guard::UrlPolicy;
+use webhooks::deliveries::outbound::{HttpSender, OutboundRequest};
+use webhooks::security::url_guard::UrlPolicy;
 use webhooks_http::ReqwestSender;
 use webhooks_tests::{CountingPort, Receiver};
 

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
-use webhooks::url_guard::{UrlPolicy, parse_allow_list};
+use webhooks::deliveries::outbound::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
+use webhooks::security::url_guard::{UrlPolicy, parse_allow_list};
 use webhooks_http::ReqwestSender;
 use webhooks_tests::{Api, CountingPort, Hosts, Receiver, Service};
 

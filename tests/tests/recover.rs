@@ -6,9 +6,16 @@ use std::time::Duration;
 
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::Event;
+use webhooks::events::store::EventStore;
 use webhooks::ids::DeliveryId;
-use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Secret};
-use webhooks::ports::{DeliveryStore, EndpointStore, EventStore, Queue, SystemClock};
+use webhooks::ports::SystemClock;
+use webhooks::queues::Queue;
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 use webhooks_pipeline::services::recover::{RecoverJob, recover_page};
 use webhooks_sqlite::SqliteDatabase;

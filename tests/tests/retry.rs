@@ -7,16 +7,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use webhooks::api_keys::mint;
-use webhooks::dead_letters::DeadLetterQueues;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::Event;
+use webhooks::events::store::EventStore;
 use webhooks::ids::DeliveryId;
-use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint, Event, Scope, Secret};
-use webhooks::ports::{
-    ApiKeyStore, DeliveryStore, EndpointStore, EventStore, Queue, QueueError, ReceivedMessage, SystemClock,
-};
-use webhooks::retry::DeliveryPolicy;
+use webhooks::ports::SystemClock;
+use webhooks::queues::dead_letters::DeadLetterQueues;
+use webhooks::queues::{Queue, QueueError, ReceivedMessage};
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::api_keys::Scope;
+use webhooks::security::api_keys::mint;
+use webhooks::security::signing::Secret;
+use webhooks::security::url_guard::UrlPolicy;
 use webhooks::time::Timestamp;
-use webhooks::url_guard::UrlPolicy;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_http::ReqwestSender;
 use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};

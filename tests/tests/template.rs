@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
-use webhooks::retry::DeliveryPolicy;
-use webhooks::url_guard::UrlPolicy;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::security::url_guard::UrlPolicy;
 use webhooks_aws::deployment::{DISPATCHER_TIMEOUT, Deployment, SENDER_TIMEOUT};
 use webhooks_aws::dynamodb::DEFAULT_RETENTION;
 use webhooks_aws::{AwsSettings, DEFAULT_SUBSCRIPTION_CACHE, env};
@@ -197,7 +197,7 @@ fn the_template_sets_every_setting_the_functions_read_and_nothing_else() {
     assert_eq!(settings.service.policy, DeliveryPolicy::default());
     assert_eq!(settings.service.retention, DEFAULT_RETENTION);
     assert_eq!(settings.service.subscription_cache, DEFAULT_SUBSCRIPTION_CACHE);
-    assert_eq!(settings.service.max_endpoints, webhooks::validation::DEFAULT_MAX_ENDPOINTS);
+    assert_eq!(settings.service.max_endpoints, webhooks::endpoints::rules::DEFAULT_MAX_ENDPOINTS);
     assert_eq!(
         settings.service.url_policy,
         UrlPolicy::default(),

@@ -8,7 +8,7 @@ pub use aws_lambda_events;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use webhooks::ports::ReceivedMessage;
+use webhooks::queues::ReceivedMessage;
 use webhooks::time::Timestamp;
 
 /// JSON lines on stdout (CloudWatch Logs), filtered by `env::LOG_FILTER` (default info).

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use webhooks::ids::ApiKeyId;
-use webhooks::model::{ApiKey, Scope};
-use webhooks::ports::ApiKeyStore;
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::api_keys::{ApiKey, Scope};
 use webhooks_pipeline::services::api_keys::create_key;
 
 use crate::error::{ApiError, ErrorBody};

@@ -7,9 +7,9 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use webhooks::dead_letters::{DeadLetterQueue, MAX_REDRIVE, redrive as move_back};
-use webhooks::model::Scope;
-use webhooks::ports::Queue;
+use webhooks::queues::Queue;
+use webhooks::queues::dead_letters::{DeadLetterQueue, MAX_REDRIVE, redrive as move_back};
+use webhooks::security::api_keys::Scope;
 
 use crate::error::ApiError;
 use crate::request::{ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_limit};

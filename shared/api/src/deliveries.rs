@@ -8,9 +8,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
+use webhooks::deliveries::{Delivery, DeliveryStatus};
 use webhooks::ids::DeliveryId;
-use webhooks::model::{Delivery, DeliveryStatus, Scope};
-use webhooks::ports::{DeliveryQuery, DeliveryStore};
+use webhooks::security::api_keys::Scope;
 use webhooks_pipeline::services::deliveries::retry as retry_delivery;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
@@ -93,7 +94,7 @@ async fn find_delivery<P: Ports>(
     caller: &Caller,
     id: &str,
     delivery_id: &str,
-) -> Result<webhooks::model::DeliveryDetail, ApiError> {
+) -> Result<webhooks::deliveries::DeliveryDetail, ApiError> {
     let endpoint_id = endpoint_id(app, caller.tenant(), id).await?;
     let delivery_id = DeliveryId::parse(delivery_id).ok_or(ApiError::NotFound)?;
     Ok(app.store.get_delivery(caller.tenant(), &endpoint_id, &delivery_id).await?)

@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
-use webhooks::model::Scope;
-use webhooks::ports::{QueueError, StoreError};
+use webhooks::ports::StoreError;
+use webhooks::queues::QueueError;
+use webhooks::security::api_keys::Scope;
 use webhooks::validation::FieldError;
 use webhooks_pipeline::services::ServiceError;
 

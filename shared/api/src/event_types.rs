@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use webhooks::catalog::is_default_type;
-use webhooks::event_types::{EventTypeView, default_views};
-use webhooks::model::Scope;
-use webhooks::ports::EventTypeStore;
+use webhooks::events::default_catalog::is_default_type;
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::{EventTypeView, default_views};
+use webhooks::security::api_keys::Scope;
 use webhooks_pipeline::services::event_types::{EventTypeChange, NewEventType};
 
 use crate::error::ApiError;

@@ -9,11 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use webhooks::model::{EntityId, Scope};
-use webhooks::ports::EventSummary;
-use webhooks::ports::{DeliveryStore, EventCursor, EventQuery, EventStore};
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::events::EntityId;
+use webhooks::events::intake::IncomingEvent;
+use webhooks::events::store::EventSummary;
+use webhooks::events::store::{EventCursor, EventQuery, EventStore};
+use webhooks::security::api_keys::Scope;
 use webhooks::time::Timestamp;
-use webhooks::validation::IncomingEvent;
 use webhooks_pipeline::services::events::accept;
 
 use crate::error::ApiError;

@@ -11,8 +11,9 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use webhooks::idempotency::IdempotencyStore;
 use webhooks::idempotency::{KeptAnswer, KeyUse, MAX_KEPT_ANSWER_BYTES, Taken, fingerprint, is_valid_key};
-use webhooks::ports::{Clock, IdempotencyStore};
+use webhooks::ports::Clock;
 
 use crate::error::ApiError;
 use crate::request::Caller;

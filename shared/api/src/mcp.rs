@@ -26,8 +26,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
+use webhooks::endpoints::rules::is_uid_form;
 use webhooks::ids::EndpointId;
-use webhooks::validation::is_uid_form;
 
 use crate::error::ApiError;
 use crate::request::Caller;

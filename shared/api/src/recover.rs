@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use webhooks::ids::EndpointId;
-use webhooks::model::Scope;
-use webhooks::ports::Queue;
+use webhooks::queues::Queue;
+use webhooks::security::api_keys::Scope;
 use webhooks::time::Timestamp;
 use webhooks_pipeline::services::recover::RecoverJob;
 

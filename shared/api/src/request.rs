@@ -9,9 +9,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use webhooks::api_keys::hash_key;
-use webhooks::model::{ApiKey, Scope};
-use webhooks::ports::ApiKeyStore;
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::api_keys::hash_key;
+use webhooks::security::api_keys::{ApiKey, Scope};
 
 use crate::error::ApiError;
 use crate::state::{App, Ports};
@@ -96,7 +96,7 @@ pub struct Whole<T>(pub T);
 impl<'de, T: TryFrom<i64>> serde::Deserialize<'de> for Whole<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let number = serde_json::Number::deserialize(deserializer)?;
-        webhooks::model::whole_number(&number)
+        webhooks::validation::whole_number(&number)
             .and_then(|n| T::try_from(n).ok())
             .map(Whole)
             .ok_or_else(|| serde::de::Error::custom(format!("{number} is not an integer in range")))

@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use webhooks::model::Scope;
 use webhooks::ports::Clock;
+use webhooks::security::api_keys::Scope;
 use webhooks_pipeline::services::endpoints::SecretRotation;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
@@ -24,7 +24,7 @@ pub struct Rotation {
     /// The new secret; generated when absent.
     secret: Option<String>,
     /// The new secret's scheme (`hmac_sha256` or `ed25519`); the current one's when absent.
-    signing: Option<webhooks::signing::Signing>,
+    signing: Option<webhooks::security::signing::Signing>,
     /// How long the old secret keeps signing; 24 h when absent, 0 ends it at once.
     #[schema(value_type = Option<u64>)]
     overlap_seconds: Option<Whole<u64>>,

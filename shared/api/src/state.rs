@@ -1,11 +1,11 @@
 //! What every request handler can reach: the application state built once per process
 //! from the ports of one deployment ([`Ports`], defined in the core).
 
-use webhooks::dead_letters::DeadLetterQueues;
-pub use webhooks::ports::Ports;
-use webhooks::retry::DeliveryPolicy;
+pub use webhooks::backend::Ports;
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::queues::dead_letters::DeadLetterQueues;
+use webhooks::security::url_guard::UrlPolicy;
 use webhooks::settings::Settings;
-use webhooks::url_guard::UrlPolicy;
 use webhooks_pipeline::services::endpoints::Endpoints;
 use webhooks_pipeline::services::event_types::EventTypes;
 use webhooks_pipeline::services::events::Intake;

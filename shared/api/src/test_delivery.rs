@@ -9,8 +9,8 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use webhooks::catalog::TEST_EVENT_TYPE;
-use webhooks::model::Scope;
+use webhooks::events::default_catalog::TEST_EVENT_TYPE;
+use webhooks::security::api_keys::Scope;
 use webhooks_pipeline::services::test_delivery::{TestDelivery, TestOutcome};
 
 use crate::endpoints::endpoint_id;

@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
-use webhooks::event_filter::EventFilters;
-use webhooks::model::{ApiKey, Delivery, EntityId};
-use webhooks::model::{Endpoint, Secret};
-use webhooks::signing::{Signing, public_key, standard_webhooks_secret};
+use webhooks::deliveries::Delivery;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::filters::EventFilters;
+use webhooks::events::EntityId;
+use webhooks::security::api_keys::ApiKey;
+use webhooks::security::signing::Secret;
+use webhooks::security::signing::{Signing, public_key, standard_webhooks_secret};
 use webhooks::time::Timestamp;
 
 /// Shown instead of a custom header's value to a caller who may not see the secret.
@@ -189,7 +192,7 @@ pub struct DeliveryDetailView<'a> {
     pub delivery: &'a Delivery,
     #[schema(value_type = Option<Object>)]
     pub payload: Option<&'a RawValue>,
-    pub attempt_log: &'a [webhooks::model::Attempt],
+    pub attempt_log: &'a [webhooks::deliveries::Attempt],
 }
 
 /// A minted API key: its record and, this once, the key itself.

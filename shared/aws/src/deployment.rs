@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::dynamodb::schema::*;
-pub use webhooks::queues::*;
-use webhooks::retry::DeliveryPolicy;
+use webhooks::deliveries::retry::DeliveryPolicy;
+pub use webhooks::queues::definitions::*;
 
 /// Every resource, by name.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,8 +5,10 @@
 use std::marker::PhantomData;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use webhooks::dead_letters::DeadLetterQueues;
-use webhooks::ports::{HttpSender, Ports, SystemClock};
+use webhooks::backend::Ports;
+use webhooks::deliveries::outbound::HttpSender;
+use webhooks::ports::SystemClock;
+use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::settings::invalid;
 pub use webhooks::settings::{DEFAULT_SUBSCRIPTION_CACHE, Settings, SettingsError};
 
@@ -147,10 +149,10 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use webhooks::retry::DeliveryPolicy;
+    use webhooks::deliveries::retry::DeliveryPolicy;
+    use webhooks::endpoints::rules::DEFAULT_MAX_ENDPOINTS;
+    use webhooks::security::url_guard::{UrlPolicy, parse_allow_list};
     use webhooks::settings::DEFAULT_RETENTION;
-    use webhooks::url_guard::{UrlPolicy, parse_allow_list};
-    use webhooks::validation::DEFAULT_MAX_ENDPOINTS;
 
     use super::*;
 

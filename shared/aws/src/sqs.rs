@@ -14,7 +14,7 @@ use aws_sdk_sqs::types::{
 };
 
 use super::usage::Usage;
-use webhooks::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
+use webhooks::queues::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
 use webhooks::time::Timestamp;
 
 /// SQS's batch limits: 10 entries and 1 MiB per request.

@@ -3,10 +3,12 @@
 //! same request gets that answer again without running; the same key on a different request
 //! is refused (422), and a repeat while the first still runs waits for nothing (409).
 
+use std::future::Future;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::ports::StoreError;
 use crate::time::Timestamp;
 
 /// How long an answer is kept for repeats.
@@ -59,6 +61,27 @@ pub struct KeyUse<'a> {
     pub key: &'a str,
     pub fingerprint: &'a str,
     pub now: Timestamp,
+}
+
+/// Idempotency keys and the answers kept for them (see [`crate::idempotency`]).
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Takes `use.key` of `use.tenant` for this request, atomically: MUST answer `New` (and
+    /// hold the key until `use.now` + [`crate::idempotency::IDEMPOTENCY_LOCK`]) when the key
+    /// is unused, expired, or held by a request that ran out of its lock; else `Mismatch`
+    /// if it was taken with another fingerprint, `Done` with the kept answer, or
+    /// `InProgress` while its holder runs. Keys are per tenant.
+    fn take_key(&self, key_use: &KeyUse<'_>) -> impl Future<Output = Result<Taken, StoreError>> + Send;
+
+    /// Keeps `answer` for the key until `use.now` + [`crate::idempotency::IDEMPOTENCY_TTL`].
+    fn keep_answer(
+        &self,
+        key_use: &KeyUse<'_>,
+        answer: &KeptAnswer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Frees the key (its request failed on our side, so a repeat may run); no error if it
+    /// is gone.
+    fn release_key(&self, tenant: &str, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[cfg(test)]

@@ -144,6 +144,19 @@ impl DeliveryId {
     }
 }
 
+/// A tenant's name. Every stored item belongs to exactly one tenant; another tenant's ids
+/// behave as if they did not exist.
+pub type Tenant = String;
+
+/// Tenant names: 1..=64 characters of A-Z a-z 0-9 - _ (never `#`, which storage keys use).
+pub const MAX_TENANT_LEN: usize = 64;
+
+pub fn is_valid_tenant(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= MAX_TENANT_LEN
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,10 +35,10 @@ fn into_page_by<T>(mut items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> St
 
 /// [`into_page`] for events, whose cursor is their receive time and id.
 pub fn event_page(
-    events: Vec<crate::ports::EventSummary>,
+    events: Vec<crate::events::store::EventSummary>,
     limit: usize,
-) -> crate::ports::Page<crate::ports::EventSummary> {
+) -> crate::ports::Page<crate::events::store::EventSummary> {
     into_page_by(events, limit, |last| {
-        crate::ports::EventCursor { created_at: last.created_at, id: last.id.clone() }.to_text()
+        crate::events::store::EventCursor { created_at: last.created_at, id: last.id.clone() }.to_text()
     })
 }

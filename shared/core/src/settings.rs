@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::retry::{DeliveryPolicy, parse_schedule};
-use crate::url_guard::{UrlPolicy, parse_allow_list};
-use crate::validation::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
+use crate::deliveries::retry::{DeliveryPolicy, parse_schedule};
+use crate::endpoints::rules::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
+use crate::security::url_guard::{UrlPolicy, parse_allow_list};
 
 /// The variables, each read in exactly one place: [`Settings::from_lookup`].
 pub mod env {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use webhooks::event_filter::{EventFilter, EventFilters, FilteredEvent, filter_for, filters_accept};
-use webhooks::filter::{pattern_matches, patterns_matching};
-use webhooks::model::EntityId;
+use webhooks::endpoints::filters::{EventFilter, EventFilters, FilteredEvent, filter_for, filters_accept};
+use webhooks::events::EntityId;
+use webhooks::events::patterns::{pattern_matches, patterns_matching};
 
 /// A few scalars that look alike across types: `1`, `1.0`, `"1"`, `true`...
 fn scalar() -> impl Strategy<Value = Value> {

@@ -7,10 +7,10 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use webhooks::filter::{pattern_matches, patterns_matching};
-use webhooks::model::Secret;
-use webhooks::signing::SigningKey;
-use webhooks::url_guard::{IpNet, UrlPolicy, UrlRejection, is_internal};
+use webhooks::events::patterns::{pattern_matches, patterns_matching};
+use webhooks::security::signing::Secret;
+use webhooks::security::signing::SigningKey;
+use webhooks::security::url_guard::{IpNet, UrlPolicy, UrlRejection, is_internal};
 
 /// IPv4 addresses from the internal ranges.
 fn internal_v4() -> impl Strategy<Value = Ipv4Addr> {

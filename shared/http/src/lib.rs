@@ -18,9 +18,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use webhooks::ports::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
-use webhooks::receiver_answer::parse_retry_after;
-use webhooks::url_guard::UrlPolicy;
+use webhooks::deliveries::outbound::{HttpOutcome, HttpSender, OutboundRequest, RESPONSE_BODY_LIMIT};
+use webhooks::deliveries::receiver_answer::parse_retry_after;
+use webhooks::security::url_guard::UrlPolicy;
 
 /// Sent as `User-Agent` on every delivery.
 pub const USER_AGENT: &str = concat!("Webhooks/", env!("CARGO_PKG_VERSION"));

@@ -4,11 +4,12 @@
 
 use bytes::Bytes;
 
+use webhooks::deliveries::outbound::{HttpSender, OutboundRequest};
+use webhooks::deliveries::receiver_answer::{Answer, classify};
+use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
 use webhooks::ids::DeliveryId;
-use webhooks::model::{Attempt, Delivery, DeliveryStatus, Endpoint};
-use webhooks::ports::{HttpSender, OutboundRequest};
-use webhooks::receiver_answer::{Answer, classify};
-use webhooks::signing::EndpointKeys;
+use webhooks::security::signing::EndpointKeys;
 use webhooks::time::Timestamp;
 
 /// What is being delivered.

@@ -13,18 +13,24 @@ use crate::services::event_types::TypeResolver;
 use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
-use webhooks::dead_letters::EVENT_MAX_RECEIVES;
-use webhooks::event_filter::FilteredEvent;
-use webhooks::event_types::check_typed_payload;
-use webhooks::filter::{endpoint_accepts, payload_entity_id};
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::deliveries::{Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::filters::FilteredEvent;
+use webhooks::endpoints::matching::endpoint_accepts;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::Event;
+use webhooks::events::intake::payload_entity_id;
+use webhooks::events::intake::{IncomingEvent, MAX_PAYLOAD_BYTES, check_event};
+use webhooks::events::store::{EventRecord, EventStore, EventTypeStore};
+use webhooks::events::types::check_typed_payload;
+use webhooks::ids::is_valid_tenant;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
-use webhooks::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
-use webhooks::model::{Delivery, DeliveryStatus, Endpoint, Event};
-use webhooks::ports::{
-    DeliveryStore, EndpointStore, EventRecord, EventStore, EventTypeStore, Queue, QueueError, ReceivedMessage,
-    StoreError,
-};
-use webhooks::validation::{FieldError, IncomingEvent, MAX_PAYLOAD_BYTES, check_event, is_valid_tenant};
+use webhooks::ports::StoreError;
+use webhooks::queues::dead_letters::EVENT_MAX_RECEIVES;
+use webhooks::queues::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
+use webhooks::queues::{Queue, QueueError, ReceivedMessage};
+use webhooks::validation::FieldError;
 
 /// Events handled at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;

@@ -3,10 +3,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use webhooks::dead_letters::EVENT_MAX_RECEIVES;
-use webhooks::messages::DeliveryMessage;
-use webhooks::model::{Endpoint, Secret};
-use webhooks::ports::{EndpointStore, Queue, QueueError, ReceivedMessage, Store};
+use webhooks::backend::Store;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::queues::dead_letters::EVENT_MAX_RECEIVES;
+use webhooks::queues::messages::DeliveryMessage;
+use webhooks::queues::{Queue, QueueError, ReceivedMessage};
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 use webhooks_pipeline::dispatcher::{Dispatcher, SEND_AT};
 use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue};
@@ -326,8 +329,8 @@ async fn a_batch_goes_out_as_it_fans_out_and_a_failed_send_fails_only_its_events
 /// unless the deployment accepts them (then `*` subscribers get it).
 #[tokio::test]
 async fn the_tenants_types_and_their_schemas_hold_on_the_queue_path() {
-    use webhooks::event_types::EventTypeDef;
-    use webhooks::ports::EventTypeStore;
+    use webhooks::events::store::EventTypeStore;
+    use webhooks::events::types::EventTypeDef;
 
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();

@@ -4,11 +4,17 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
+use webhooks::deliveries::DeliveryStatus;
+use webhooks::deliveries::outbound::{HttpOutcome, HttpSender, OutboundRequest};
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
 use webhooks::ids::DeliveryId;
-use webhooks::messages::DeliveryMessage;
-use webhooks::model::{DeliveryStatus, Endpoint, Secret};
-use webhooks::ports::{DeliveryStore, EndpointStore, HttpOutcome, HttpSender, OutboundRequest, Queue, SystemClock};
-use webhooks::retry::DeliveryPolicy;
+use webhooks::ports::SystemClock;
+use webhooks::queues::Queue;
+use webhooks::queues::messages::DeliveryMessage;
+use webhooks::security::signing::Secret;
 use webhooks::time::Timestamp;
 use webhooks_pipeline::sender::Sender;
 use webhooks_sqlite::{QueueSettings, SqliteDatabase};
@@ -191,7 +197,7 @@ async fn a_resend_is_sent_once_even_when_its_message_comes_twice() {
     let sender = Sender::new(store.clone(), queue, ScriptedHttp::default(), SystemClock, DeliveryPolicy::default());
     let sent = || sender.http.sent.lock().unwrap().len();
     let payload = RawValue::from_string(r#"{"n":1}"#.into()).unwrap();
-    let message = |resend_after: Option<u32>| webhooks::ports::ReceivedMessage {
+    let message = |resend_after: Option<u32>| webhooks::queues::ReceivedMessage {
         message_id: "m1".into(),
         receipt: "r1".into(),
         body: serde_json::to_string(&DeliveryMessage {

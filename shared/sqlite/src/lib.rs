@@ -261,8 +261,9 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use webhooks::endpoints::store::EndpointStore;
     use webhooks::ids::EndpointId;
-    use webhooks::ports::{EndpointStore, Queue};
+    use webhooks::queues::Queue;
     use webhooks::time::Timestamp;
 
     #[tokio::test]
@@ -299,8 +300,12 @@ mod tests {
         assert!(endpoint.metadata.is_empty());
         let metadata = std::collections::BTreeMap::from([("customer".to_owned(), "c_1".to_owned())]);
         let uid = Some("customer-1".to_owned());
-        let limited =
-            webhooks::model::Endpoint { rate_limit: Some(7), metadata: metadata.clone(), uid: uid.clone(), ..endpoint };
+        let limited = webhooks::endpoints::Endpoint {
+            rate_limit: Some(7),
+            metadata: metadata.clone(),
+            uid: uid.clone(),
+            ..endpoint
+        };
         db.store().update_endpoint(&limited).await.unwrap();
         let read = db.store().get_endpoint("acme", &id).await.unwrap();
         assert_eq!((read.rate_limit, read.metadata, read.uid), (Some(7), metadata, uid));

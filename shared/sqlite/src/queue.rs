@@ -11,8 +11,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{SqliteDatabase, backend};
-use webhooks::ports::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, StoreError, cut_reason};
-use webhooks::queues::QueueDefinition;
+use webhooks::ports::StoreError;
+use webhooks::queues::definitions::QueueDefinition;
+use webhooks::queues::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
 use webhooks::time::Timestamp;
 
 /// One queue in the file. Built from the service's one definition of each queue

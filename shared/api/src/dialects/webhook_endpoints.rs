@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use webhooks::model::Scope;
+use webhooks::security::api_keys::Scope;
 
 use crate::endpoints::{self, EndpointPatch, NewEndpoint};
 use crate::error::ApiError;

@@ -15,10 +15,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use webhooks::deliveries::Delivery;
+use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
 use webhooks::ids::{DeliveryId, EndpointId};
-use webhooks::model::{Delivery, Scope};
 use webhooks::pagination::{MAX_PAGE_SIZE, decode_cursor};
-use webhooks::ports::{DeliveryQuery, DeliveryStore};
+use webhooks::security::api_keys::Scope;
 use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint};
 
 use super::{items, rename, rewrite_json};

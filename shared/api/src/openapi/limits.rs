@@ -5,21 +5,24 @@
 //! is after `since`, that a cursor came from the list) is said in the field's description.
 
 use serde_json::{Value, json};
-use webhooks::event_filter::{
+use webhooks::deliveries::rate_limit::MAX_RATE_LIMIT;
+use webhooks::endpoints::filters::{
     MAX_FILTERED_TYPES, MAX_FILTERS_BYTES, MAX_IDS_PER_FILTER, MAX_PATH_LEN, MAX_PATH_SEGMENTS, MAX_PATHS_PER_FILTER,
     MAX_VALUE_LEN, MAX_VALUES_PER_PATH,
 };
-use webhooks::event_types::{
+use webhooks::endpoints::rules::{
+    MAX_CUSTOM_HEADERS, MAX_DESCRIPTION_LEN, MAX_HEADER_NAME_LEN, MAX_HEADER_VALUE_LEN, MAX_METADATA_ENTRIES,
+    MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN, MAX_SUBSCRIPTIONS, RESERVED_HEADER_PREFIXES, RESERVED_HEADERS,
+    SECRET_LEN, TOKEN_PUNCTUATION,
+};
+use webhooks::events::intake::{MAX_ENTITY_ID_LEN, MAX_EVENTS_PER_BATCH};
+use webhooks::events::types::{
     MAX_EVENT_TYPE_DESCRIPTION_LEN, MAX_EVENT_TYPE_NAME_LEN, MAX_EVENT_TYPE_PARTS, MAX_FAMILY_LEN, MAX_SCHEMA_BYTES,
 };
-use webhooks::rate_limit::MAX_RATE_LIMIT;
-use webhooks::signing::ED25519_SECRET_PREFIX as ED25519;
-use webhooks::url_guard::MAX_URL_LEN;
-use webhooks::validation::{
-    MAX_CUSTOM_HEADERS, MAX_DESCRIPTION_LEN, MAX_ENTITY_ID_LEN, MAX_EVENTS_PER_BATCH, MAX_HEADER_NAME_LEN,
-    MAX_HEADER_VALUE_LEN, MAX_KEY_NAME_LEN, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN,
-    MAX_SUBSCRIPTIONS, MAX_TENANT_LEN, RESERVED_HEADER_PREFIXES, RESERVED_HEADERS, SECRET_LEN, TOKEN_PUNCTUATION,
-};
+use webhooks::ids::MAX_TENANT_LEN;
+use webhooks::security::api_keys::MAX_KEY_NAME_LEN;
+use webhooks::security::signing::ED25519_SECRET_PREFIX as ED25519;
+use webhooks::security::url_guard::MAX_URL_LEN;
 use webhooks_pipeline::services::endpoints::MAX_ROTATION_OVERLAP;
 
 /// Control characters (Unicode `Cc`, as `char::is_control`).
@@ -189,7 +192,7 @@ fn uid() -> Value {
     json!({
         "type": "string",
         "minLength": 1,
-        "maxLength": webhooks::validation::MAX_UID_LEN,
+        "maxLength": webhooks::endpoints::rules::MAX_UID_LEN,
         "pattern": "^(?!ep_[0-9A-HJKMNP-TV-Z]{26}$)[A-Za-z0-9][A-Za-z0-9._-]*$",
     })
 }
@@ -319,7 +322,7 @@ fn add_cursors(document: &mut Value) {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use webhooks::url_guard::UrlPolicy;
+    use webhooks::security::url_guard::UrlPolicy;
 
     use super::*;
 

@@ -1,8 +1,8 @@
 //! The [`EventTypeStore`] port on DynamoDB: a tenant's own event types, one item each in
 //! the tenant's partition (`ET#{name}`), read with one GetItem or one Query.
 
-use webhooks::event_types::EventTypeDef;
-use webhooks::ports::EventTypeStore;
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::EventTypeDef;
 
 use super::*;
 

@@ -131,6 +131,6 @@ fn insert_entity(item: &mut Item, entity: Option<AttributeValue>) {
     }
 }
 
-fn entity_of(item: &Item) -> Result<Option<webhooks::model::EntityId>, StoreError> {
+fn entity_of(item: &Item) -> Result<Option<webhooks::events::EntityId>, StoreError> {
     optional_text(item, "entity").map(|text| serde_json::from_str(text).map_err(|_| malformed("entity"))).transpose()
 }

@@ -1,8 +1,8 @@
 //! The [`IdempotencyStore`] port on DynamoDB: one item per (tenant, key), taken with one
 //! conditional PutItem (the old item comes back when the condition fails), expired by TTL.
 
+use webhooks::idempotency::IdempotencyStore;
 use webhooks::idempotency::{IDEMPOTENCY_LOCK, IDEMPOTENCY_TTL, KeptAnswer, KeyUse, Taken};
-use webhooks::ports::IdempotencyStore;
 
 use super::*;
 

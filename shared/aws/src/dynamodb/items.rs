@@ -7,9 +7,12 @@ use std::str::FromStr;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::*;
+use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
-use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryStatus, Endpoint, PreviousSecret, Secret};
 use webhooks::ports::StoreError;
+use webhooks::security::api_keys::ApiKey;
+use webhooks::security::signing::{PreviousSecret, Secret};
 use webhooks::time::Timestamp;
 
 pub type Item = HashMap<String, AttributeValue>;

@@ -43,15 +43,19 @@ use items::*;
 use schema::*;
 
 use super::usage::Usage;
-use webhooks::filter::{pattern_matches, patterns_matching};
+use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
+use webhooks::deliveries::{Attempt, Delivery, DeliveryDetail, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::{EndpointQuery, EndpointStore, FailureCount};
+use webhooks::events::Event;
+use webhooks::events::patterns::{pattern_matches, patterns_matching};
+use webhooks::events::store::{EventQuery, EventRecord, EventStore, EventSummary};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
-use webhooks::model::{ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event};
 use webhooks::pagination::event_page;
 use webhooks::pagination::into_page;
-use webhooks::ports::{
-    ApiKeyStore, DeliveryQuery, DeliveryStore, EndpointQuery, EndpointStore, EventQuery, EventRecord, EventStore,
-    EventSummary, FailureCount, Page, StoreError,
-};
+use webhooks::ports::{Page, StoreError};
+use webhooks::security::api_keys::ApiKey;
+use webhooks::security::api_keys::ApiKeyStore;
 use webhooks::time::Timestamp;
 
 pub use webhooks::settings::DEFAULT_RETENTION;

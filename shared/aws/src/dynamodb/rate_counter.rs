@@ -7,8 +7,9 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use super::items::{get_number, key, number};
 use super::schema::{TTL_ATTRIBUTE, rate_partition};
 use super::{DynamoStore, Expression, Written};
+use webhooks::deliveries::rate_limit::RateCounter;
 use webhooks::ids::EndpointId;
-use webhooks::ports::{RateCounter, StoreError};
+use webhooks::ports::StoreError;
 
 /// How long after its second a count is kept (DynamoDB deletes it some time after).
 const KEPT_FOR_SECONDS: i64 = 60;

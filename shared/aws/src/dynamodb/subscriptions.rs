@@ -1,6 +1,6 @@
 //! The subscription index: one item per (tenant, pattern, endpoint), so that the dispatcher
 //! finds an event's endpoints with one Query per matching pattern. An endpoint may hold
-//! [`MAX_SUBSCRIPTIONS`](webhooks::validation::MAX_SUBSCRIPTIONS) patterns, more than a
+//! [`MAX_SUBSCRIPTIONS`](webhooks::endpoints::rules::MAX_SUBSCRIPTIONS) patterns, more than a
 //! transaction can write, so the index is written beside the endpoint, not with it, in an
 //! order that never loses a subscription:
 //!

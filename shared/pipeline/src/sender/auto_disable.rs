@@ -11,10 +11,11 @@
 //! The count lives in the store: [`Store::record_failure`] adds and disables atomically, so
 //! concurrent senders disable an endpoint exactly once.
 
-use webhooks::model::Endpoint;
-use webhooks::ports::{EndpointStore, StoreError};
-use webhooks::receiver_answer::{Answer, GONE_REASON};
-use webhooks::retry::DeliveryPolicy;
+use webhooks::deliveries::receiver_answer::{Answer, GONE_REASON};
+use webhooks::deliveries::retry::DeliveryPolicy;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::ports::StoreError;
 
 /// Counts `answer` toward disabling `endpoint`; answers whether this answer disabled it.
 pub async fn count_answer<S: EndpointStore>(

@@ -14,18 +14,22 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
+use webhooks::deliveries::DeliveryStatus;
+use webhooks::deliveries::local_rate_counter::LocalRateCounter;
+use webhooks::deliveries::outbound::HttpSender;
+use webhooks::deliveries::rate_limit::RateCounter;
+use webhooks::deliveries::rate_limit::rate_delay;
+use webhooks::deliveries::receiver_answer::{Answer, retry_delay};
+use webhooks::deliveries::retry::{DeliveryPolicy, deferral_delay, random_jitter};
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::store::EventStore;
 use webhooks::ids::EndpointId;
-use webhooks::local_rate_counter::LocalRateCounter;
-use webhooks::messages::{DeliveriesMessage, DeliveryMessage};
-use webhooks::model::{DeliveryStatus, Endpoint};
-use webhooks::ports::{
-    Clock, DeliveryStore, EndpointStore, EventStore, HttpSender, Queue, QueueError, RateCounter, ReceivedMessage,
-    StoreError,
-};
-use webhooks::rate_limit::rate_delay;
-use webhooks::receiver_answer::{Answer, retry_delay};
-use webhooks::retry::{DeliveryPolicy, deferral_delay, random_jitter};
-use webhooks::signing::EndpointKeys;
+use webhooks::ports::{Clock, StoreError};
+use webhooks::queues::messages::{DeliveriesMessage, DeliveryMessage};
+use webhooks::queues::{Queue, QueueError, ReceivedMessage};
+use webhooks::security::signing::EndpointKeys;
 use webhooks::time::Timestamp;
 
 use self::auto_disable::count_answer;
@@ -169,7 +173,7 @@ impl KeyCache {
         if entries.len() >= KEY_CACHE_LIMIT {
             entries.clear();
         }
-        let keys = EndpointKeys::for_endpoint(endpoint, now);
+        let keys = endpoint.keys(now);
         let valid_until =
             endpoint.previous_secret.as_ref().map(|previous| previous.expires_at).filter(|expires| *expires > now);
         entries.insert(

@@ -1,10 +1,14 @@
 //! API keys' use cases: minting one (shown once, stored as its hash).
 
 use super::ServiceError;
-use webhooks::api_keys::{MintedKey, mint};
-use webhooks::model::{Scope, Tenant};
-use webhooks::ports::{ApiKeyStore, Clock};
-use webhooks::validation::{FieldError, MAX_KEY_NAME_LEN, MAX_TENANT_LEN, is_valid_tenant};
+use webhooks::ids::Tenant;
+use webhooks::ids::{MAX_TENANT_LEN, is_valid_tenant};
+use webhooks::ports::Clock;
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::api_keys::MAX_KEY_NAME_LEN;
+use webhooks::security::api_keys::Scope;
+use webhooks::security::api_keys::{MintedKey, mint};
+use webhooks::validation::FieldError;
 
 /// Mints a key named `name` for `tenant` with `scopes` (sorted, each once) and stores its
 /// hash; `Invalid` naming every bad field.

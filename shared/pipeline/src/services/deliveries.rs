@@ -1,10 +1,12 @@
 //! Deliveries' use cases: a manual resend of a failed or delivered delivery.
 
 use super::ServiceError;
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::deliveries::{Delivery, DeliveryStatus};
 use webhooks::ids::{DeliveryId, EndpointId};
-use webhooks::messages::DeliveryMessage;
-use webhooks::model::{Delivery, DeliveryStatus};
-use webhooks::ports::{Clock, DeliveryStore, Queue};
+use webhooks::ports::Clock;
+use webhooks::queues::Queue;
+use webhooks::queues::messages::DeliveryMessage;
 
 /// Sends a delivery again, failed or delivered, as a new first message on `deliveries` (a
 /// fresh retry schedule, the same delivery id, so receivers can tell it is the same), and

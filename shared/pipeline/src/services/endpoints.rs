@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use super::event_types::tenant_catalog;
 use super::{ServiceError, UPDATE_ATTEMPTS};
-use webhooks::event_filter::EventFilters;
-use webhooks::event_types::TenantCatalog;
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::filters::EventFilters;
+use webhooks::endpoints::rules::{EndpointFields, check_endpoint, check_secret, check_signing};
+use webhooks::endpoints::store::{EndpointQuery, EndpointStore};
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::TenantCatalog;
 use webhooks::ids::EndpointId;
-use webhooks::model::{Endpoint, PreviousSecret, Secret};
-use webhooks::ports::{Clock, EndpointQuery, EndpointStore, EventTypeStore, StoreError};
-use webhooks::signing::Signing;
-use webhooks::url_guard::UrlPolicy;
-use webhooks::validation::{EndpointFields, check_endpoint, check_secret, check_signing};
+use webhooks::ports::{Clock, StoreError};
+use webhooks::security::signing::Signing;
+use webhooks::security::signing::{PreviousSecret, Secret};
+use webhooks::security::url_guard::UrlPolicy;
 
 /// How long a rotated-out secret keeps signing by default.
 pub const DEFAULT_ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);

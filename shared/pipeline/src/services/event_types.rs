@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::{ServiceError, UPDATE_ATTEMPTS};
-use webhooks::catalog::is_default_type;
-use webhooks::event_types::{EventTypeDef, KnownType, MAX_TENANT_EVENT_TYPES, TenantCatalog, check_event_type};
-use webhooks::payload_schema::PayloadSchema;
-use webhooks::ports::{Clock, EndpointStore, EventTypeStore, StoreError};
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::default_catalog::is_default_type;
+use webhooks::events::payload_schema::PayloadSchema;
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::{EventTypeDef, KnownType, MAX_TENANT_EVENT_TYPES, TenantCatalog, check_event_type};
+use webhooks::ports::{Clock, StoreError};
 
 /// A new type as asked for.
 #[derive(Debug, Clone, Default)]

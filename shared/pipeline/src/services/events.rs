@@ -3,11 +3,13 @@
 
 use super::ServiceError;
 use super::event_types::TypeResolver;
-use webhooks::event_types::check_typed_payload;
+use webhooks::events::intake::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::check_typed_payload;
 use webhooks::ids::GeneratedEventId;
-use webhooks::messages::EventEnvelope;
-use webhooks::ports::{Clock, EventTypeStore, Queue};
-use webhooks::validation::{IncomingEvent, MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, check_event};
+use webhooks::ports::Clock;
+use webhooks::queues::Queue;
+use webhooks::queues::messages::EventEnvelope;
 
 /// Where accepted events go, and what decides which types they may have.
 pub struct Intake<'a, Q, C, S> {

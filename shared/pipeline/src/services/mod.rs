@@ -10,7 +10,9 @@ pub mod events;
 pub mod recover;
 pub mod test_delivery;
 
-use webhooks::ports::{QueueError, StoreError};
+use webhooks::ports::StoreError;
+
+use webhooks::queues::QueueError;
 use webhooks::validation::FieldError;
 
 /// Attempts at a read-modify-write before answering `Conflict`.

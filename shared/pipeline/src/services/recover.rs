@@ -11,9 +11,11 @@
 
 use super::ServiceError;
 use super::deliveries::retry;
-pub use webhooks::messages::RecoverJob;
-use webhooks::model::DeliveryStatus;
-use webhooks::ports::{Clock, DeliveryQuery, DeliveryStore, Queue};
+use webhooks::deliveries::DeliveryStatus;
+use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
+use webhooks::ports::Clock;
+use webhooks::queues::Queue;
+pub use webhooks::queues::messages::RecoverJob;
 
 /// Failed deliveries looked at per message of a job.
 pub const RECOVER_PAGE: usize = 100;

@@ -9,12 +9,15 @@ use serde_json::value::RawValue;
 use super::ServiceError;
 use super::event_types::TypeResolver;
 use crate::attempt::deliver_once;
-use webhooks::event_types::KnownType;
+use webhooks::deliveries::outbound::HttpSender;
+use webhooks::deliveries::store::DeliveryStore;
+use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::Event;
+use webhooks::events::store::{EventStore, EventTypeStore};
+use webhooks::events::types::KnownType;
 use webhooks::ids::{DeliveryId, EndpointId, GeneratedEventId};
-use webhooks::messages::PendingDelivery;
-use webhooks::model::Event;
-use webhooks::ports::{Clock, DeliveryStore, EndpointStore, EventStore, EventTypeStore, HttpSender};
-use webhooks::signing::EndpointKeys;
+use webhooks::ports::Clock;
+use webhooks::queues::messages::PendingDelivery;
 
 /// How the test went.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +88,7 @@ impl<S: EndpointStore + EventStore + DeliveryStore + EventTypeStore, H: HttpSend
             event_type,
             created_at: now,
         };
-        let keys = EndpointKeys::for_endpoint(&endpoint, now);
+        let keys = endpoint.keys(now);
         let body = Bytes::copy_from_slice(event.payload.get().as_bytes());
         let attempted = deliver_once(self.http, &endpoint, &keys, pending.record(), body, now, self.timeout).await;
         let delivery = attempted.delivery;

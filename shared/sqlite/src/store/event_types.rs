@@ -1,7 +1,7 @@
 //! The [`EventTypeStore`] port on SQLite: a tenant's own event types.
 
-use webhooks::event_types::EventTypeDef;
-use webhooks::ports::EventTypeStore;
+use webhooks::events::store::EventTypeStore;
+use webhooks::events::types::EventTypeDef;
 
 use super::*;
 

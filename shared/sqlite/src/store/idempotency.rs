@@ -1,8 +1,8 @@
 //! The [`IdempotencyStore`] port on SQLite: one row per (tenant, key), taken and settled in
 //! the writer, so two requests never both get `New`.
 
+use webhooks::idempotency::IdempotencyStore;
 use webhooks::idempotency::{IDEMPOTENCY_LOCK, IDEMPOTENCY_TTL, KeptAnswer, KeyUse, Taken};
-use webhooks::ports::IdempotencyStore;
 
 use super::*;
 

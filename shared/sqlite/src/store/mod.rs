@@ -6,17 +6,20 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::value::RawValue;
 
 use super::{SqliteDatabase, backend};
-use webhooks::filter::patterns_matching;
+use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
+use webhooks::deliveries::{Attempt, Delivery, DeliveryDetail, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
+use webhooks::endpoints::store::{EndpointQuery, EndpointStore, FailureCount};
+use webhooks::events::Event;
+use webhooks::events::patterns::patterns_matching;
+use webhooks::events::store::{EventQuery, EventRecord, EventStore, EventSummary};
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
-use webhooks::model::{
-    ApiKey, Attempt, Delivery, DeliveryDetail, DeliveryStatus, Endpoint, Event, PreviousSecret, Secret,
-};
 use webhooks::pagination::event_page;
 use webhooks::pagination::into_page;
-use webhooks::ports::{
-    ApiKeyStore, DeliveryQuery, DeliveryStore, EndpointQuery, EndpointStore, EventQuery, EventRecord, EventStore,
-    EventSummary, FailureCount, Page, StoreError,
-};
+use webhooks::ports::{Page, StoreError};
+use webhooks::security::api_keys::ApiKey;
+use webhooks::security::api_keys::ApiKeyStore;
+use webhooks::security::signing::{PreviousSecret, Secret};
 use webhooks::time::Timestamp;
 
 mod api_keys;

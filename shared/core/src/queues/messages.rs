@@ -4,13 +4,14 @@
 
 mod protocol;
 
+pub use protocol::{DeliveriesMessage, MESSAGE_VERSION, MessageError};
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-pub use protocol::{DeliveriesMessage, MESSAGE_VERSION, MessageError};
-
-use crate::ids::{DeliveryId, EndpointId};
-use crate::model::{Delivery, DeliveryStatus, EntityId, Tenant};
+use crate::deliveries::{Delivery, DeliveryStatus};
+use crate::events::EntityId;
+use crate::ids::{DeliveryId, EndpointId, Tenant};
 use crate::time::Timestamp;
 
 /// An event on the events queue: the body of `POST /v1/events` (one event) plus the tenant.

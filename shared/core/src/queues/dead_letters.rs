@@ -1,10 +1,10 @@
 //! Dead letters: what the pipeline could not handle, parked with its reason
-//! ([`crate::ports::Queue::park`]), looked at, and sent back once the cause is fixed. A
+//! ([`crate::queues::Queue::park`]), looked at, and sent back once the cause is fixed. A
 //! receiver's failures are not here: they are `failed` deliveries in the history.
 
 use std::time::Duration;
 
-use crate::ports::{Queue, QueueError};
+use crate::queues::{Queue, QueueError};
 use crate::time::Timestamp;
 
 /// Receives of an event message before it is parked in the events DLQ: the dispatcher parks

@@ -1,60 +1,24 @@
-//! Which endpoints take which events: wildcard subscriptions, then the endpoint's filters.
+//! Whether an endpoint takes an event: its subscriptions and its filters.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
-use crate::event_filter::{FilteredEvent, filters_accept};
-use crate::model::{Endpoint, EntityId};
-use crate::validation::MAX_ENTITY_ID_LEN;
-
-/// `*` matches everything; `family.*` matches every type under `family.` (any depth);
-/// anything else matches only itself.
-pub fn pattern_matches(pattern: &str, event_type: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    match pattern.strip_suffix(".*") {
-        Some(prefix) => event_type.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.') && rest.len() > 1),
-        None => pattern == event_type,
-    }
-}
-
-/// Every subscription that matches `event_type`: the exact type, each `prefix.*` and `*`.
-/// Stores index subscriptions by pattern, so the dispatcher looks up exactly these keys.
-pub fn patterns_matching(event_type: &str) -> Vec<String> {
-    let mut patterns = vec![event_type.to_owned(), "*".to_owned()];
-    for (i, _) in event_type.match_indices('.') {
-        patterns.push(format!("{}.*", &event_type[..i]));
-    }
-    patterns
-}
+use crate::endpoints::Endpoint;
+use crate::endpoints::filters::{FilteredEvent, filters_accept};
+use crate::events::patterns::pattern_matches;
 
 /// Whether `endpoint` should receive `event`: subscribed to its type (exactly or by
-/// wildcard), and let through by its filters ([`crate::event_filter`]).
+/// wildcard), and let through by its filters ([`crate::endpoints::filters`]).
 pub fn endpoint_accepts(endpoint: &Endpoint, event: &FilteredEvent<'_>) -> bool {
     endpoint.events.iter().any(|p| pattern_matches(p, event.event_type))
         && filters_accept(&endpoint.event_filters, event)
 }
 
-/// The entity of an event sent without an `entity_id`: its payload's top-level `entity_id`
-/// (seed 000's payload format carries it there), if that is an integer or a string of
-/// 1..=[`MAX_ENTITY_ID_LEN`] characters. Anything else there (a float, an object, `null`, a
-/// key given twice) is no entity: the payload is the producer's, never refused for it.
-pub fn payload_entity_id(payload: &RawValue) -> Option<EntityId> {
-    #[derive(Deserialize)]
-    struct TopLevel {
-        entity_id: Option<EntityId>,
-    }
-    let entity = serde_json::from_str::<TopLevel>(payload.get()).ok()?.entity_id?;
-    match &entity {
-        EntityId::Text(text) if text.is_empty() || text.len() > MAX_ENTITY_ID_LEN => None,
-        _ => Some(entity),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::value::RawValue;
+
     use super::*;
+    use crate::events::EntityId;
+    use crate::events::intake::{MAX_ENTITY_ID_LEN, payload_entity_id};
+    use crate::events::patterns::patterns_matching;
 
     fn entity_of(payload: &str) -> Option<EntityId> {
         payload_entity_id(&RawValue::from_string(payload.to_owned()).unwrap())

@@ -2,10 +2,11 @@
 //! file from these definitions, `serve --aws --provision` on SQS, and
 //! `tests/tests/template.rs` holds template.yaml to them.
 
+pub use crate::queues::dead_letters::EVENT_MAX_RECEIVES;
+
 use std::time::Duration;
 
-pub use crate::dead_letters::EVENT_MAX_RECEIVES;
-use crate::retry::DeliveryPolicy;
+use crate::deliveries::retry::DeliveryPolicy;
 
 /// How long the functions may run; the queues' visibility timeouts are 6x these, as AWS
 /// advises for an SQS event source.

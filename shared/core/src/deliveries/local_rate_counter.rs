@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::deliveries::rate_limit::RateCounter;
 use crate::ids::EndpointId;
-use crate::ports::{RateCounter, StoreError};
+use crate::ports::StoreError;
 
 /// Endpoints counted before the ones whose second is over are dropped.
 const TIDY_AFTER: usize = 10_000;

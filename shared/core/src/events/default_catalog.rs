@@ -1,5 +1,5 @@
 //! The default event type catalog: the types every tenant has, shipped with the project in
-//! `catalog/event_types.json`. A tenant adds its own (`event_types.rs`).
+//! `catalog/event_types.json`. A tenant adds its own (`types.rs`).
 
 use std::sync::OnceLock;
 
@@ -18,11 +18,12 @@ pub const TEST_EVENT_TYPE: &str = "webhook.test";
 pub fn event_types() -> &'static [EventType] {
     static CATALOG: OnceLock<Vec<EventType>> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        serde_json::from_str(include_str!("../../catalog/event_types.json")).expect("the shipped catalog is valid JSON")
+        serde_json::from_str(include_str!("../../../catalog/event_types.json"))
+            .expect("the shipped catalog is valid JSON")
     })
 }
 
-/// Whether `name` is in the default catalog (a tenant may have more: `event_types.rs`).
+/// Whether `name` is in the default catalog (a tenant may have more: `types.rs`).
 pub fn is_default_type(name: &str) -> bool {
     event_types().iter().any(|t| t.name == name)
 }
@@ -31,7 +32,7 @@ pub fn is_default_type(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    use crate::event_types::TenantCatalog;
+    use crate::events::types::TenantCatalog;
 
     #[test]
     fn subscriptions_accept_types_and_matching_wildcards_only() {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::model::EntityId;
+use crate::events::EntityId;
 
 /// Event types (or wildcards) an endpoint may filter.
 pub const MAX_FILTERED_TYPES: usize = 100;
@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for EventFilter {
             Value::Array(items) => items
                 .into_iter()
                 .map(|item| match item {
-                    Value::Number(n) => crate::model::whole_number(&n).map(EntityId::Number),
+                    Value::Number(n) => crate::validation::whole_number(&n).map(EntityId::Number),
                     Value::String(text) => Some(EntityId::Text(text)),
                     _ => None,
                 })

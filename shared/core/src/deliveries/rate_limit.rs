@@ -1,12 +1,15 @@
 //! An endpoint's `rate_limit`: at most that many deliveries are attempted to it in any one
 //! second (Unix seconds, as the signed `webhook-timestamp` says). Each attempt is counted
-//! first ([`RateCounter`](crate::ports::RateCounter)); one counted past the limit is not
+//! first ([`RateCounter`]); one counted past the limit is not
 //! attempted but deferred to the second its place in line falls in, so a backlog drains at the
 //! limit and a deferral uses up no attempt.
 
+use std::future::Future;
 use std::time::Duration;
 
-use crate::ports::MAX_SEND_DELAY;
+use crate::ids::EndpointId;
+use crate::ports::StoreError;
+use crate::queues::MAX_SEND_DELAY;
 
 /// The largest `rate_limit`: what one DynamoDB partition takes in writes per second.
 pub const MAX_RATE_LIMIT: u32 = 1000;
@@ -19,6 +22,14 @@ pub fn rate_delay(counted: u32, limit: u32) -> Option<Duration> {
     let past = counted.checked_sub(limit).filter(|past| *past > 0)?;
     let seconds_ahead = past.div_ceil(limit);
     Some(Duration::from_secs(u64::from(seconds_ahead)).min(MAX_SEND_DELAY))
+}
+
+/// Deliveries counted per endpoint and second, for an endpoint's `rate_limit`.
+pub trait RateCounter: Send + Sync + 'static {
+    /// Adds one to the count of `endpoint` in second `second` (Unix seconds) and answers the
+    /// count, this one included. MUST be atomic (concurrent calls answer distinct counts) and
+    /// MUST start each second at zero; a second's count may be forgotten once it is over.
+    fn count(&self, endpoint: &EndpointId, second: i64) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
 #[cfg(test)]

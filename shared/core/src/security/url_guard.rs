@@ -16,10 +16,11 @@
 //! ([`is_internal`]) are refused unless the operator's allow list ([`UrlPolicy::allow_private`])
 //! names them.
 
+pub use ipnet::IpNet;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-pub use ipnet::IpNet;
 use url::{Host, Url};
 
 mod written;

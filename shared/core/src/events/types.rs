@@ -1,4 +1,4 @@
-//! A tenant's own event types, beside the default catalog (`catalog.rs`): what one is, the
+//! A tenant's own event types, beside the default catalog (`default_catalog.rs`): what one is, the
 //! rules for its name and fields, and the catalog a tenant sees (the defaults and its own).
 
 use std::sync::Arc;
@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalog::{event_types as default_types, is_default_type};
-use crate::filter::pattern_matches;
-use crate::model::Tenant;
-use crate::payload_schema::PayloadSchema;
+use crate::events::default_catalog::{event_types as default_types, is_default_type};
+use crate::events::patterns::pattern_matches;
+use crate::events::payload_schema::PayloadSchema;
+use crate::ids::Tenant;
 use crate::time::Timestamp;
 use crate::validation::FieldError;
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::retry::{DeliveryPolicy, MAX_RETRY_DELAY};
+use crate::deliveries::retry::{DeliveryPolicy, MAX_RETRY_DELAY};
 
 /// The reason an endpoint disabled by a 410 shows.
 pub const GONE_REASON: &str = "the receiver answered 410 Gone";

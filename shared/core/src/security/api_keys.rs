@@ -1,9 +1,12 @@
 //! API keys: minted once, shown once, stored only as their SHA-256.
 
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::ids::{ApiKeyId, random_bytes};
-use crate::model::{ApiKey, Scope, Tenant};
+use crate::ids::{ApiKeyId, Tenant, random_bytes};
+use crate::ports::StoreError;
 use crate::time::Timestamp;
 
 const KEY_PREFIX: &str = "whk_";
@@ -55,6 +58,61 @@ pub fn mint(tenant: Tenant, name: String, scopes: Vec<Scope>, now: Timestamp, ch
         key,
     }
 }
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Scope {
+    #[serde(rename = "webhooks:read")]
+    WebhooksRead,
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
+    #[serde(rename = "webhooks:delete")]
+    WebhooksDelete,
+    #[serde(rename = "events:write")]
+    EventsWrite,
+    /// A tenant's own event types: create, change, archive, delete.
+    #[serde(rename = "event_types:write")]
+    EventTypesWrite,
+    /// Everything, plus managing API keys (for any tenant).
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+/// An API key's record. The key itself is never stored, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub tenant: Tenant,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// The key's first characters, enough to recognise it in a list.
+    pub prefix: String,
+    pub created_at: Timestamp,
+}
+
+impl ApiKey {
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.scopes.contains(&Scope::Admin) || self.scopes.contains(&scope)
+    }
+}
+
+/// API keys, found by the SHA-256 of the key (the key itself is never stored).
+pub trait ApiKeyStore: Send + Sync + 'static {
+    /// MUST return `Conflict` if a key with this hash exists.
+    fn create_api_key(&self, key: &ApiKey, key_hash: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The key whose SHA-256 (hex) is `key_hash`, if any.
+    fn find_api_key(&self, key_hash: &str) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
+    /// Keys of one tenant, or of every tenant when `tenant` is `None`.
+    fn list_api_keys(&self, tenant: Option<&str>) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
+
+    /// MUST return `NotFound` if absent.
+    fn delete_api_key(&self, id: &ApiKeyId) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub const MAX_KEY_NAME_LEN: usize = 100;
 
 #[cfg(test)]
 mod tests {

@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(recover_job(&message), job);
 
         let id = DeliveryId::parse(&DeliveryId::time_range(Timestamp::from_millis(7_000)).0).unwrap();
-        let pending = crate::messages::PendingDelivery {
+        let pending = crate::queues::messages::PendingDelivery {
             id: &id,
             tenant: "acme",
             endpoint_id: &endpoint,

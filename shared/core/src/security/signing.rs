@@ -14,16 +14,16 @@
 //! `X-Webhook-Signature` stays on the old secret (receivers compare it exactly) and
 //! `X-Webhook-Signature-Next` carries the new secret's value (when both are HMAC).
 
+use std::fmt;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use ed25519_dalek::Signer;
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use ed25519_dalek::Signer;
-use serde::{Deserialize, Serialize};
-
 use crate::ids::random_bytes;
-use crate::model::{Endpoint, Secret};
 use crate::time::Timestamp;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -159,13 +159,10 @@ pub struct EndpointKeys {
 }
 
 impl EndpointKeys {
-    pub fn for_endpoint(endpoint: &Endpoint, now: Timestamp) -> Self {
-        let previous = endpoint
-            .previous_secret
-            .as_ref()
-            .filter(|previous| previous.expires_at > now)
-            .map(|previous| Key::new(&previous.secret));
-        Self { current: Key::new(&endpoint.secret), previous }
+    /// `secret`, and `previous` while its overlap lasts (until its `expires_at`, after `now`).
+    pub fn new(secret: &Secret, previous: Option<&PreviousSecret>, now: Timestamp) -> Self {
+        let previous = previous.filter(|previous| previous.expires_at > now).map(|previous| Key::new(&previous.secret));
+        Self { current: Key::new(secret), previous }
     }
 
     /// The signature headers for one delivery attempt.
@@ -193,6 +190,35 @@ impl EndpointKeys {
         }
         headers
     }
+}
+
+/// An endpoint's signing secret. `Debug` never shows it, so it cannot leak through logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The HMAC key material: the UTF-8 bytes of the secret string.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The secret that keeps signing beside the current one until `expires_at` (a rotation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    pub expires_at: Timestamp,
 }
 
 #[cfg(test)]
