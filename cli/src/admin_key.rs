@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use webhooks::backend::Store;
-use webhooks::ports::StoreError;
+use webhooks::ports::{ErrorChain, StoreError};
 use webhooks::security::api_keys::Scope;
 use webhooks::security::api_keys::hash_key;
 use webhooks::security::api_keys::{MintedKey, check_chosen_key, mint};
@@ -31,7 +31,7 @@ pub async fn create_admin_key(dir: &Path, create: bool, name: &str) -> Result<St
         ));
     }
     let _lock = lock_data_dir(dir)?;
-    let db = SqliteDatabase::open(&file).map_err(|e| e.to_string())?;
+    let db = SqliteDatabase::open(&file).map_err(|e| ErrorChain(&e).to_string())?;
     mint_admin_key(&db.store(), name, None).await.map(|minted| minted.key)
 }
 
@@ -42,7 +42,7 @@ pub async fn mint_admin_key<S: Store>(store: &S, name: &str, chosen: Option<Stri
         check_chosen_key(key)?;
     }
     let minted = mint(DEFAULT_TENANT.into(), name.to_owned(), vec![Scope::Admin], Timestamp::now(), chosen);
-    store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| e.to_string())?;
+    store.create_api_key(&minted.record, &minted.key_hash).await.map_err(|e| ErrorChain(&e).to_string())?;
     Ok(minted)
 }
 
@@ -50,22 +50,22 @@ pub async fn mint_admin_key<S: Store>(store: &S, name: &str, chosen: Option<Stri
 /// operator's replaces the one an earlier `--admin-key` set, which stops working.
 pub(crate) async fn ensure_admin_key<S: Store>(store: &S, chosen: Option<String>) -> Result<Option<String>, String> {
     if let Some(key) = chosen {
-        let current = match store.find_api_key(&hash_key(&key)).await.map_err(|e| e.to_string())? {
+        let current = match store.find_api_key(&hash_key(&key)).await.map_err(|e| ErrorChain(&e).to_string())? {
             Some(found) => found.id,
             None => mint_admin_key(store, FLAG_ADMIN_KEY_NAME, Some(key)).await?.record.id,
         };
-        let keys = store.list_api_keys(Some(DEFAULT_TENANT)).await.map_err(|e| e.to_string())?;
+        let keys = store.list_api_keys(Some(DEFAULT_TENANT)).await.map_err(|e| ErrorChain(&e).to_string())?;
         for earlier in keys.iter().filter(|k| k.name == FLAG_ADMIN_KEY_NAME && k.id != current) {
             match store.delete_api_key(&earlier.id).await {
                 Ok(()) | Err(StoreError::NotFound) => {
                     tracing::info!(key_id = %earlier.id, "revoked the admin key an earlier --admin-key set")
                 }
-                Err(error) => return Err(error.to_string()),
+                Err(error) => return Err(ErrorChain(&error).to_string()),
             }
         }
         return Ok(None);
     }
-    if !store.list_api_keys(None).await.map_err(|e| e.to_string())?.is_empty() {
+    if !store.list_api_keys(None).await.map_err(|e| ErrorChain(&e).to_string())?.is_empty() {
         return Ok(None);
     }
     mint_admin_key(store, "admin (first start)", None).await.map(|minted| Some(minted.key))

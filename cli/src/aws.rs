@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use webhooks::ports::ErrorChain;
+
 use webhooks_aws::deployment::{Deployment, find, provision};
 use webhooks_aws::dynamodb::{DEFAULT_RETENTION, DynamoStore};
 use webhooks_aws::{AwsBackend, AwsPorts, AwsSettings, load_sdk_config};
@@ -26,7 +28,7 @@ pub async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, St
     let deployment = Deployment::named(&aws.prefix, &config.settings.policy);
     let (dynamodb, sqs) = (aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
     let resources = if aws.provision {
-        provision(&dynamodb, &sqs, &deployment).await.map_err(|e| e.to_string())?
+        provision(&dynamodb, &sqs, &deployment).await.map_err(|e| ErrorChain(&e).to_string())?
     } else {
         find(&dynamodb, &sqs, &deployment).await.map_err(|e| format!("{e} (add --provision to create it)"))?
     };

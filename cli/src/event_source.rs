@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
+use webhooks::ports::ErrorChain;
 use webhooks::queues::{Queue, ReceivedMessage};
 
 /// Receipts deleted per call (SQS's DeleteMessageBatch maximum).
@@ -98,7 +99,7 @@ impl<Q: Queue> Source<Q> {
             let batch = match self.queue.receive(permits.num_permits(), self.settings.wait).await {
                 Ok(batch) => batch,
                 Err(error) => {
-                    tracing::warn!(%error, "receive failed; retrying in a second");
+                    tracing::warn!(error = %ErrorChain(&error), "receive failed; retrying in a second");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -144,7 +145,7 @@ async fn delete_handled<Q: Queue>(queue: Arc<Q>, mut receipts: mpsc::UnboundedRe
         }
         if let Err(error) = queue.delete_batch(batch).await {
             // The messages come back after their visibility timeout: delivered at least once.
-            tracing::warn!(%error, "delete failed");
+            tracing::warn!(error = %ErrorChain(&error), "delete failed");
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use webhooks::deliveries::local_rate_counter::LocalRateCounter;
 use webhooks::deliveries::rate_limit::RateCounter;
-use webhooks::ports::SystemClock;
+use webhooks::ports::{ErrorChain, SystemClock};
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::queues::definitions::Queues;
 use webhooks::settings::Settings;
@@ -95,14 +95,14 @@ impl Running {
 /// `aws::start_aws`).
 pub async fn start(config: ServeConfig) -> Result<Running, String> {
     let lock = lock_data_dir(&config.data_dir)?;
-    let db = SqliteDatabase::open(&config.data_dir.join(DATABASE_FILE)).map_err(|e| e.to_string())?;
+    let db = SqliteDatabase::open(&config.data_dir.join(DATABASE_FILE)).map_err(|e| ErrorChain(&e).to_string())?;
     let store = db.store();
     let queues = Queues::named(None, &config.settings.policy);
     let events = db.queue((&queues.events).into());
     let deliveries = db.queue((&queues.deliveries).into());
     // This process holds the lock: whatever a previous one had in hand is ours to redo.
     for queue in [&events, &deliveries] {
-        let recovered = queue.recover_in_flight().await.map_err(|e| e.to_string())?;
+        let recovered = queue.recover_in_flight().await.map_err(|e| ErrorChain(&e).to_string())?;
         if recovered > 0 {
             tracing::info!(queue = queue.name(), recovered, "resuming messages left in flight");
         }
@@ -165,7 +165,7 @@ where
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| ErrorChain(&e).to_string())?;
     let (shutdown, watching) = watch::channel(false);
 
     let mut tasks = Vec::new();

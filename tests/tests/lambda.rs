@@ -28,6 +28,7 @@ use webhooks_lambda::aws_lambda_events::sqs::SqsEvent;
 use webhooks_lambda::handle_sqs_event;
 use webhooks_pipeline::dispatcher::Dispatcher;
 use webhooks_pipeline::sender::Sender;
+use webhooks_tests::Captured;
 use webhooks_tests::Receiver;
 use webhooks_tests::lambda_events::{self, failed_ids, http_api_request};
 use webhooks_tests::local_aws::{aws_app, provisioned};
@@ -206,21 +207,6 @@ async fn the_sender_function_delivers_and_reports_what_must_retry() {
     assert_eq!((again[0].message_id.as_str(), again[0].receive_count), (received[1].message_id.as_str(), 2));
 }
 
-/// Log lines, as the functions write them.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_are_json_lines_without_secrets_or_keys() {
     const SECRET: &str = "a-secret-that-must-never-be-logged";
@@ -279,7 +265,7 @@ async fn logs_are_json_lines_without_secrets_or_keys() {
     handle_sqs_event(sqs_event(&records), |batch| sender.handle_batch(batch)).await.unwrap();
     assert!(!backend.store.get_endpoint("acme", &endpoint.id).await.unwrap().enabled);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let lines: Vec<Value> = logs.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
     let messages: Vec<&str> = lines.iter().filter_map(|line| line["fields"]["message"].as_str()).collect();
     assert!(messages.contains(&"event message parked in the events DLQ"), "{messages:?}");

@@ -118,7 +118,7 @@ impl Deployed {
         for _ in 0..20 {
             match self.backend.store.list_deliveries(&endpoint.tenant, &query).await {
                 Ok(page) => return page.items,
-                Err(StoreError::Backend(message)) if message.starts_with("malformed stored item") => {
+                Err(StoreError::Backend(message)) if message.to_string().starts_with("malformed stored item") => {
                     tokio::time::sleep(Duration::from_millis(50)).await
                 }
                 Err(error) => panic!("listing deliveries: {error}"),

@@ -15,7 +15,7 @@ use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::Event;
 use webhooks::events::store::EventStore;
 use webhooks::ids::DeliveryId;
-use webhooks::ports::SystemClock;
+use webhooks::ports::{BackendError, SystemClock};
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::queues::{Queue, QueueError, ReceivedMessage};
 use webhooks::security::api_keys::ApiKeyStore;
@@ -27,7 +27,16 @@ use webhooks::time::Timestamp;
 use webhooks_api::{ApiSettings, App, Ports, router};
 use webhooks_http::ReqwestSender;
 use webhooks_sqlite::{QueueSettings, SqliteDatabase, SqliteQueue, SqliteStore};
-use webhooks_tests::{ADMIN_KEY, Api, data_dir};
+use webhooks_tests::{ADMIN_KEY, Api, Captured, data_dir};
+
+/// What the flaky queue's failures are caused by: only logs may show it.
+const CAUSE: &str = "connection refused by 10.0.0.7:443";
+
+/// The queue's failure, with its cause kept as a source (as the adapters keep the SDK's).
+fn unreachable() -> QueueError {
+    let cause = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, CAUSE);
+    QueueError::Backend(BackendError::caused_by("the queue is unreachable", cause))
+}
 
 /// The SQLite queue, failing every send while `down` is set.
 #[derive(Clone)]
@@ -39,14 +48,14 @@ struct FlakyQueue {
 impl Queue for FlakyQueue {
     async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(QueueError::Backend("the queue is unreachable".into()));
+            return Err(unreachable());
         }
         self.inner.send_batch(bodies).await
     }
 
     async fn send_delayed(&self, body: String, delay: Duration) -> Result<(), QueueError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(QueueError::Backend("the queue is unreachable".into()));
+            return Err(unreachable());
         }
         self.inner.send_delayed(body, delay).await
     }
@@ -57,7 +66,7 @@ impl Queue for FlakyQueue {
 
     async fn park(&self, body: String, reason: &str) -> Result<(), QueueError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(QueueError::Backend("the queue is unreachable".into()));
+            return Err(unreachable());
         }
         self.inner.park(body, reason).await
     }
@@ -90,6 +99,10 @@ impl Ports for Flaky {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_whose_enqueue_fails_leaves_the_delivery_failed() {
+    // Every thread's logs: the API answers on the runtime's worker threads.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing::subscriber::set_global_default(webhooks_lambda::json_logs(move || writer.clone())).unwrap();
     let dir = data_dir();
     let db = SqliteDatabase::open(&dir.path().join("db.sqlite3")).unwrap();
     let store = db.store();
@@ -165,6 +178,10 @@ async fn a_retry_whose_enqueue_fails_leaves_the_delivery_failed() {
     let refused = api.post(&retry, json!({})).await;
     assert_eq!((refused.status, refused.code()), (500, "internal_error"), "{:?}", refused.body);
     assert!(!refused.body.to_string().contains("unreachable"), "no internal detail in the body");
+    assert!(!refused.body.to_string().contains(CAUSE), "nor its cause");
+    let logs = captured.text();
+    let line = logs.lines().find(|line| line.contains("request failed")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(line.contains(&format!("the queue is unreachable: {CAUSE}")), "the log has the whole chain: {line}");
     let status = store.delivery_status("default", &endpoint.id, &delivery.id).await.unwrap();
     assert_eq!(status, Some(DeliveryStatus::Failed), "still failed, so still retryable");
     assert_eq!(deliveries.inner.depth().await.unwrap(), 0);

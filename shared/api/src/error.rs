@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
-use webhooks::ports::StoreError;
+use webhooks::ports::{BackendError, ErrorChain, StoreError};
 use webhooks::queues::QueueError;
 use webhooks::security::api_keys::Scope;
 use webhooks::validation::FieldError;
@@ -53,9 +53,9 @@ pub enum ApiError {
     /// The `Idempotency-Key` was used for a different request.
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
-    /// Logged in full, answered as a bare 500.
+    /// Logged in full (its causes too), answered as a bare 500.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] BackendError),
 }
 
 impl ApiError {
@@ -78,7 +78,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             ServiceError::LimitReached(message) => ApiError::LimitReached(message),
             ServiceError::PayloadTooLarge(message) => ApiError::PayloadTooLarge(message),
-            ServiceError::Backend(message) => ApiError::Internal(message),
+            ServiceError::Backend(error) => ApiError::Internal(error),
         }
     }
 }
@@ -127,8 +127,8 @@ impl ApiError {
             ApiError::PayloadTooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message.clone(), Vec::new())
             }
-            ApiError::Internal(detail) => {
-                tracing::error!(error = %detail, "request failed");
+            ApiError::Internal(_) => {
+                tracing::error!(error = %ErrorChain(self), "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use webhooks::idempotency::IdempotencyStore;
 use webhooks::idempotency::{KeptAnswer, KeyUse, MAX_KEPT_ANSWER_BYTES, Taken, fingerprint, is_valid_key};
-use webhooks::ports::Clock;
+use webhooks::ports::{Clock, ErrorChain};
 
 use crate::error::ApiError;
 use crate::request::Caller;
@@ -78,7 +78,7 @@ async fn run_once<P: Ports>(app: &Arc<App<P>>, request: Request, next: Next) -> 
         _ => app.store.release_key(caller.tenant(), &key).await,
     };
     if let Err(error) = settled {
-        tracing::warn!(%error, "idempotency key not settled; it frees itself when its lock runs out");
+        tracing::warn!(error = %ErrorChain(&error), "idempotency key not settled; it frees itself when its lock runs out");
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }

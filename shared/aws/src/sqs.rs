@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sqs::error::{BuildError, DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
 };
 
 use super::usage::Usage;
+use webhooks::ports::BackendError;
 use webhooks::queues::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
 use webhooks::time::Timestamp;
 
@@ -38,8 +39,16 @@ pub struct SqsQueue {
     usage: Usage,
 }
 
-fn backend<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> QueueError {
-    QueueError::Backend(DisplayErrorContext(error).to_string())
+fn backend<E, R>(error: SdkError<E, R>) -> QueueError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    QueueError::Backend(BackendError::caused_by("SQS", error))
+}
+
+fn request(error: BuildError) -> QueueError {
+    QueueError::Backend(BackendError::caused_by("building an SQS request", error))
 }
 
 /// Consecutive runs of at most 10 bodies and 1 MiB.
@@ -107,7 +116,7 @@ impl SqsQueue {
                 .iter()
                 .map(|(id, body)| SendMessageBatchRequestEntry::builder().id(id).message_body(body).build())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| QueueError::Backend(e.to_string()))?;
+                .map_err(request)?;
             let result = self.client.send_message_batch().queue_url(&*self.url).set_entries(Some(entries)).send().await;
             self.usage.record("SendMessageBatch", 0.0);
             let output = match result {
@@ -124,18 +133,21 @@ impl SqsQueue {
                 return Ok(());
             }
             if let Some(rejected) = output.failed.iter().find(|failure| failure.sender_fault) {
-                return Err(QueueError::Backend(format!(
-                    "SQS refused a message: {} {}",
-                    rejected.code,
-                    rejected.message.as_deref().unwrap_or_default()
-                )));
+                return Err(QueueError::Backend(
+                    format!(
+                        "SQS refused a message: {} {}",
+                        rejected.code,
+                        rejected.message.as_deref().unwrap_or_default()
+                    )
+                    .into(),
+                ));
             }
             let failed: std::collections::HashSet<&str> = output.failed.iter().map(|f| f.id.as_str()).collect();
             pending.retain(|(id, _)| failed.contains(id.as_str()));
             tracing::warn!(failed = pending.len(), "SendMessageBatch left entries unsent; retrying them");
             backoff(round).await;
         }
-        Err(QueueError::Backend(format!("{} messages still unsent after retries", pending.len())))
+        Err(QueueError::Backend(format!("{} messages still unsent after retries", pending.len()).into()))
     }
 }
 
@@ -189,11 +201,8 @@ impl Queue for SqsQueue {
         let mut send = self.client.send_message().queue_url(&*self.url);
         let attribute_bytes = REASON_ATTRIBUTE.len() + "String".len() + reason.len();
         if body.len() + attribute_bytes <= MAX_MESSAGE_BYTES {
-            let value = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(reason)
-                .build()
-                .map_err(|e| QueueError::Backend(e.to_string()))?;
+            let value =
+                MessageAttributeValue::builder().data_type("String").string_value(reason).build().map_err(request)?;
             send = send.message_attributes(REASON_ATTRIBUTE, value);
         }
         send.message_body(body).send().await.map_err(backend)?;
@@ -234,7 +243,7 @@ impl Queue for SqsQueue {
                         DeleteMessageBatchRequestEntry::builder().id(id).receipt_handle(*receipt).build()
                     })
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| QueueError::Backend(e.to_string()))?;
+                    .map_err(request)?;
                 let output = self
                     .client
                     .delete_message_batch()
@@ -251,10 +260,9 @@ impl Queue for SqsQueue {
                     break;
                 }
                 if round == ENTRY_RETRIES {
-                    return Err(QueueError::Backend(format!(
-                        "{} messages still undeleted after retries",
-                        failed.len()
-                    )));
+                    return Err(QueueError::Backend(
+                        format!("{} messages still undeleted after retries", failed.len()).into(),
+                    ));
                 }
                 pending.retain(|(id, _)| failed.contains(id.as_str()));
                 backoff(round).await;

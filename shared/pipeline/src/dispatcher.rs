@@ -26,7 +26,7 @@ use webhooks::events::store::{EventRecord, EventStore, EventTypeStore};
 use webhooks::events::types::check_typed_payload;
 use webhooks::ids::is_valid_tenant;
 use webhooks::ids::{DeliveryId, GeneratedEventId};
-use webhooks::ports::StoreError;
+use webhooks::ports::{BackendError, ErrorChain, StoreError};
 use webhooks::queues::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::queues::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
 use webhooks::queues::{Queue, QueueError, ReceivedMessage};
@@ -282,7 +282,7 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
         let Settled { mut failed, parked } = settled;
         for (message, reason) in parked {
             if let Err(error) = self.dead_letter(&message, &reason).await {
-                tracing::warn!(message_id = %message.message_id, %error, "event message not parked; retried later");
+                tracing::warn!(message_id = %message.message_id, error = %ErrorChain(&error), "event message not parked; retried later");
                 failed.push(message.message_id);
             }
         }
@@ -294,9 +294,9 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
         let Held { bodies, messages } = std::mem::take(held);
         if let Err(error) = self.deliveries.send_batch(bodies).await {
             // Some may have gone out; a redelivery fans out again with the same delivery ids.
-            let error = error.to_string();
             for message in messages {
-                settled.fail(message, QueueError::Backend(format!("deliveries not enqueued: {error}")).into());
+                let error = BackendError::caused_by("deliveries not enqueued", error.clone());
+                settled.fail(message, QueueError::Backend(error).into());
             }
         }
     }
@@ -325,10 +325,11 @@ impl Settled {
         if let DispatchError::Malformed(_) = error {
             self.parked.push((message, error.to_string()));
         } else if message.receive_count >= EVENT_MAX_RECEIVES {
-            let reason = format!("not dispatched in {} receives; last error: {error}", message.receive_count);
+            let reason =
+                format!("not dispatched in {} receives; last error: {}", message.receive_count, ErrorChain(&error));
             self.parked.push((message, reason));
         } else {
-            tracing::warn!(message_id = %message.message_id, %error, "event not dispatched; retried later");
+            tracing::warn!(message_id = %message.message_id, error = %ErrorChain(&error), "event not dispatched; retried later");
             self.failed.push(message.message_id);
         }
     }

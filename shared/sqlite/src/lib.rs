@@ -19,7 +19,7 @@ pub use queue::{QueueSettings, SqliteQueue};
 pub use retention::{PRUNE_BATCH, Pruned, prune_interval, run_retention};
 pub use store::SqliteStore;
 
-use webhooks::ports::StoreError;
+use webhooks::ports::{BackendError, StoreError};
 use writer::Writer;
 
 const SCHEMA: &str = r#"
@@ -180,7 +180,7 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::Backend(BackendError::caused_by("SQLite", e))
 }
 
 impl SqliteDatabase {
@@ -241,7 +241,7 @@ impl SqliteDatabase {
             result
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("a read task failed: {e}")))?
+        .map_err(|e| StoreError::Backend(BackendError::caused_by("a read task failed", e)))?
     }
 
     pub(crate) fn wake_handle(&self, queue: &str) -> Arc<Notify> {
@@ -265,6 +265,16 @@ mod tests {
     use webhooks::ids::EndpointId;
     use webhooks::queues::Queue;
     use webhooks::time::Timestamp;
+
+    #[test]
+    fn a_failure_keeps_sqlites_error_as_its_cause() {
+        // A directory is no database file.
+        let Err(error) = SqliteDatabase::open(&std::env::temp_dir()) else { panic!("opened a directory") };
+        let cause = std::error::Error::source(&error).and_then(|backend| backend.source()).expect("a cause");
+        assert!(cause.downcast_ref::<rusqlite::Error>().is_some(), "{cause:?}");
+        let chain = webhooks::ports::ErrorChain(&error).to_string();
+        assert!(chain.starts_with("storage backend: SQLite: ") && chain.len() > 25, "{chain}");
+    }
 
     #[tokio::test]
     async fn a_database_from_before_rate_limits_metadata_uids_and_reasons_opens_and_reads_back() {

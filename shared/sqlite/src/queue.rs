@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{SqliteDatabase, backend};
-use webhooks::ports::StoreError;
+use webhooks::ports::{BackendError, StoreError};
 use webhooks::queues::definitions::QueueDefinition;
 use webhooks::queues::{MAX_SEND_DELAY, Queue, QueueError, ReceivedMessage, cut_reason};
 use webhooks::time::Timestamp;
@@ -49,7 +49,7 @@ pub struct SqliteQueue {
 }
 
 fn queue_error(e: StoreError) -> QueueError {
-    QueueError::Backend(e.to_string())
+    QueueError::Backend(BackendError::caused_by("SQLite", e))
 }
 
 /// `"{message id}.{receive count}"`: a receipt is valid for one receive only.

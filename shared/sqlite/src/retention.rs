@@ -8,7 +8,7 @@ use rusqlite::params;
 use tokio::sync::watch;
 
 use super::{SqliteDatabase, backend};
-use webhooks::ports::StoreError;
+use webhooks::ports::{ErrorChain, StoreError};
 use webhooks::time::Timestamp;
 
 /// Rows of each kind deleted per transaction.
@@ -99,7 +99,7 @@ pub async fn run_retention(db: SqliteDatabase, retention: Duration, mut shutdown
                 tracing::info!(events = pruned.events, deliveries = pruned.deliveries, "retention: pruned");
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "retention: pruning failed; trying again later"),
+            Err(error) => tracing::warn!(error = %ErrorChain(&error), "retention: pruning failed; trying again later"),
         }
         tokio::select! {
             _ = tokio::time::sleep(prune_interval(retention)) => {}

@@ -9,12 +9,12 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use webhooks::ports::StoreError;
+use webhooks::ports::{BackendError, ErrorChain, StoreError};
 
 /// Most requests committed together; bounds the latency one transaction adds.
 const MAX_GROUP: usize = 1024;
 
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Completion = Box<dyn FnOnce(Result<(), BackendError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 
 pub(crate) struct Writer {
@@ -63,11 +63,11 @@ fn run(connection: Connection, incoming: mpsc::Receiver<Job>) {
         }
         if let Err(e) = connection.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the jobs answers each caller with an error; none of them ran.
-            tracing::error!(error = %e, "could not begin a write transaction");
+            tracing::error!(error = %ErrorChain(&e), "could not begin a write transaction");
             continue;
         }
         let completions: Vec<Completion> = group.into_iter().map(|job| run_one(&connection, job)).collect();
-        let commit = connection.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let commit = connection.execute_batch("COMMIT").map_err(|e| BackendError::caused_by("COMMIT", e));
         if commit.is_err() {
             let _ = connection.execute_batch("ROLLBACK");
         }

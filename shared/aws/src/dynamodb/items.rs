@@ -26,7 +26,7 @@ pub fn number(value: impl ToString) -> AttributeValue {
 }
 
 pub(super) fn malformed(what: &str) -> StoreError {
-    StoreError::Backend(format!("malformed stored item: {what}"))
+    StoreError::Backend(format!("malformed stored item: {what}").into())
 }
 
 pub fn get_text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {

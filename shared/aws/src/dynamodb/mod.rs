@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -53,7 +53,7 @@ use webhooks::events::store::{EventQuery, EventRecord, EventStore, EventSummary}
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::pagination::event_page;
 use webhooks::pagination::into_page;
-use webhooks::ports::{Page, StoreError};
+use webhooks::ports::{BackendError, Page, StoreError};
 use webhooks::security::api_keys::ApiKey;
 use webhooks::security::api_keys::ApiKeyStore;
 use webhooks::time::Timestamp;
@@ -73,8 +73,12 @@ pub struct DynamoStore {
     usage: Usage,
 }
 
-fn backend<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
-    StoreError::Backend(DisplayErrorContext(error).to_string())
+fn backend<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Backend(BackendError::caused_by("DynamoDB", error))
 }
 
 fn capacity(consumed: Option<&ConsumedCapacity>) -> f64 {
@@ -228,7 +232,7 @@ impl DynamoStore {
     }
 
     /// Counts a single-item write and tells a failed condition from a backend error.
-    fn written<O, E: ConditionFailure + std::error::Error + 'static>(
+    fn written<O, E: ConditionFailure + std::error::Error + Send + Sync + 'static>(
         &self,
         operation: &'static str,
         result: Result<O, SdkError<E, HttpResponse>>,

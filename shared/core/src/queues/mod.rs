@@ -9,12 +9,13 @@ pub mod messages;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::ports::BackendError;
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueueError {
     #[error("queue backend: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 /// A message as received: its id is stable across receives, its receipt is valid for this

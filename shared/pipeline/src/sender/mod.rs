@@ -26,7 +26,7 @@ use webhooks::endpoints::Endpoint;
 use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::store::EventStore;
 use webhooks::ids::EndpointId;
-use webhooks::ports::{Clock, StoreError};
+use webhooks::ports::{Clock, ErrorChain, StoreError};
 use webhooks::queues::messages::{DeliveriesMessage, DeliveryMessage};
 use webhooks::queues::{Queue, QueueError, ReceivedMessage};
 use webhooks::security::signing::EndpointKeys;
@@ -447,9 +447,11 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         let last_receive = message.receive_count >= self.policy.max_attempts();
         let reason = match &error {
             SendError::Malformed(_) => error.to_string(),
-            _ if last_receive => format!("not processed in {} receives; last error: {error}", message.receive_count),
+            _ if last_receive => {
+                format!("not processed in {} receives; last error: {}", message.receive_count, ErrorChain(&error))
+            }
             _ => {
-                tracing::warn!(message_id = %message.message_id, %error, "delivery not processed; retried later");
+                tracing::warn!(message_id = %message.message_id, error = %ErrorChain(&error), "delivery not processed; retried later");
                 return Some(message.message_id);
             }
         };
@@ -463,7 +465,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
                 None
             }
             Err(park_error) => {
-                tracing::warn!(message_id = %message.message_id, reason, %park_error, "not parked; retried later");
+                tracing::warn!(message_id = %message.message_id, reason, park_error = %ErrorChain(&park_error), "not parked; retried later");
                 Some(message.message_id)
             }
         }

@@ -4,7 +4,7 @@ use super::ServiceError;
 use webhooks::deliveries::store::DeliveryStore;
 use webhooks::deliveries::{Delivery, DeliveryStatus};
 use webhooks::ids::{DeliveryId, EndpointId};
-use webhooks::ports::Clock;
+use webhooks::ports::{BackendError, Clock, ErrorChain};
 use webhooks::queues::Queue;
 use webhooks::queues::messages::DeliveryMessage;
 
@@ -39,7 +39,10 @@ pub async fn retry<S: DeliveryStore, Q: Queue, C: Clock>(
     if let Err(error) = deliveries.send_batch(vec![DeliveryMessage::resend(&before)]).await {
         return Err(match store.save_delivery(&before, None).await {
             Ok(()) => error.into(),
-            Err(undo) => ServiceError::Backend(format!("{error}; and {} is left pending: {undo}", before.id)),
+            Err(undo) => ServiceError::Backend(BackendError::caused_by(
+                format!("{}; and {} is left pending", ErrorChain(&error), before.id),
+                undo,
+            )),
         });
     }
     Ok(Delivery { status: DeliveryStatus::Pending, next_retry_at: Some(now), ..before })

@@ -179,7 +179,9 @@ impl<'a, S: EventTypeStore> TypeResolver<'a, S> {
             Some(def) => KnownType::Own(match &def.schema {
                 None => None,
                 Some(schema) => Some(Arc::new(PayloadSchema::compile(schema).map_err(|e| {
-                    StoreError::Backend(format!("the stored schema of event type {name:?} does not compile: {e}"))
+                    StoreError::Backend(
+                        format!("the stored schema of event type {name:?} does not compile: {e}").into(),
+                    )
                 })?)),
             }),
         };

@@ -10,7 +10,7 @@ pub mod events;
 pub mod recover;
 pub mod test_delivery;
 
-use webhooks::ports::StoreError;
+use webhooks::ports::{BackendError, StoreError};
 
 use webhooks::queues::QueueError;
 use webhooks::validation::FieldError;
@@ -34,7 +34,7 @@ pub enum ServiceError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("backend: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 impl ServiceError {
@@ -53,13 +53,15 @@ impl From<StoreError> for ServiceError {
         match error {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(message) | StoreError::Taken(message) => ServiceError::Conflict(message),
-            StoreError::Backend(message) => ServiceError::Backend(message),
+            StoreError::Backend(error) => ServiceError::Backend(error),
         }
     }
 }
 
 impl From<QueueError> for ServiceError {
     fn from(error: QueueError) -> Self {
-        ServiceError::Backend(error.to_string())
+        match error {
+            QueueError::Backend(error) => ServiceError::Backend(error),
+        }
     }
 }

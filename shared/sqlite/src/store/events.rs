@@ -46,7 +46,7 @@ impl EventStore for SqliteStore {
                     .query_row(params![tenant, event_id], |row| row.get(0))
                     .optional()
                     .map_err(backend)?;
-                text.map(|text| RawValue::from_string(text).map_err(|e| StoreError::Backend(e.to_string()))).transpose()
+                text.map(|text| RawValue::from_string(text).map_err(not_json)).transpose()
             })
             .await
     }
@@ -76,7 +76,7 @@ impl EventStore for SqliteStore {
                     id: event_id,
                     event_type,
                     entity_id: entity.map(|text| from_json(&text)).transpose().map_err(backend)?,
-                    payload: RawValue::from_string(payload).map_err(|e| StoreError::Backend(e.to_string()))?,
+                    payload: RawValue::from_string(payload).map_err(not_json)?,
                     created_at: Timestamp::from_millis(created_at),
                 }))
             })
@@ -124,4 +124,9 @@ impl EventStore for SqliteStore {
             })
             .await
     }
+}
+
+/// A stored payload that does not read back as JSON.
+fn not_json(error: serde_json::Error) -> StoreError {
+    StoreError::Backend(BackendError::caused_by("a stored payload is not JSON", error))
 }

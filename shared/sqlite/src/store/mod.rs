@@ -16,7 +16,7 @@ use webhooks::events::store::{EventQuery, EventRecord, EventStore, EventSummary}
 use webhooks::ids::{ApiKeyId, DeliveryId, EndpointId};
 use webhooks::pagination::event_page;
 use webhooks::pagination::into_page;
-use webhooks::ports::{Page, StoreError};
+use webhooks::ports::{BackendError, Page, StoreError};
 use webhooks::security::api_keys::ApiKey;
 use webhooks::security::api_keys::ApiKeyStore;
 use webhooks::security::signing::{PreviousSecret, Secret};
