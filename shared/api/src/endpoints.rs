@@ -14,7 +14,7 @@ use webhooks::endpoints::filters::EventFilters;
 use webhooks::endpoints::rules::is_uid_form;
 use webhooks::endpoints::store::{EndpointQuery, EndpointStore};
 use webhooks::ids::EndpointId;
-use webhooks::ports::Clock;
+use webhooks::ports::{Clock, Page};
 use webhooks::security::api_keys::Scope;
 use webhooks::security::signing::Signing;
 use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
@@ -22,7 +22,7 @@ use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint as NewE
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, ApiQuery, Caller, EndpointPath, NoQuery, PageParams, Whole, present};
 use crate::state::{App, Ports};
-use crate::views::{CreatedEndpoint, EndpointView, PageView, SecretView, ShownEndpoint};
+use crate::views::{CreatedEndpoint, EndpointView, PageView};
 
 /// A new endpoint. `active` and `is_active` are also read as `enabled` (seeds 001 and 004).
 #[derive(Deserialize, ToSchema)]
@@ -151,20 +151,18 @@ pub async fn create<P: Ports>(
     _: NoQuery,
     ApiJson(input): ApiJson<NewEndpoint>,
 ) -> Result<Response, ApiError> {
-    create_endpoint(&app, &caller, input).await
+    let endpoint = create_endpoint(&app, &caller, input).await?;
+    Ok((StatusCode::CREATED, Json(CreatedEndpoint::of(&endpoint, app.clock.now()))).into_response())
 }
 
-/// Creates the endpoint and answers 201 with it and its secret (also for the dialects).
+/// Creates the endpoint (also for the dialects, which show it their way).
 pub(crate) async fn create_endpoint<P: Ports>(
     app: &App<P>,
     caller: &Caller,
     input: impl Into<NewEndpointFields>,
-) -> Result<Response, ApiError> {
+) -> Result<Endpoint, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let endpoint = app.endpoints().create(caller.tenant(), input.into()).await?;
-    let now = app.clock.now();
-    let body = CreatedEndpoint { endpoint: EndpointView::from(&endpoint), secret: SecretView::of(&endpoint, now) };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(app.endpoints().create(caller.tenant(), input.into()).await?)
 }
 
 /// List endpoints, oldest first.
@@ -175,13 +173,20 @@ pub async fn list<P: Ports>(
     caller: Caller,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
+    let found = list_endpoints(&app, &caller, page).await?;
+    let values = caller.sees_secrets();
+    Ok(Json(PageView::of(&found, |endpoint| EndpointView::of(endpoint, values))).into_response())
+}
+
+/// A page of the caller's endpoints, oldest first (also for the dialects).
+pub(crate) async fn list_endpoints<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    page: PageParams,
+) -> Result<Page<Endpoint>, ApiError> {
     caller.require(Scope::WebhooksRead)?;
     let query = EndpointQuery { after: page.cursor_id(EndpointId::parse)?, limit: page.limit()? };
-    let found = app.store.list_endpoints(caller.tenant(), &query).await?;
-    let values = caller.0.allows(Scope::WebhooksWrite);
-    let data = found.items.iter().map(|endpoint| EndpointView::from(endpoint).header_values(values)).collect();
-    let body = PageView { data, next_cursor: found.next_cursor };
-    Ok(Json(body).into_response())
+    Ok(app.store.list_endpoints(caller.tenant(), &query).await?)
 }
 
 /// Show an endpoint (never its secret: see `/secret`).
@@ -193,24 +198,14 @@ pub async fn show<P: Ports>(
     _: NoQuery,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    show_endpoint(&app, &caller, &id, false).await
+    let endpoint = show_endpoint(&app, &caller, &id).await?;
+    Ok(Json(EndpointView::of(&endpoint, caller.sees_secrets())).into_response())
 }
 
-/// Answers endpoint `id`, with its secret if `with_secret` (seed 000's show; the caller
-/// decides who may see it), and its header values to a key that may write.
-pub(crate) async fn show_endpoint<P: Ports>(
-    app: &App<P>,
-    caller: &Caller,
-    id: &str,
-    with_secret: bool,
-) -> Result<Response, ApiError> {
+/// Endpoint `id` (its id or uid), to a caller who may read endpoints (also for the dialects).
+pub(crate) async fn show_endpoint<P: Ports>(app: &App<P>, caller: &Caller, id: &str) -> Result<Endpoint, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    let endpoint = find_endpoint(app, caller.tenant(), id).await?;
-    let body = ShownEndpoint {
-        endpoint: EndpointView::from(&endpoint).header_values(caller.0.allows(Scope::WebhooksWrite)),
-        secret: with_secret.then(|| SecretView::of(&endpoint, app.clock.now())),
-    };
-    Ok(Json(body).into_response())
+    find_endpoint(app, caller.tenant(), id).await
 }
 
 /// Change an endpoint: absent fields stay as they are.
@@ -223,7 +218,8 @@ pub async fn update<P: Ports>(
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<EndpointPatch>,
 ) -> Result<Response, ApiError> {
-    update_endpoint(&app, &caller, &id, patch).await
+    let updated = update_endpoint(&app, &caller, &id, patch).await?;
+    Ok(Json(EndpointView::of(&updated, true)).into_response())
 }
 
 /// Applies the patch and answers the endpoint as it now is (also for the dialects).
@@ -232,11 +228,10 @@ pub(crate) async fn update_endpoint<P: Ports>(
     caller: &Caller,
     id: &str,
     patch: impl Into<EndpointChange>,
-) -> Result<Response, ApiError> {
+) -> Result<Endpoint, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
     let id = endpoint_id(app, caller.tenant(), id).await?;
-    let updated = app.endpoints().change(caller.tenant(), &id, patch.into()).await?;
-    Ok(Json(EndpointView::from(&updated)).into_response())
+    Ok(app.endpoints().change(caller.tenant(), &id, patch.into()).await?)
 }
 
 /// Delete an endpoint; its pending deliveries are not sent.

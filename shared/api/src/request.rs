@@ -26,6 +26,11 @@ impl Caller {
         if self.0.allows(scope) { Ok(()) } else { Err(ApiError::Forbidden(scope)) }
     }
 
+    /// Whether this key may read endpoints' secrets, and so their custom header values.
+    pub fn sees_secrets(&self) -> bool {
+        self.0.allows(Scope::WebhooksWrite)
+    }
+
     pub fn tenant(&self) -> &str {
         &self.0.tenant
     }

@@ -9,6 +9,7 @@ use webhooks::deliveries::Delivery;
 use webhooks::endpoints::Endpoint;
 use webhooks::endpoints::filters::EventFilters;
 use webhooks::events::EntityId;
+use webhooks::ports::Page;
 use webhooks::security::api_keys::ApiKey;
 use webhooks::security::signing::Secret;
 use webhooks::security::signing::{Signing, public_key, standard_webhooks_secret};
@@ -35,10 +36,11 @@ impl Serialize for HeadersView<'_> {
     }
 }
 
-/// An endpoint as the API shows it: never its secret.
+/// What every route family shows of an endpoint, whatever it names its description and its
+/// on/off switch (`/v1`: `description`, `enabled`; the seeds' dialects their own): never its
+/// secret.
 #[derive(Serialize, ToSchema)]
-#[schema(as = Endpoint)]
-pub struct EndpointView<'a> {
+pub struct EndpointFields<'a> {
     pub id: &'a str,
     /// The tenant's own id for it, usable in place of `id`; `null` if it has none.
     pub uid: Option<&'a str>,
@@ -46,14 +48,12 @@ pub struct EndpointView<'a> {
     pub events: &'a [String],
     #[schema(inline)]
     pub event_filters: &'a EventFilters,
-    pub description: Option<&'a str>,
     /// Sent with every delivery; values show as `[redacted]` to a key without `webhooks:write`.
     #[schema(value_type = BTreeMap<String, String>)]
     pub headers: HeadersView<'a>,
     pub metadata: &'a BTreeMap<String, String>,
     /// Deliveries per second at most; `null` for no limit.
     pub rate_limit: Option<u32>,
-    pub enabled: bool,
     /// How deliveries are signed: `hmac_sha256` (`v1`) or `ed25519` (`v1a`).
     pub signing: Signing,
     pub failure_count: u32,
@@ -62,19 +62,19 @@ pub struct EndpointView<'a> {
     pub updated_at: Timestamp,
 }
 
-impl<'a> From<&'a Endpoint> for EndpointView<'a> {
-    fn from(endpoint: &'a Endpoint) -> Self {
+impl<'a> EndpointFields<'a> {
+    /// `endpoint`'s fields, its custom header values replaced by [`REDACTED`] unless
+    /// `header_values` (a caller who may read the secret may read them).
+    pub fn of(endpoint: &'a Endpoint, header_values: bool) -> Self {
         Self {
             id: endpoint.id.as_str(),
             uid: endpoint.uid.as_deref(),
             url: &endpoint.url,
             events: &endpoint.events,
             event_filters: &endpoint.event_filters,
-            description: endpoint.description.as_deref(),
-            headers: HeadersView { headers: &endpoint.headers, values: true },
+            headers: HeadersView { headers: &endpoint.headers, values: header_values },
             metadata: &endpoint.metadata,
             rate_limit: endpoint.rate_limit,
-            enabled: endpoint.enabled,
             signing: Signing::of(&endpoint.secret),
             failure_count: endpoint.failure_count,
             disabled_reason: endpoint.disabled_reason.as_deref(),
@@ -84,11 +84,24 @@ impl<'a> From<&'a Endpoint> for EndpointView<'a> {
     }
 }
 
-impl EndpointView<'_> {
-    /// The view with custom header values replaced by [`REDACTED`] unless `show_values`.
-    pub fn header_values(mut self, show_values: bool) -> Self {
-        self.headers.values = show_values;
-        self
+/// An endpoint as `/v1` shows it: never its secret.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Endpoint)]
+pub struct EndpointView<'a> {
+    #[serde(flatten)]
+    pub fields: EndpointFields<'a>,
+    pub description: Option<&'a str>,
+    pub enabled: bool,
+}
+
+impl<'a> EndpointView<'a> {
+    /// See [`EndpointFields::of`].
+    pub fn of(endpoint: &'a Endpoint, header_values: bool) -> Self {
+        Self {
+            fields: EndpointFields::of(endpoint, header_values),
+            description: endpoint.description.as_deref(),
+            enabled: endpoint.enabled,
+        }
     }
 }
 
@@ -140,13 +153,10 @@ pub struct CreatedEndpoint<'a> {
     pub secret: SecretView<'a>,
 }
 
-/// An endpoint shown on its own: its secret beside it only where a route shows it.
-#[derive(Serialize, ToSchema)]
-pub struct ShownEndpoint<'a> {
-    #[serde(flatten)]
-    pub endpoint: EndpointView<'a>,
-    #[serde(flatten)]
-    pub secret: Option<SecretView<'a>>,
+impl<'a> CreatedEndpoint<'a> {
+    pub fn of(endpoint: &'a Endpoint, now: Timestamp) -> Self {
+        Self { endpoint: EndpointView::of(endpoint, true), secret: SecretView::of(endpoint, now) }
+    }
 }
 
 /// A page: `{"data": [...], "next_cursor": "..." | null}`.
@@ -155,6 +165,13 @@ pub struct PageView<T> {
     pub data: Vec<T>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
+}
+
+impl<T> PageView<T> {
+    /// `page` with each item shown as `view` shows it.
+    pub fn of<'a, I>(page: &'a Page<I>, view: impl Fn(&'a I) -> T) -> Self {
+        Self { data: page.items.iter().map(view).collect(), next_cursor: page.next_cursor.clone() }
+    }
 }
 
 /// A whole list: `{"data": [...]}`.

@@ -6,17 +6,20 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
-use webhooks::security::api_keys::Scope;
+use webhooks::ports::Clock;
 
+use super::WithSecret;
 use crate::endpoints::{self, EndpointPatch, NewEndpoint};
 use crate::error::ApiError;
 use crate::request::{ApiJson, ApiPath, Caller, NoQuery};
 use crate::state::{App, Ports};
+use crate::views::{CreatedEndpoint, EndpointView, SecretView};
 use crate::{deliveries, event_types, test_delivery};
 
 /// The seed's request body: the endpoint's fields under `webhook_endpoint`, nothing beside.
@@ -41,7 +44,8 @@ async fn create<P: Ports>(
     _: NoQuery,
     ApiJson(input): ApiJson<Wrapped<NewEndpoint>>,
 ) -> Result<Response, ApiError> {
-    endpoints::create_endpoint(&app, &caller, input.webhook_endpoint).await
+    let endpoint = endpoints::create_endpoint(&app, &caller, input.webhook_endpoint).await?;
+    Ok((StatusCode::CREATED, Json(CreatedEndpoint::of(&endpoint, app.clock.now()))).into_response())
 }
 
 /// The endpoint with its secret ("always visible via the API", says the seed) to a key that
@@ -52,8 +56,13 @@ async fn show<P: Ports>(
     _: NoQuery,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let writer = caller.0.allows(Scope::WebhooksWrite);
-    endpoints::show_endpoint(&app, &caller, &id, writer).await
+    let endpoint = endpoints::show_endpoint(&app, &caller, &id).await?;
+    let writer = caller.sees_secrets();
+    let body = WithSecret {
+        endpoint: EndpointView::of(&endpoint, writer),
+        secret: writer.then(|| SecretView::of(&endpoint, app.clock.now())),
+    };
+    Ok(Json(body).into_response())
 }
 
 async fn update<P: Ports>(
@@ -63,5 +72,6 @@ async fn update<P: Ports>(
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<Wrapped<EndpointPatch>>,
 ) -> Result<Response, ApiError> {
-    endpoints::update_endpoint(&app, &caller, &id, patch.webhook_endpoint).await
+    let updated = endpoints::update_endpoint(&app, &caller, &id, patch.webhook_endpoint).await?;
+    Ok(Json(EndpointView::of(&updated, true)).into_response())
 }

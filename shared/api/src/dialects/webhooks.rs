@@ -9,28 +9,29 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::middleware::map_response;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use webhooks::deliveries::Delivery;
 use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
+use webhooks::endpoints::Endpoint;
 use webhooks::ids::{DeliveryId, EndpointId};
 use webhooks::pagination::{MAX_PAGE_SIZE, decode_cursor};
+use webhooks::ports::Clock;
 use webhooks::security::api_keys::Scope;
 use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint};
 
-use super::{items, rename, rewrite_json};
+use super::WithSecret;
 use crate::endpoints::{self, find_endpoint};
 use crate::error::ApiError;
 use crate::request::{
-    ApiJson, ApiPath, ApiQuery, Caller, NoParameters, NoQuery, optional_json, parse_count, parse_limit,
+    ApiJson, ApiPath, ApiQuery, Caller, NoParameters, NoQuery, PageParams, optional_json, parse_count, parse_limit,
 };
 use crate::state::{App, Ports};
 use crate::test_delivery;
-use crate::views::PageView;
+use crate::views::{EndpointFields, PageView, SecretView};
 
 /// Logs one page may show by default.
 pub const DEFAULT_LOGS: usize = 50;
@@ -69,12 +70,30 @@ pub struct LogParams {
     offset: Option<String>,
 }
 
+/// An endpoint as seed 003 shows a subscription: its description is its `name`, and
+/// `enabled` reads `active`.
+#[derive(Serialize)]
+pub struct Subscription<'a> {
+    #[serde(flatten)]
+    fields: EndpointFields<'a>,
+    name: Option<&'a str>,
+    active: bool,
+}
+
+impl<'a> Subscription<'a> {
+    fn of(endpoint: &'a Endpoint, header_values: bool) -> Self {
+        Self {
+            fields: EndpointFields::of(endpoint, header_values),
+            name: endpoint.description.as_deref(),
+            active: endpoint.enabled,
+        }
+    }
+}
+
 pub fn routes<P: Ports>() -> Router<Arc<App<P>>> {
-    let subscriptions = Router::new()
-        .route("/webhooks", post(create::<P>).get(endpoints::list::<P>))
-        .route("/webhooks/{id}", get(endpoints::show::<P>).patch(update::<P>).delete(endpoints::delete::<P>))
-        .layer(map_response(as_subscriptions));
-    subscriptions
+    Router::new()
+        .route("/webhooks", post(create::<P>).get(list::<P>))
+        .route("/webhooks/{id}", get(show::<P>).patch(update::<P>).delete(endpoints::delete::<P>))
         .route("/webhooks/logs/all", get(all_logs::<P>))
         .route("/webhooks/{id}/logs", get(logs::<P>))
         .route("/webhooks/{id}/test", post(test::<P>))
@@ -100,7 +119,32 @@ async fn create<P: Ports>(
         secret: input.secret,
         ..NewEndpoint::default()
     };
-    endpoints::create_endpoint(&app, &caller, new).await
+    let endpoint = endpoints::create_endpoint(&app, &caller, new).await.map_err(named)?;
+    let body = WithSecret {
+        endpoint: Subscription::of(&endpoint, true),
+        secret: Some(SecretView::of(&endpoint, app.clock.now())),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn list<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, ApiError> {
+    let found = endpoints::list_endpoints(&app, &caller, page).await?;
+    let values = caller.sees_secrets();
+    Ok(Json(PageView::of(&found, |endpoint| Subscription::of(endpoint, values))).into_response())
+}
+
+async fn show<P: Ports>(
+    State(app): State<Arc<App<P>>>,
+    caller: Caller,
+    _: NoQuery,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let endpoint = endpoints::show_endpoint(&app, &caller, &id).await?;
+    Ok(Json(Subscription::of(&endpoint, caller.sees_secrets())).into_response())
 }
 
 async fn update<P: Ports>(
@@ -122,30 +166,21 @@ async fn update<P: Ports>(
         enabled: patch.active,
         ..EndpointChange::default()
     };
-    endpoints::update_endpoint(&app, &caller, &id, change).await
+    let updated = endpoints::update_endpoint(&app, &caller, &id, change).await.map_err(named)?;
+    Ok(Json(Subscription::of(&updated, true)).into_response())
 }
 
-/// Endpoints as the seed names their fields (`name`, `active`); a field error about the
-/// description is about the name.
-async fn as_subscriptions(response: Response) -> Response {
-    rewrite_json(response, |status, value| {
-        if status >= 400 {
-            for detail in value["error"]["details"].as_array_mut().into_iter().flatten() {
-                if detail["field"] == "description" {
-                    detail["field"] = Value::from("name");
-                }
+/// A field error about the description is about the name, as the seed calls it.
+fn named(error: ApiError) -> ApiError {
+    match error {
+        ApiError::Validation(mut details) => {
+            for detail in details.iter_mut().filter(|detail| detail.field == "description") {
+                detail.field = "name".into();
             }
-            if let Some(message) = value["error"]["message"].as_str().and_then(|m| m.strip_prefix("description:")) {
-                value["error"]["message"] = Value::from(format!("name:{message}"));
-            }
-            return;
+            ApiError::Validation(details)
         }
-        for item in items(value) {
-            rename(item, "description", "name");
-            rename(item, "enabled", "active");
-        }
-    })
-    .await
+        other => other,
+    }
 }
 
 async fn logs<P: Ports>(
