@@ -17,8 +17,8 @@ use webhooks::ports::{Clock, ErrorChain};
 
 use crate::error::ApiError;
 use crate::request::Caller;
+use crate::request::{MAX_BODY_BYTES, MAX_EVENTS_BODY_BYTES};
 use crate::state::{App, Ports};
-use crate::{MAX_BODY_BYTES, MAX_EVENTS_BODY_BYTES};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";

@@ -26,15 +26,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+pub use request::{MAX_BODY_BYTES, MAX_EVENTS_BODY_BYTES, MAX_MCP_BODY_BYTES};
 pub use state::{ApiSettings, App, Ports};
-
-/// Largest request body on `POST /v1/events` (a batch of events).
-pub const MAX_EVENTS_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// Largest request body on every other route.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// Largest request body on `/mcp` (one tool call; `send_event` carries one payload).
-pub const MAX_MCP_BODY_BYTES: usize = 1024 * 1024;
 
 /// Every route: the canonical ones, the seeds' dialects, and `/mcp` over the canonical ones.
 pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {

@@ -45,7 +45,7 @@ pub fn routes<P: Ports>(app: Arc<App<P>>, api: Router) -> Router {
         // Callers authenticate with a bearer key, which a rebinding page cannot send, and
         // the deployed host is the deployment's own.
         .disable_allowed_hosts()
-        .with_max_request_body_bytes(crate::MAX_MCP_BODY_BYTES);
+        .with_max_request_body_bytes(crate::request::MAX_MCP_BODY_BYTES);
     let tools = Tools { api };
     let service: StreamableHttpService<Tools, NeverSessionManager> =
         StreamableHttpService::new(move || Ok(tools.clone()), Default::default(), config);

@@ -16,6 +16,14 @@ use webhooks::security::api_keys::{ApiKey, Scope};
 use crate::error::ApiError;
 use crate::state::{App, Ports};
 
+/// Largest request body on `POST /v1/events` (a batch of events).
+pub const MAX_EVENTS_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest request body on every other route.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Largest request body on `/mcp` (one tool call; `send_event` carries one payload).
+pub const MAX_MCP_BODY_BYTES: usize = 1024 * 1024;
+
 /// The authenticated caller: the API key from `Authorization: Bearer`. Looked up once per
 /// request: a layer that needed it first (idempotency) leaves it in the request's extensions.
 #[derive(Clone)]
