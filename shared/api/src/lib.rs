@@ -3,6 +3,7 @@
 //! links neither the AWS SDK nor SQLite.
 
 mod api_keys;
+pub mod console;
 mod dead_letters;
 mod deliveries;
 mod dialects;
@@ -34,6 +35,7 @@ pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
     let api = canonical(app.clone());
     api.clone()
         .merge(mcp::routes(app, api))
+        .merge(console::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
 }

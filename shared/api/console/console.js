@@ -1,0 +1,309 @@
+// The webhooks console: a page over the public API, with the caller's own key. No build
+// step, no library: DOM built with createElement (API data is never parsed as HTML).
+'use strict';
+
+const KEY = 'webhooks.key';
+const main = () => document.getElementById('main');
+
+// ---------- the API ----------
+
+class Refused extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || `HTTP ${status}`);
+    this.status = status;
+    this.details = (body && body.error && body.error.details) || [];
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (response.status === 401 && path !== '/v1/webhooks?limit=1') {
+    signOut('Your key is no longer accepted: sign in again.');
+  }
+  if (!response.ok) throw new Refused(response.status, data);
+  return data;
+}
+
+// ---------- building pages ----------
+
+function h(tag, attributes, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
+    else if (name === 'text') element.textContent = value;
+    else element.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) {
+      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+  }
+  return element;
+}
+
+function show(...children) {
+  main().replaceChildren(...children);
+  const heading = main().querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+function failure(error) {
+  return h('p', { class: 'error', role: 'alert', text: error.message });
+}
+
+// ---------- signing in ----------
+
+function signOut(reason) {
+  sessionStorage.removeItem(KEY);
+  location.hash = '';
+  signInPage(reason);
+}
+
+function signInPage(reason) {
+  document.getElementById('nav').hidden = true;
+  document.getElementById('sign-out').hidden = true;
+  const field = h('input', { id: 'api-key', type: 'password', autocomplete: 'off', required: true });
+  const message = h('p', { class: 'error', role: 'alert', text: reason || '' });
+  const form = h('form', { class: 'card', 'aria-labelledby': 'sign-in-heading' },
+    h('h1', { id: 'sign-in-heading', text: 'Sign in' }),
+    h('label', { for: 'api-key', text: 'API key' }), field, message,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', text: 'Sign in' })),
+    h('p', { class: 'notice', text: 'The key stays in this tab (sessionStorage) and is sent only to this service.' }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY, field.value.trim());
+    try {
+      await api('GET', '/v1/webhooks?limit=1');
+      route();
+    } catch (error) {
+      sessionStorage.removeItem(KEY);
+      message.textContent = error.status === 401 ? 'That API key was not accepted.' : error.message;
+    }
+  });
+  show(form);
+}
+
+// ---------- endpoints ----------
+
+async function endpointsPage() {
+  const page = await api('GET', '/v1/webhooks?limit=100');
+  const rows = page.data.map((endpoint) => h('tr', {},
+    h('td', {}, h('a', { href: `#/endpoints/${endpoint.id}`, text: endpoint.url })),
+    h('td', { text: endpoint.description || '' }),
+    h('td', { text: endpoint.enabled ? 'enabled' : 'disabled' }),
+    h('td', { text: endpoint.failure_count })));
+  show(
+    h('h1', { text: 'Endpoints' }),
+    h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })),
+    rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'URL' }), h('th', { text: 'Description' }),
+        h('th', { text: 'State' }), h('th', { text: 'Failures' }))), h('tbody', {}, rows))
+      : h('p', { class: 'notice', text: 'No endpoint yet.' }));
+}
+
+/// The catalog grouped by family, in the catalog's order.
+async function catalog() {
+  const types = (await api('GET', '/v1/event-types')).data.filter((type) => !type.archived);
+  const families = new Map();
+  for (const type of types) {
+    const family = type.family || type.type.split('.')[0];
+    if (!families.has(family)) families.set(family, []);
+    families.get(family).push(type);
+  }
+  return families;
+}
+
+async function endpointForm(existing) {
+  const families = await catalog();
+  const chosen = new Set(existing ? existing.events : []);
+  const errors = {};
+  const field = (id, label, input) => {
+    errors[id] = h('p', { class: 'error', id: `${id}-error` });
+    input.setAttribute('aria-describedby', `${id}-error`);
+    input.addEventListener('input', () => { errors[id].textContent = ''; });
+    return [h('label', { for: id, text: label }), input, errors[id]];
+  };
+  const url = h('input', { id: 'url', type: 'url', required: true, value: existing ? existing.url : '' });
+  const description = h('input', { id: 'description', type: 'text', value: existing ? existing.description || '' : '' });
+  const headerLines = existing ? Object.entries(existing.headers).map(([name, value]) => `${name}: ${value}`).join('\n') : '';
+  const headers = h('textarea', { id: 'headers', placeholder: 'X-Team: payments' });
+  headers.value = headerLines;
+  const rate = h('input', { id: 'rate_limit', type: 'number', min: '1', max: '1000', value: existing && existing.rate_limit ? existing.rate_limit : '' });
+  const boxes = [];
+  const groups = [...families].map(([family, types]) => h('fieldset', { class: 'family' },
+    h('legend', { text: family }),
+    types.map((type) => {
+      const box = h('input', { type: 'checkbox', value: type.type, checked: chosen.has(type.type) || chosen.has('*') });
+      boxes.push(box);
+      return h('label', { title: type.description || '' }, box, type.type);
+    })));
+  const setAll = (on) => () => boxes.forEach((box) => { box.checked = on; });
+  errors.events = h('p', { class: 'error', id: 'events-error' });
+  const form = h('form', { class: 'card' },
+    field('url', 'URL', url), field('description', 'Description', description),
+    field('headers', 'Custom headers', headers), field('rate_limit', 'Rate limit', rate),
+    h('fieldset', { 'aria-describedby': 'events-error' }, h('legend', { text: 'Event types' }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: setAll(true), text: 'Select all' }),
+        h('button', { type: 'button', class: 'secondary', onclick: setAll(false), text: 'Deselect all' })),
+      groups, errors.events),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', text: existing ? 'Save' : 'Create endpoint' })));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    Object.values(errors).forEach((error) => { error.textContent = ''; });
+    const headerMap = {};
+    for (const line of headers.value.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      const at = line.indexOf(':');
+      if (at < 1) { errors.headers.textContent = `"${line}" is not "Name: value"`; return; }
+      headerMap[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+    const body = {
+      url: url.value.trim(),
+      description: description.value.trim() || null,
+      headers: headerMap,
+      rate_limit: rate.value ? Number(rate.value) : null,
+      events: boxes.filter((box) => box.checked).map((box) => box.value),
+    };
+    try {
+      const saved = existing
+        ? await api('PATCH', `/v1/webhooks/${existing.id}`, body)
+        : await api('POST', '/v1/webhooks', Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)));
+      location.hash = `#/endpoints/${saved.id}`;
+    } catch (error) {
+      const shown = error.details.length ? error.details : [{ field: 'url', message: error.message }];
+      for (const detail of shown) {
+        const key = Object.keys(errors).find((name) => detail.field === name || detail.field.startsWith(`${name}.`) || detail.field.startsWith(`${name}[`));
+        (errors[key] || errors.url).textContent = `${detail.field}: ${detail.message}`;
+      }
+    }
+  });
+  show(h('h1', { text: existing ? 'Edit endpoint' : 'New endpoint' }), form);
+}
+
+async function endpointPage(id) {
+  const endpoint = await api('GET', `/v1/webhooks/${id}`);
+  const deliveries = await api('GET', `/v1/webhooks/${id}/deliveries?limit=50`);
+  const secretArea = h('div', { class: 'secret', 'aria-live': 'polite' });
+  const testResult = h('span', { 'aria-live': 'polite' });
+  const concrete = endpoint.events.filter((type) => !type.includes('*'));
+  const picker = h('select', { id: 'test-type', 'aria-label': 'Test event type' },
+    (concrete.length ? concrete : ['webhook.test']).map((type) => h('option', { value: type, text: type })));
+  const act = (work) => async () => {
+    try { await work(); } catch (error) { testResult.textContent = error.message; }
+  };
+  const showSecret = act(async () => {
+    const secret = await api('GET', `/v1/webhooks/${id}/secret`);
+    secretArea.replaceChildren(
+      secret.secret ? h('p', {}, 'Secret: ', h('code', { text: secret.secret })) : null,
+      secret.standard_webhooks_secret ? h('p', {}, 'Standard Webhooks: ', h('code', { text: secret.standard_webhooks_secret })) : null,
+      secret.public_key ? h('p', {}, 'Public key: ', h('code', { text: secret.public_key })) : null);
+  });
+  const rotate = act(async () => {
+    if (!confirm('Rotate secret? The old one keeps signing for 24 hours.')) return;
+    await api('POST', `/v1/webhooks/${id}/secret/rotate`, {});
+    await showSecret();
+  });
+  const sendTest = act(async () => {
+    testResult.textContent = 'Sending…';
+    const outcome = await api('POST', `/v1/webhooks/${id}/test`, { event_type: picker.value });
+    testResult.textContent = outcome.delivered
+      ? `Delivered: HTTP ${outcome.http_status} in ${outcome.response_time_ms} ms`
+      : `Failed: ${outcome.error || `HTTP ${outcome.http_status}`}`;
+  });
+  const toggle = act(async () => {
+    await api('PATCH', `/v1/webhooks/${id}`, { enabled: !endpoint.enabled });
+    route();
+  });
+  const remove = act(async () => {
+    if (!confirm(`Delete ${endpoint.url}? Its pending deliveries are not sent.`)) return;
+    await api('DELETE', `/v1/webhooks/${id}`);
+    location.hash = '#/endpoints';
+  });
+  const rows = deliveries.data.map((delivery) => h('tr', {},
+    h('td', {}, h('span', { class: `status-${delivery.status}`, text: delivery.status })),
+    h('td', { text: delivery.event_type }),
+    h('td', { text: delivery.created_at }),
+    h('td', { text: delivery.http_status === null ? '' : delivery.http_status }),
+    h('td', { text: delivery.attempts }),
+    h('td', {}, h('a', { href: `#/endpoints/${id}/deliveries/${delivery.id}`, 'aria-label': `Delivery ${delivery.id}`, text: 'Details' }))));
+  show(
+    h('h1', { text: endpoint.url }),
+    h('div', { class: 'card' },
+      h('p', {}, endpoint.description || h('span', { class: 'notice', text: 'No description' })),
+      h('p', { text: `${endpoint.enabled ? 'Enabled' : `Disabled${endpoint.disabled_reason ? `: ${endpoint.disabled_reason}` : ''}`} · ${endpoint.failure_count} consecutive failures · signing ${endpoint.signing}` }),
+      h('p', { class: 'mono', text: endpoint.id }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: showSecret, text: 'Show secret' }),
+        h('button', { type: 'button', class: 'secondary', onclick: rotate, text: 'Rotate secret' }),
+        h('a', { href: `#/endpoints/${id}/edit`, text: 'Edit' }),
+        h('button', { type: 'button', class: 'secondary', onclick: toggle, text: endpoint.enabled ? 'Disable' : 'Enable' }),
+        h('button', { type: 'button', class: 'danger', onclick: remove, text: 'Delete' })),
+      secretArea,
+      h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)),
+    h('h2', { text: 'Deliveries' }),
+    rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, ['Status', 'Event type', 'Created', 'HTTP', 'Attempts', ''].map((t) => h('th', { text: t })))), h('tbody', {}, rows))
+      : h('p', { class: 'notice', text: 'No delivery yet.' }));
+}
+
+async function deliveryPage(endpointId, deliveryId) {
+  const delivery = await api('GET', `/v1/webhooks/${endpointId}/deliveries/${deliveryId}`);
+  const result = h('p', { 'aria-live': 'polite' });
+  const retry = async () => {
+    try {
+      const queued = await api('POST', `/v1/webhooks/${endpointId}/deliveries/${deliveryId}/retry`, {});
+      result.textContent = `Queued again: ${queued.status}`;
+    } catch (error) {
+      result.textContent = error.message;
+    }
+  };
+  const attempts = (delivery.attempt_log || []).map((attempt) => h('tr', {},
+    h('td', { text: attempt.at }), h('td', { text: `${attempt.duration_ms} ms` }),
+    h('td', { text: attempt.http_status === null ? '' : attempt.http_status }),
+    h('td', { class: 'mono', text: attempt.error || attempt.response_body || '' })));
+  show(
+    h('h1', { text: `Delivery ${delivery.id}` }),
+    h('p', {}, h('a', { href: `#/endpoints/${endpointId}`, text: 'Back to the endpoint' })),
+    h('div', { class: 'card' },
+      h('p', {}, 'Status: ', h('span', { class: `status-${delivery.status}`, text: delivery.status })),
+      h('p', { text: `Event ${delivery.event_id} (${delivery.event_type})` }),
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: retry, text: 'Retry' }), result)),
+    h('h2', { text: 'Payload' }),
+    h('pre', { class: 'card mono', text: delivery.payload === null ? '(no longer kept)' : JSON.stringify(delivery.payload, null, 2) }),
+    h('h2', { text: 'Attempts' }),
+    h('table', {}, h('thead', {}, h('tr', {}, ['At', 'Took', 'HTTP', 'Answer or error'].map((t) => h('th', { text: t })))), h('tbody', {}, attempts)));
+}
+
+// ---------- routing ----------
+
+async function route() {
+  if (!sessionStorage.getItem(KEY)) return signInPage();
+  document.getElementById('nav').hidden = false;
+  document.getElementById('sign-out').hidden = false;
+  const path = location.hash.replace(/^#/, '') || '/endpoints';
+  const parts = path.split('/').filter(Boolean);
+  try {
+    if (parts[0] === 'endpoints' && parts.length === 1) await endpointsPage();
+    else if (parts[0] === 'endpoints' && parts[1] === 'new') await endpointForm(null);
+    else if (parts[0] === 'endpoints' && parts[2] === 'edit') await endpointForm(await api('GET', `/v1/webhooks/${parts[1]}`));
+    else if (parts[0] === 'endpoints' && parts[2] === 'deliveries') await deliveryPage(parts[1], parts[3]);
+    else if (parts[0] === 'endpoints') await endpointPage(parts[1]);
+    else show(h('h1', { text: 'Not found' }), h('p', {}, h('a', { href: '#/endpoints', text: 'Endpoints' })));
+  } catch (error) {
+    if (sessionStorage.getItem(KEY)) show(h('h1', { text: 'Something went wrong' }), failure(error));
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.getElementById('sign-out').addEventListener('click', () => signOut());
+  window.addEventListener('hashchange', route);
+  route();
+});

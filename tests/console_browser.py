@@ -1,0 +1,125 @@
+"""Drives the web console in headless Chromium by its accessible names, as a person (or a
+screen reader) would: sign in, create an endpoint with "Select all", show its secret, send a
+test and see it delivered, see a failed delivery and retry it, sign out.
+
+Arguments: the service's base URL, an admin key, a receiver URL that answers 200, one that
+answers 500, and a folder for screenshots. Exits non-zero on the first expectation that fails."""
+
+import os
+import re
+import sys
+import json
+import urllib.request
+
+from playwright.sync_api import expect, sync_playwright
+
+base, key, good_url, bad_url, shots = sys.argv[1:6]
+os.makedirs(shots, exist_ok=True)
+expect.set_options(timeout=15_000)
+
+
+def api(method, path, body=None):
+    request = urllib.request.Request(
+        base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read() or b"null")
+
+
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(
+        executable_path=os.environ.get("WEBHOOKS_TEST_CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    # The wrong key's 401 and the refused URL's 400 are expected answers, not problems.
+    expected = re.compile(r"^Failed to load resource: the server responded with a status of 40[01] ")
+    page.on("console", lambda message: message.type == "error" and not expected.match(message.text)
+            and problems.append(f"console: {message.text}"))
+
+    # The root leads to the console, which asks for a key; a wrong one is refused.
+    page.goto(base + "/")
+    expect(page).to_have_url(base + "/console")
+    page.get_by_label("API key", exact=True).fill("whk_" + "x" * 40)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("That API key was not accepted.")
+    page.get_by_label("API key", exact=True).fill(key)
+    page.get_by_label("API key", exact=True).press("Enter")  # the keyboard signs in too
+    expect(page.get_by_role("heading", name="Endpoints", exact=True)).to_be_visible()
+    expect(page.get_by_text("No endpoint yet.")).to_be_visible()
+
+    # A refused URL: the API's error shows next to the field.
+    page.get_by_role("link", name="New endpoint", exact=True).click()
+    page.get_by_label("URL", exact=True).fill("https://10.0.0.1/hook")
+    page.get_by_role("button", name="Select all", exact=True).click()
+    page.get_by_role("button", name="Create endpoint", exact=True).click()
+    expect(page.locator("#url-error")).to_contain_text("url:")
+
+    # Create one with every event type.
+    page.get_by_label("URL", exact=True).fill(good_url)
+    page.get_by_label("Description", exact=True).fill("Orders service")
+    page.get_by_label("Custom headers", exact=True).fill("X-Team: payments")
+    page.get_by_role("button", name="Deselect all", exact=True).click()
+    boxes = page.get_by_role("checkbox")
+    assert boxes.count() >= 10, boxes.count()
+    for n in range(boxes.count()):
+        expect(boxes.nth(n)).not_to_be_checked()
+    page.get_by_role("button", name="Select all", exact=True).click()
+    for n in range(boxes.count()):
+        expect(boxes.nth(n)).to_be_checked()
+    every_type = boxes.count()
+    page.screenshot(path=f"{shots}/new-endpoint.png", full_page=True)
+    page.get_by_role("button", name="Create endpoint", exact=True).click()
+    expect(page.get_by_role("heading", name=good_url)).to_be_visible()
+    endpoint_id = page.url.rsplit("/", 1)[1]
+    created = api("GET", f"/v1/webhooks/{endpoint_id}")
+    assert created["description"] == "Orders service" and created["headers"] == {"X-Team": "payments"}, created
+    assert len(created["events"]) == every_type, created
+
+    # Its secret, then a test sent at once, delivered.
+    page.get_by_role("button", name="Show secret", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Standard Webhooks: whsec_"))).to_be_visible()
+    page.get_by_role("button", name="Send test", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Delivered: HTTP 200 in \d+ ms$"))).to_be_visible()
+
+    # A reload keeps the tab signed in; the delivery is in the table.
+    page.reload()
+    expect(page.get_by_role("heading", name=good_url)).to_be_visible()
+    expect(page.get_by_role("cell", name="delivered", exact=True)).to_be_visible()
+    page.screenshot(path=f"{shots}/endpoint.png", full_page=True)
+
+    # An endpoint whose receiver fails: the failed delivery, retried from its page.
+    failing = api("POST", "/v1/webhooks", {"url": bad_url, "events": ["run.failed"]})
+    api("POST", "/v1/events", {"type": "run.failed", "payload": {"run_id": "r_1"}})
+    page.goto(f"{base}/console#/endpoints/{failing['id']}")
+    for _ in range(30):
+        if page.get_by_role("cell", name="failed", exact=True).count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(page.get_by_role("cell", name="failed", exact=True)).to_be_visible()
+    page.get_by_role("link", name=re.compile(r"^Delivery del_")).first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Delivery del_"))).to_be_visible()
+    expect(page.get_by_text('"run_id": "r_1"')).to_be_visible()
+    page.screenshot(path=f"{shots}/delivery.png", full_page=True)
+    page.get_by_role("button", name="Retry", exact=True).click()
+    expect(page.get_by_text("Queued again: pending")).to_be_visible()
+
+    # The list shows both; signing out forgets the key, and a new tab asks for one.
+    page.get_by_role("link", name="Endpoints", exact=True).click()
+    expect(page.get_by_role("link", name=good_url)).to_be_visible()
+    expect(page.get_by_role("link", name=bad_url)).to_be_visible()
+    page.screenshot(path=f"{shots}/endpoints.png", full_page=True)
+    other = context.new_page()
+    other.goto(base + "/console")
+    expect(other.get_by_label("API key", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_label("API key", exact=True)).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("API key", exact=True)).to_be_visible()
+
+    browser.close()
+    if problems:
+        sys.exit("\n".join(problems))
+print("console: every step passed")

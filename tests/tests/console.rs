@@ -1,0 +1,57 @@
+//! The web console (`/console`), driven in headless Chromium by its accessible names
+//! (`tests/console_browser.py`, Playwright) against the real service and real receivers; and
+//! the headers that keep its pages safe.
+
+use std::process::Command;
+
+use webhooks_tests::local_aws::python;
+use webhooks_tests::{ADMIN_KEY, Receiver, Service};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_manages_endpoints_and_deliveries_in_the_console() {
+    // No retry: a failing receiver's delivery is failed at once.
+    let service = Service::start_with(|config| config.settings.policy.schedule.clear()).await;
+    let (good, bad) = (Receiver::start().await, Receiver::start().await);
+    bad.always(500);
+    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots/console");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/console_browser.py");
+    let args: Vec<String> = [script, &service.api.base, ADMIN_KEY, &good.url("/orders"), &bad.url("/runs"), shots]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(python()).args(args).output()).await.unwrap().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser run failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("every step passed"), "{stdout}");
+    // The test delivery arrived signed; the failing receiver was tried, then retried by hand.
+    assert!(good.received().iter().any(|r| r.headers.contains_key("webhook-signature")));
+    assert!(bad.received().len() >= 2, "{} requests", bad.received().len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_pages_carry_a_strict_policy_and_no_secret() {
+    let service = Service::start().await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let root = client.get(format!("{}/", service.api.base)).send().await.unwrap();
+    assert_eq!(root.status().as_u16(), 303);
+    assert_eq!(root.headers()["location"], "/console");
+    for (path, kind) in
+        [("/console", "text/html"), ("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")]
+    {
+        let answer = client.get(format!("{}{path}", service.api.base)).send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 200, "{path}");
+        let headers = answer.headers().clone();
+        assert!(headers["content-type"].to_str().unwrap().starts_with(kind), "{path}: {headers:?}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers.get("set-cookie").is_none(), "the console sets no cookie");
+        let body = answer.text().await.unwrap();
+        assert!(!body.contains(ADMIN_KEY), "{path} shows no key");
+        if path == "/console" {
+            assert!(!body.contains("<script>") && !body.contains(" style="), "no inline script or style");
+        }
+    }
+}
