@@ -38,7 +38,7 @@ function h(tag, attributes, ...children) {
     else if (name === 'text') element.textContent = value;
     else element.setAttribute(name, value === true ? '' : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child !== null && child !== undefined && child !== false) {
       element.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -47,7 +47,7 @@ function h(tag, attributes, ...children) {
 }
 
 function show(...children) {
-  main().replaceChildren(...children);
+  main().replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined));
   const heading = main().querySelector('h1');
   if (heading) {
     heading.tabIndex = -1;
@@ -282,20 +282,81 @@ async function deliveryPage(endpointId, deliveryId) {
     h('table', {}, h('thead', {}, h('tr', {}, ['At', 'Took', 'HTTP', 'Answer or error'].map((t) => h('th', { text: t })))), h('tbody', {}, attempts)));
 }
 
+// ---------- events and event types ----------
+
+async function eventsPage(type, cursor) {
+  const query = new URLSearchParams({ limit: '50' });
+  if (type) query.set('type', type);
+  if (cursor) query.set('cursor', cursor);
+  const page = await api('GET', `/v1/events?${query}`);
+  const families = await catalog();
+  const filter = h('select', { id: 'event-type-filter' }, h('option', { value: '', text: 'Every type' }),
+    [...families.values()].flat().map((t) => h('option', { value: t.type, text: t.type, selected: t.type === type })));
+  filter.addEventListener('change', () => { location.hash = filter.value ? `#/events?type=${encodeURIComponent(filter.value)}` : '#/events'; });
+  const rows = page.data.map((event) => h('tr', {},
+    h('td', {}, h('a', { href: `#/events/${encodeURIComponent(event.id)}`, text: event.id })),
+    h('td', { text: event.type }),
+    h('td', { text: event.created_at })));
+  const next = page.next_cursor
+    ? h('a', { href: `#/events?${new URLSearchParams({ ...(type ? { type } : {}), cursor: page.next_cursor })}`, text: 'Older events' })
+    : null;
+  show(
+    h('h1', { text: 'Events' }),
+    h('div', { class: 'actions' }, h('label', { for: 'event-type-filter', text: 'Event type' }), filter),
+    rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, ['Event', 'Type', 'Received'].map((t) => h('th', { text: t })))), h('tbody', {}, rows))
+      : h('p', { class: 'notice', text: type ? `No ${type} event.` : 'No event yet.' }),
+    h('p', {}, next));
+}
+
+async function eventPage(id) {
+  const event = await api('GET', `/v1/events/${encodeURIComponent(id)}`);
+  const rows = event.deliveries.map((delivery) => h('tr', {},
+    h('td', {}, h('span', { class: `status-${delivery.status}`, text: delivery.status })),
+    h('td', {}, h('a', { href: `#/endpoints/${delivery.endpoint_id}`, text: delivery.endpoint_id })),
+    h('td', { text: delivery.attempts }),
+    h('td', {}, h('a', { href: `#/endpoints/${delivery.endpoint_id}/deliveries/${delivery.id}`, 'aria-label': `Delivery ${delivery.id}`, text: 'Details' }))));
+  show(
+    h('h1', { text: `Event ${event.id}` }),
+    h('p', { text: `${event.type}, received ${event.created_at}` }),
+    h('h2', { text: 'Payload' }),
+    h('pre', { class: 'card mono', text: JSON.stringify(event.payload, null, 2) }),
+    h('h2', { text: 'Deliveries' }),
+    rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, ['Status', 'Endpoint', 'Attempts', ''].map((t) => h('th', { text: t })))), h('tbody', {}, rows))
+      : h('p', { class: 'notice', text: 'No endpoint took it.' }));
+}
+
+async function eventTypesPage() {
+  const families = await catalog();
+  show(
+    h('h1', { text: 'Event types' }),
+    [...families].map(([family, types]) => h('section', { class: 'card', 'aria-labelledby': `family-${family}` },
+      h('h2', { id: `family-${family}`, text: family }),
+      h('dl', {}, types.map((type) => [
+        h('dt', { class: 'mono', text: type.type }),
+        h('dd', { text: `${type.description || ''}${type.source === 'tenant' ? ' (your own)' : ''}` }),
+      ])))));
+}
+
 // ---------- routing ----------
 
 async function route() {
   if (!sessionStorage.getItem(KEY)) return signInPage();
   document.getElementById('nav').hidden = false;
   document.getElementById('sign-out').hidden = false;
-  const path = location.hash.replace(/^#/, '') || '/endpoints';
+  const [path, search] = (location.hash.replace(/^#/, '') || '/endpoints').split('?');
   const parts = path.split('/').filter(Boolean);
+  const params = new URLSearchParams(search || '');
   try {
     if (parts[0] === 'endpoints' && parts.length === 1) await endpointsPage();
     else if (parts[0] === 'endpoints' && parts[1] === 'new') await endpointForm(null);
     else if (parts[0] === 'endpoints' && parts[2] === 'edit') await endpointForm(await api('GET', `/v1/webhooks/${parts[1]}`));
     else if (parts[0] === 'endpoints' && parts[2] === 'deliveries') await deliveryPage(parts[1], parts[3]);
     else if (parts[0] === 'endpoints') await endpointPage(parts[1]);
+    else if (parts[0] === 'events' && parts.length === 1) await eventsPage(params.get('type'), params.get('cursor'));
+    else if (parts[0] === 'events') await eventPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === 'event-types') await eventTypesPage();
     else show(h('h1', { text: 'Not found' }), h('p', {}, h('a', { href: '#/endpoints', text: 'Endpoints' })));
   } catch (error) {
     if (sessionStorage.getItem(KEY)) show(h('h1', { text: 'Something went wrong' }), failure(error));
