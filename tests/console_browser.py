@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import json
+import urllib.error
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
@@ -65,6 +66,9 @@ with sync_playwright() as playwright:
     assert boxes.count() >= 10, boxes.count()
     for n in range(boxes.count()):
         expect(boxes.nth(n)).not_to_be_checked()
+    page.get_by_role("button", name="Select all run.*", exact=True).click()
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
+    expect(page.get_by_label("run.failed", exact=True)).to_be_checked()
     page.get_by_role("button", name="Select all", exact=True).click()
     for n in range(boxes.count()):
         expect(boxes.nth(n)).to_be_checked()
@@ -106,6 +110,21 @@ with sync_playwright() as playwright:
     page.get_by_role("button", name="Retry", exact=True).click()
     expect(page.get_by_text("Queued again: pending")).to_be_visible()
 
+    # The tenant's delivery log, filtered by status.
+    page.get_by_role("link", name="Deliveries", exact=True).click()
+    expect(page.get_by_role("heading", name="Deliveries", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="delivered", exact=True).first).to_be_visible()
+    page.get_by_label("Status", exact=True).select_option("failed")
+    expect(page).to_have_url(re.compile(r"#/deliveries\?status=failed$"))
+    expect(page.get_by_role("cell", name="delivered", exact=True)).to_have_count(0)
+    for _ in range(30):  # the retry above fails again within a poll or two
+        if page.get_by_role("link", name=failing["id"], exact=True).count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(page.get_by_role("link", name=failing["id"], exact=True).first).to_be_visible()
+    page.screenshot(path=f"{shots}/deliveries.png", full_page=True)
+
     # The event log, filtered by type; an event with its payload and where it went.
     page.get_by_role("link", name="Events", exact=True).click()
     expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
@@ -126,6 +145,41 @@ with sync_playwright() as playwright:
     expect(page.get_by_role("heading", name="run", exact=True)).to_be_visible()
     expect(page.get_by_text("run.failed", exact=True)).to_be_visible()
     page.screenshot(path=f"{shots}/event-types.png", full_page=True)
+
+    # Admin pages: a key minted (shown once) and revoked (after a confirmation), dead letters.
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("link", name="API keys", exact=True).click()
+    expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("reader")
+    page.get_by_label("webhooks:read", exact=True).check()
+    page.get_by_role("button", name="Create key", exact=True).click()
+    shown = page.get_by_text(re.compile(r"^The key of reader, shown this once: whk_"))
+    expect(shown).to_be_visible()
+    reader_key = shown.locator("code").inner_text()
+    page.screenshot(path=f"{shots}/api-keys.png", full_page=True)
+    page.get_by_role("link", name="Dead letters", exact=True).click()
+    expect(page.get_by_role("heading", name="The events queue: 0 waiting", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Redrive deliveries", exact=True)).to_be_disabled()
+
+    # A read-only key sees the endpoints but no admin page.
+    reader = context.new_page()
+    reader.goto(base + "/console")
+    reader.get_by_label("API key", exact=True).fill(reader_key)
+    reader.get_by_role("button", name="Sign in", exact=True).click()
+    expect(reader.get_by_role("link", name=good_url, exact=True)).to_be_visible()
+    expect(reader.get_by_role("link", name="Events", exact=True)).to_be_visible()
+    expect(reader.get_by_role("link", name="API keys", exact=True)).to_be_hidden()
+    expect(reader.get_by_role("link", name="Dead letters", exact=True)).to_be_hidden()
+    reader.close()
+    page.get_by_role("link", name="API keys", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"^Revoke reader ")).click()
+    expect(page.get_by_role("cell", name="reader", exact=True)).to_have_count(0)
+    try:
+        api_as = urllib.request.Request(base + "/v1/webhooks", headers={"Authorization": f"Bearer {reader_key}"})
+        urllib.request.urlopen(api_as)
+        sys.exit("a revoked key still works")
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 401, refused.code
 
     # The list shows both; signing out forgets the key, and a new tab asks for one.
     page.get_by_role("link", name="Endpoints", exact=True).click()

@@ -3,6 +3,8 @@
 'use strict';
 
 const KEY = 'webhooks.key';
+/// Whether this key may manage keys and dead letters: asked once per sign-in.
+let admin = null;
 const main = () => document.getElementById('main');
 
 // ---------- the API ----------
@@ -63,6 +65,7 @@ function failure(error) {
 
 function signOut(reason) {
   sessionStorage.removeItem(KEY);
+  admin = null;
   location.hash = '';
   signInPage(reason);
 }
@@ -138,13 +141,17 @@ async function endpointForm(existing) {
   headers.value = headerLines;
   const rate = h('input', { id: 'rate_limit', type: 'number', min: '1', max: '1000', value: existing && existing.rate_limit ? existing.rate_limit : '' });
   const boxes = [];
-  const groups = [...families].map(([family, types]) => h('fieldset', { class: 'family' },
-    h('legend', { text: family }),
-    types.map((type) => {
-      const box = h('input', { type: 'checkbox', value: type.type, checked: chosen.has(type.type) || chosen.has('*') });
-      boxes.push(box);
-      return h('label', { title: type.description || '' }, box, type.type);
-    })));
+  const groups = [...families].map(([family, types]) => {
+    const own = types.map((type) => h('input', {
+      type: 'checkbox', value: type.type,
+      checked: chosen.has(type.type) || chosen.has('*') || chosen.has(`${family}.*`),
+    }));
+    boxes.push(...own);
+    const selectFamily = () => own.forEach((box) => { box.checked = true; });
+    return h('fieldset', { class: 'family' },
+      h('legend', {}, family, ' ', h('button', { type: 'button', class: 'link', onclick: selectFamily, text: `Select all ${family}.*` })),
+      types.map((type, n) => h('label', { title: type.description || '' }, own[n], type.type)));
+  });
   const setAll = (on) => () => boxes.forEach((box) => { box.checked = on; });
   errors.events = h('p', { class: 'error', id: 'events-error' });
   const form = h('form', { class: 'card' },
@@ -227,13 +234,7 @@ async function endpointPage(id) {
     await api('DELETE', `/v1/webhooks/${id}`);
     location.hash = '#/endpoints';
   });
-  const rows = deliveries.data.map((delivery) => h('tr', {},
-    h('td', {}, h('span', { class: `status-${delivery.status}`, text: delivery.status })),
-    h('td', { text: delivery.event_type }),
-    h('td', { text: delivery.created_at }),
-    h('td', { text: delivery.http_status === null ? '' : delivery.http_status }),
-    h('td', { text: delivery.attempts }),
-    h('td', {}, h('a', { href: `#/endpoints/${id}/deliveries/${delivery.id}`, 'aria-label': `Delivery ${delivery.id}`, text: 'Details' }))));
+  const rows = deliveryRows(deliveries.data, false);
   show(
     h('h1', { text: endpoint.url }),
     h('div', { class: 'card' },
@@ -249,9 +250,7 @@ async function endpointPage(id) {
       secretArea,
       h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)),
     h('h2', { text: 'Deliveries' }),
-    rows.length
-      ? h('table', {}, h('thead', {}, h('tr', {}, ['Status', 'Event type', 'Created', 'HTTP', 'Attempts', ''].map((t) => h('th', { text: t })))), h('tbody', {}, rows))
-      : h('p', { class: 'notice', text: 'No delivery yet.' }));
+    rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }));
 }
 
 async function deliveryPage(endpointId, deliveryId) {
@@ -280,6 +279,56 @@ async function deliveryPage(endpointId, deliveryId) {
     h('pre', { class: 'card mono', text: delivery.payload === null ? '(no longer kept)' : JSON.stringify(delivery.payload, null, 2) }),
     h('h2', { text: 'Attempts' }),
     h('table', {}, h('thead', {}, h('tr', {}, ['At', 'Took', 'HTTP', 'Answer or error'].map((t) => h('th', { text: t })))), h('tbody', {}, attempts)));
+}
+
+// ---------- the delivery log ----------
+
+const STATUSES = ['pending', 'delivered', 'failed'];
+
+function deliveryRows(deliveries, withEndpoint) {
+  return deliveries.map((delivery) => h('tr', {},
+    h('td', {}, h('span', { class: `status-${delivery.status}`, text: delivery.status })),
+    h('td', { text: delivery.event_type }),
+    withEndpoint ? h('td', {}, h('a', { href: `#/endpoints/${delivery.endpoint_id}`, text: delivery.endpoint_id })) : null,
+    h('td', { text: delivery.created_at }),
+    h('td', { text: delivery.http_status === null ? '' : delivery.http_status }),
+    h('td', { text: delivery.attempts }),
+    h('td', {}, h('a', { href: `#/endpoints/${delivery.endpoint_id}/deliveries/${delivery.id}`, 'aria-label': `Delivery ${delivery.id}`, text: 'Details' }))));
+}
+
+function deliveryTable(rows, withEndpoint) {
+  const heads = ['Status', 'Event type', withEndpoint ? 'Endpoint' : null, 'Created', 'HTTP', 'Attempts', ''].filter((t) => t !== null);
+  return h('table', {}, h('thead', {}, h('tr', {}, heads.map((t) => h('th', { text: t })))), h('tbody', {}, rows));
+}
+
+async function deliveriesPage(params) {
+  const query = new URLSearchParams({ limit: '50' });
+  for (const name of ['status', 'event_type', 'cursor']) if (params.get(name)) query.set(name, params.get(name));
+  const page = await api('GET', `/v1/deliveries?${query}`);
+  const types = [...(await catalog()).values()].flat();
+  const status = h('select', { id: 'status-filter' }, h('option', { value: '', text: 'Any status' }),
+    STATUSES.map((s) => h('option', { value: s, text: s, selected: s === params.get('status') })));
+  const type = h('select', { id: 'delivery-type-filter' }, h('option', { value: '', text: 'Every type' }),
+    types.map((t) => h('option', { value: t.type, text: t.type, selected: t.type === params.get('event_type') })));
+  const apply = () => {
+    const chosen = new URLSearchParams();
+    if (status.value) chosen.set('status', status.value);
+    if (type.value) chosen.set('event_type', type.value);
+    location.hash = `#/deliveries${chosen.size ? `?${chosen}` : ''}`;
+  };
+  status.addEventListener('change', apply);
+  type.addEventListener('change', apply);
+  const older = new URLSearchParams(query);
+  older.delete('limit');
+  if (page.next_cursor) older.set('cursor', page.next_cursor);
+  const rows = deliveryRows(page.data, true);
+  show(
+    h('h1', { text: 'Deliveries' }),
+    h('div', { class: 'actions' },
+      h('label', { for: 'status-filter', text: 'Status' }), status,
+      h('label', { for: 'delivery-type-filter', text: 'Event type' }), type),
+    rows.length ? deliveryTable(rows, true) : h('p', { class: 'notice', text: 'No delivery matches.' }),
+    page.next_cursor ? h('p', {}, h('a', { href: `#/deliveries?${older}`, text: 'Older deliveries' })) : null);
 }
 
 // ---------- events and event types ----------
@@ -339,12 +388,91 @@ async function eventTypesPage() {
       ])))));
 }
 
+// ---------- admin: API keys and dead letters ----------
+
+const SCOPES = ['webhooks:read', 'webhooks:write', 'webhooks:delete', 'events:write', 'event_types:write', 'admin'];
+
+async function apiKeysPage() {
+  const keys = await api('GET', '/v1/api-keys');
+  const minted = h('div', { 'aria-live': 'polite' });
+  const name = h('input', { id: 'key-name', type: 'text', required: true, maxlength: '100' });
+  const tenant = h('input', { id: 'key-tenant', type: 'text', placeholder: 'yours when empty' });
+  const scopes = SCOPES.map((scope) => h('input', { type: 'checkbox', value: scope }));
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card' },
+    h('h2', { text: 'New API key' }),
+    h('label', { for: 'key-name', text: 'Name' }), name,
+    h('label', { for: 'key-tenant', text: 'Tenant' }), tenant,
+    h('fieldset', { class: 'family' }, h('legend', { text: 'Scopes' }),
+      scopes.map((box) => h('label', {}, box, box.value))),
+    error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', text: 'Create key' })));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    const body = { name: name.value.trim(), scopes: scopes.filter((box) => box.checked).map((box) => box.value) };
+    if (tenant.value.trim()) body.tenant = tenant.value.trim();
+    try {
+      const created = await api('POST', '/v1/api-keys', body);
+      await apiKeysPage();
+      main().querySelector('[aria-live]').replaceChildren(h('p', { class: 'card' },
+        `The key of ${created.name}, shown this once: `, h('code', { class: 'secret', text: created.key })));
+    } catch (failed) {
+      error.textContent = failed.message;
+    }
+  });
+  const rows = keys.data.map((key) => h('tr', {},
+    h('td', { text: key.name }), h('td', { class: 'mono', text: `${key.prefix}…` }), h('td', { text: key.tenant }),
+    h('td', { text: key.scopes.join(', ') }), h('td', { text: key.created_at }),
+    h('td', {}, h('button', {
+      type: 'button', class: 'danger', 'aria-label': `Revoke ${key.name} (${key.prefix}…)`, text: 'Revoke',
+      onclick: async () => {
+        if (!confirm(`Revoke ${key.name}? Requests with it are refused at once.`)) return;
+        try { await api('DELETE', `/v1/api-keys/${key.id}`); await apiKeysPage(); } catch (failed) { error.textContent = failed.message; }
+      },
+    }))));
+  show(h('h1', { text: 'API keys' }), minted, form,
+    h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Key', 'Tenant', 'Scopes', 'Created', ''].map((t) => h('th', { text: t })))), h('tbody', {}, rows)));
+}
+
+async function deadLettersPage() {
+  const queues = await Promise.all(['events', 'deliveries'].map((queue) => api('GET', `/v1/dead-letters/${queue}`)));
+  show(h('h1', { text: 'Dead letters' }),
+    h('p', { class: 'notice', text: 'What the pipeline could not handle, with its reason; a receiver\'s failures are failed deliveries instead.' }),
+    queues.map((queue) => {
+      const result = h('span', { 'aria-live': 'polite' });
+      const redrive = async () => {
+        try {
+          const moved = await api('POST', `/v1/dead-letters/${queue.queue}/redrive`, {});
+          result.textContent = `Moved ${moved.moved} back; ${moved.remaining} left`;
+        } catch (failed) {
+          result.textContent = failed.message;
+        }
+      };
+      return h('section', { class: 'card', 'aria-labelledby': `dlq-${queue.queue}` },
+        h('h2', { id: `dlq-${queue.queue}`, text: `The ${queue.queue} queue: ${queue.depth} waiting` }),
+        queue.data.length
+          ? h('table', {}, h('thead', {}, h('tr', {}, ['Sent', 'Reason', 'Message'].map((t) => h('th', { text: t })))),
+            h('tbody', {}, queue.data.map((letter) => h('tr', {},
+              h('td', { text: letter.sent_at }), h('td', { text: letter.reason || '(moved by the queue\'s redrive)' }),
+              h('td', { class: 'mono', text: letter.body.slice(0, 300) })))))
+          : null,
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary', onclick: redrive, disabled: queue.depth === 0, text: `Redrive ${queue.queue}` }),
+          result));
+    }));
+}
+
 // ---------- routing ----------
 
 async function route() {
   if (!sessionStorage.getItem(KEY)) return signInPage();
   document.getElementById('nav').hidden = false;
   document.getElementById('sign-out').hidden = false;
+  if (admin === null) {
+    admin = await api('GET', '/v1/api-keys').then(() => true, () => false);
+  }
+  document.querySelectorAll('nav .admin').forEach((link) => { link.hidden = !admin; });
   const [path, search] = (location.hash.replace(/^#/, '') || '/endpoints').split('?');
   const parts = path.split('/').filter(Boolean);
   const params = new URLSearchParams(search || '');
@@ -354,9 +482,12 @@ async function route() {
     else if (parts[0] === 'endpoints' && parts[2] === 'edit') await endpointForm(await api('GET', `/v1/webhooks/${parts[1]}`));
     else if (parts[0] === 'endpoints' && parts[2] === 'deliveries') await deliveryPage(parts[1], parts[3]);
     else if (parts[0] === 'endpoints') await endpointPage(parts[1]);
+    else if (parts[0] === 'deliveries') await deliveriesPage(params);
     else if (parts[0] === 'events' && parts.length === 1) await eventsPage(params.get('type'), params.get('cursor'));
     else if (parts[0] === 'events') await eventPage(decodeURIComponent(parts[1]));
     else if (parts[0] === 'event-types') await eventTypesPage();
+    else if (parts[0] === 'api-keys') await apiKeysPage();
+    else if (parts[0] === 'dead-letters') await deadLettersPage();
     else show(h('h1', { text: 'Not found' }), h('p', {}, h('a', { href: '#/endpoints', text: 'Endpoints' })));
   } catch (error) {
     if (sessionStorage.getItem(KEY)) show(h('h1', { text: 'Something went wrong' }), failure(error));
