@@ -34,6 +34,7 @@ with sync_playwright() as playwright:
     page = context.new_page()
     problems = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete ...?", "Revoke ...?": yes
     # The wrong key's 401 and the refused URL's 400 are expected answers, not problems.
     expected = re.compile(r"^Failed to load resource: the server responded with a status of 40[01] ")
     page.on("console", lambda message: message.type == "error" and not expected.match(message.text)
@@ -144,10 +145,26 @@ with sync_playwright() as playwright:
     expect(page.get_by_role("heading", name="Event types", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="run", exact=True)).to_be_visible()
     expect(page.get_by_text("run.failed", exact=True)).to_be_visible()
+    # The tenant's own type: created with a schema, archived, deleted.
+    page.get_by_label("Name", exact=True).fill("invoice.paid")
+    page.get_by_label("Description", exact=True).fill("An invoice was paid")
+    page.get_by_label("Payload schema", exact=True).fill('{"type": "object", "required": ["invoice_id"]}')
+    page.get_by_role("button", name="Create event type", exact=True).click()
+    expect(page.get_by_role("heading", name="invoice", exact=True)).to_be_visible()
+    expect(page.get_by_text("An invoice was paid (your own)", exact=True)).to_be_visible()
+    refused = None
+    try:
+        api("POST", "/v1/events", {"type": "invoice.paid", "payload": {"amount": 3}})
+    except urllib.error.HTTPError as error:
+        refused = error.code
+    assert refused == 400, f"the schema holds: {refused}"
+    page.get_by_role("button", name="Archive invoice.paid", exact=True).click()
+    expect(page.get_by_text("An invoice was paid (your own) (archived)", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Delete invoice.paid", exact=True).click()
+    expect(page.get_by_text("invoice.paid", exact=True)).to_have_count(0)
     page.screenshot(path=f"{shots}/event-types.png", full_page=True)
 
     # Admin pages: a key minted (shown once) and revoked (after a confirmation), dead letters.
-    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("link", name="API keys", exact=True).click()
     expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
     page.get_by_label("Name", exact=True).fill("reader")

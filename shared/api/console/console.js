@@ -377,15 +377,70 @@ async function eventPage(id) {
 }
 
 async function eventTypesPage() {
-  const families = await catalog();
+  const every = (await api('GET', '/v1/event-types?include_archived=true')).data;
+  const families = new Map();
+  for (const type of every) {
+    const family = type.family || type.type.split('.')[0];
+    if (!families.has(family)) families.set(family, []);
+    families.get(family).push(type);
+  }
+  const result = h('p', { class: 'error', role: 'alert' });
+  const change = (work) => async () => {
+    result.textContent = '';
+    try {
+      await work();
+      await eventTypesPage();
+    } catch (failed) {
+      result.textContent = failed.status === 403 ? 'This key may not change event types.' : failed.message;
+    }
+  };
+  const name = h('input', { id: 'type-name', type: 'text', required: true, placeholder: 'invoice.paid' });
+  const description = h('input', { id: 'type-description', type: 'text' });
+  const schema = h('textarea', { id: 'type-schema', placeholder: '{"type": "object", "required": ["id"]}' });
+  const form = h('form', { class: 'card' },
+    h('h2', { text: 'New event type' }),
+    h('label', { for: 'type-name', text: 'Name' }), name,
+    h('label', { for: 'type-description', text: 'Description' }), description,
+    h('label', { for: 'type-schema', text: 'Payload schema' }), schema,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', text: 'Create event type' })));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    let parsed;
+    try {
+      parsed = schema.value.trim() ? JSON.parse(schema.value) : undefined;
+    } catch (error) {
+      result.textContent = `Payload schema: not JSON (${error.message})`;
+      return;
+    }
+    const body = { name: name.value.trim(), description: description.value.trim() || undefined, schema: parsed };
+    change(() => api('POST', '/v1/event-types', body))();
+  });
+  const own = (type) => type.source === 'tenant'
+    ? h('span', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'secondary', 'aria-label': `${type.archived ? 'Unarchive' : 'Archive'} ${type.type}`,
+        text: type.archived ? 'Unarchive' : 'Archive',
+        onclick: change(() => api('PATCH', `/v1/event-types/${encodeURIComponent(type.type)}`, { archived: !type.archived })),
+      }),
+      h('button', {
+        type: 'button', class: 'danger', 'aria-label': `Delete ${type.type}`, text: 'Delete',
+        onclick: change(async () => {
+          if (confirm(`Delete ${type.type}?`)) await api('DELETE', `/v1/event-types/${encodeURIComponent(type.type)}`);
+        }),
+      }))
+    : null;
   show(
     h('h1', { text: 'Event types' }),
+    result,
     [...families].map(([family, types]) => h('section', { class: 'card', 'aria-labelledby': `family-${family}` },
       h('h2', { id: `family-${family}`, text: family }),
       h('dl', {}, types.map((type) => [
         h('dt', { class: 'mono', text: type.type }),
-        h('dd', { text: `${type.description || ''}${type.source === 'tenant' ? ' (your own)' : ''}` }),
-      ])))));
+        h('dd', {}, h('span', { text: `${type.description || ''}${type.source === 'tenant' ? ' (your own)' : ''}${type.archived ? ' (archived)' : ''}` }),
+          type.schema ? h('details', {}, h('summary', { text: 'Payload schema' }), h('pre', { class: 'mono', text: JSON.stringify(type.schema, null, 2) })) : null,
+          own(type)),
+      ])))),
+    form);
 }
 
 // ---------- admin: API keys and dead letters ----------
