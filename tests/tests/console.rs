@@ -36,13 +36,15 @@ async fn console_pages_carry_a_strict_policy_and_no_secret() {
     let root = client.get(format!("{}/", service.api.base)).send().await.unwrap();
     assert_eq!(root.status().as_u16(), 303);
     assert_eq!(root.headers()["location"], "/console");
-    for (path, kind) in
-        [("/console", "text/html"), ("/console/console.js", "text/javascript"), ("/console/console.css", "text/css")]
-    {
+    let files = webhooks_api::console::FILES.map(|(name, kind, _)| (format!("/console/{name}"), kind));
+    for (path, kind) in [("/console".to_owned(), "text/html")].into_iter().chain(files) {
         let answer = client.get(format!("{}{path}", service.api.base)).send().await.unwrap();
         assert_eq!(answer.status().as_u16(), 200, "{path}");
         let headers = answer.headers().clone();
-        assert!(headers["content-type"].to_str().unwrap().starts_with(kind), "{path}: {headers:?}");
+        assert!(
+            headers["content-type"].to_str().unwrap().starts_with(kind.split(';').next().unwrap()),
+            "{path}: {headers:?}"
+        );
         let policy = headers["content-security-policy"].to_str().unwrap();
         assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
@@ -51,7 +53,12 @@ async fn console_pages_carry_a_strict_policy_and_no_secret() {
         let body = answer.text().await.unwrap();
         assert!(!body.contains(ADMIN_KEY), "{path} shows no key");
         if path == "/console" {
+            for (name, _, _) in webhooks_api::console::FILES.iter().filter(|(name, _, _)| name.ends_with(".js")) {
+                assert!(body.contains(&format!("src=\"/console/{name}\"")), "the page loads {name}");
+            }
             assert!(!body.contains("<script>") && !body.contains(" style="), "no inline script or style");
         }
     }
+    let missing = client.get(format!("{}/console/nothing.js", service.api.base)).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
 }

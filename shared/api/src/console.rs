@@ -1,17 +1,29 @@
-//! The web console: a page over the public API (`/console`), served from assets compiled into
+//! The web console: a page over the public API (`/console`), served from files compiled into
 //! the binary, so it works offline and on Lambda alike. It signs in with an API key kept in
 //! the tab's sessionStorage and calls the same routes as anyone's script; it has no back
 //! door. No inline script or style: the Content-Security-Policy allows only these files and
 //! requests to this origin.
 
 use axum::Router;
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
+use crate::error::ApiError;
+
 const INDEX: &str = include_str!("../console/index.html");
-const SCRIPT: &str = include_str!("../console/console.js");
-const STYLE: &str = include_str!("../console/console.css");
+
+/// The files under `/console/`, in the order the page loads its scripts.
+pub const FILES: [(&str, &str, &str); 6] = [
+    ("page.js", JS, include_str!("../console/page.js")),
+    ("endpoints.js", JS, include_str!("../console/endpoints.js")),
+    ("activity.js", JS, include_str!("../console/activity.js")),
+    ("admin.js", JS, include_str!("../console/admin.js")),
+    ("console.js", JS, include_str!("../console/console.js")),
+    ("console.css", "text/css; charset=utf-8", include_str!("../console/console.css")),
+];
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// Only this origin's files and API; no inline code, no framing (until embedding is
 /// configured), no form posts elsewhere.
@@ -23,8 +35,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(|| async { Redirect::to("/console") }))
         .route("/console", get(|| async { asset(INDEX, "text/html; charset=utf-8") }))
         .route("/console/", get(|| async { Redirect::to("/console") }))
-        .route("/console/console.js", get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }))
-        .route("/console/console.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
+        .route("/console/{file}", get(file))
+}
+
+async fn file(Path(name): Path<String>) -> Response {
+    match FILES.iter().find(|(file, _, _)| *file == name) {
+        Some((_, content_type, body)) => asset(body, content_type),
+        None => ApiError::NotFound.into_response(),
+    }
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

@@ -1,0 +1,189 @@
+// Endpoints: the list, the form (the catalog by family), an endpoint's page, a delivery's page.
+'use strict';
+
+// ---------- endpoints ----------
+
+async function endpointsPage() {
+  const page = await api('GET', '/v1/webhooks?limit=100');
+  const rows = page.data.map((endpoint) => h('tr', {},
+    h('td', {}, h('a', { href: `#/endpoints/${endpoint.id}`, text: endpoint.url })),
+    h('td', { text: endpoint.description || '' }),
+    h('td', { text: endpoint.enabled ? 'enabled' : 'disabled' }),
+    h('td', { text: endpoint.failure_count })));
+  show(
+    h('h1', { text: 'Endpoints' }),
+    h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })),
+    rows.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'URL' }), h('th', { text: 'Description' }),
+        h('th', { text: 'State' }), h('th', { text: 'Failures' }))), h('tbody', {}, rows))
+      : h('p', { class: 'notice', text: 'No endpoint yet.' }));
+}
+
+/// The catalog grouped by family, in the catalog's order.
+async function catalog() {
+  const types = (await api('GET', '/v1/event-types')).data.filter((type) => !type.archived);
+  const families = new Map();
+  for (const type of types) {
+    const family = type.family || type.type.split('.')[0];
+    if (!families.has(family)) families.set(family, []);
+    families.get(family).push(type);
+  }
+  return families;
+}
+
+async function endpointForm(existing) {
+  const families = await catalog();
+  const chosen = new Set(existing ? existing.events : []);
+  const errors = {};
+  const field = (id, label, input) => {
+    errors[id] = h('p', { class: 'error', id: `${id}-error` });
+    input.setAttribute('aria-describedby', `${id}-error`);
+    input.addEventListener('input', () => { errors[id].textContent = ''; });
+    return [h('label', { for: id, text: label }), input, errors[id]];
+  };
+  const url = h('input', { id: 'url', type: 'url', required: true, value: existing ? existing.url : '' });
+  const description = h('input', { id: 'description', type: 'text', value: existing ? existing.description || '' : '' });
+  const headerLines = existing ? Object.entries(existing.headers).map(([name, value]) => `${name}: ${value}`).join('\n') : '';
+  const headers = h('textarea', { id: 'headers', placeholder: 'X-Team: payments' });
+  headers.value = headerLines;
+  const rate = h('input', { id: 'rate_limit', type: 'number', min: '1', max: '1000', value: existing && existing.rate_limit ? existing.rate_limit : '' });
+  const boxes = [];
+  const groups = [...families].map(([family, types]) => {
+    const own = types.map((type) => h('input', {
+      type: 'checkbox', value: type.type,
+      checked: chosen.has(type.type) || chosen.has('*') || chosen.has(`${family}.*`),
+    }));
+    boxes.push(...own);
+    const selectFamily = () => own.forEach((box) => { box.checked = true; });
+    return h('fieldset', { class: 'family' },
+      h('legend', {}, family, ' ', h('button', { type: 'button', class: 'link', onclick: selectFamily, text: `Select all ${family}.*` })),
+      types.map((type, n) => h('label', { title: type.description || '' }, own[n], type.type)));
+  });
+  const setAll = (on) => () => boxes.forEach((box) => { box.checked = on; });
+  errors.events = h('p', { class: 'error', id: 'events-error' });
+  const form = h('form', { class: 'card' },
+    field('url', 'URL', url), field('description', 'Description', description),
+    field('headers', 'Custom headers', headers), field('rate_limit', 'Rate limit', rate),
+    h('fieldset', { 'aria-describedby': 'events-error' }, h('legend', { text: 'Event types' }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: setAll(true), text: 'Select all' }),
+        h('button', { type: 'button', class: 'secondary', onclick: setAll(false), text: 'Deselect all' })),
+      groups, errors.events),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', text: existing ? 'Save' : 'Create endpoint' })));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    Object.values(errors).forEach((error) => { error.textContent = ''; });
+    const headerMap = {};
+    for (const line of headers.value.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      const at = line.indexOf(':');
+      if (at < 1) { errors.headers.textContent = `"${line}" is not "Name: value"`; return; }
+      headerMap[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+    const body = {
+      url: url.value.trim(),
+      description: description.value.trim() || null,
+      headers: headerMap,
+      rate_limit: rate.value ? Number(rate.value) : null,
+      events: boxes.filter((box) => box.checked).map((box) => box.value),
+    };
+    try {
+      const saved = existing
+        ? await api('PATCH', `/v1/webhooks/${existing.id}`, body)
+        : await api('POST', '/v1/webhooks', Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)));
+      location.hash = `#/endpoints/${saved.id}`;
+    } catch (error) {
+      const shown = error.details.length ? error.details : [{ field: 'url', message: error.message }];
+      for (const detail of shown) {
+        const key = Object.keys(errors).find((name) => detail.field === name || detail.field.startsWith(`${name}.`) || detail.field.startsWith(`${name}[`));
+        (errors[key] || errors.url).textContent = `${detail.field}: ${detail.message}`;
+      }
+    }
+  });
+  show(h('h1', { text: existing ? 'Edit endpoint' : 'New endpoint' }), form);
+}
+
+async function endpointPage(id) {
+  const endpoint = await api('GET', `/v1/webhooks/${id}`);
+  const deliveries = await api('GET', `/v1/webhooks/${id}/deliveries?limit=50`);
+  const secretArea = h('div', { class: 'secret', 'aria-live': 'polite' });
+  const testResult = h('span', { 'aria-live': 'polite' });
+  const concrete = endpoint.events.filter((type) => !type.includes('*'));
+  const picker = h('select', { id: 'test-type', 'aria-label': 'Test event type' },
+    (concrete.length ? concrete : ['webhook.test']).map((type) => h('option', { value: type, text: type })));
+  const act = (work) => async () => {
+    try { await work(); } catch (error) { testResult.textContent = error.message; }
+  };
+  const showSecret = act(async () => {
+    const secret = await api('GET', `/v1/webhooks/${id}/secret`);
+    secretArea.replaceChildren(
+      secret.secret ? h('p', {}, 'Secret: ', h('code', { text: secret.secret })) : null,
+      secret.standard_webhooks_secret ? h('p', {}, 'Standard Webhooks: ', h('code', { text: secret.standard_webhooks_secret })) : null,
+      secret.public_key ? h('p', {}, 'Public key: ', h('code', { text: secret.public_key })) : null);
+  });
+  const rotate = act(async () => {
+    if (!confirm('Rotate secret? The old one keeps signing for 24 hours.')) return;
+    await api('POST', `/v1/webhooks/${id}/secret/rotate`, {});
+    await showSecret();
+  });
+  const sendTest = act(async () => {
+    testResult.textContent = 'Sending…';
+    const outcome = await api('POST', `/v1/webhooks/${id}/test`, { event_type: picker.value });
+    testResult.textContent = outcome.delivered
+      ? `Delivered: HTTP ${outcome.http_status} in ${outcome.response_time_ms} ms`
+      : `Failed: ${outcome.error || `HTTP ${outcome.http_status}`}`;
+  });
+  const toggle = act(async () => {
+    await api('PATCH', `/v1/webhooks/${id}`, { enabled: !endpoint.enabled });
+    route();
+  });
+  const remove = act(async () => {
+    if (!confirm(`Delete ${endpoint.url}? Its pending deliveries are not sent.`)) return;
+    await api('DELETE', `/v1/webhooks/${id}`);
+    location.hash = '#/endpoints';
+  });
+  const rows = deliveryRows(deliveries.data, false);
+  show(
+    h('h1', { text: endpoint.url }),
+    h('div', { class: 'card' },
+      h('p', {}, endpoint.description || h('span', { class: 'notice', text: 'No description' })),
+      h('p', { text: `${endpoint.enabled ? 'Enabled' : `Disabled${endpoint.disabled_reason ? `: ${endpoint.disabled_reason}` : ''}`} · ${endpoint.failure_count} consecutive failures · signing ${endpoint.signing}` }),
+      h('p', { class: 'mono', text: endpoint.id }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: showSecret, text: 'Show secret' }),
+        h('button', { type: 'button', class: 'secondary', onclick: rotate, text: 'Rotate secret' }),
+        h('a', { href: `#/endpoints/${id}/edit`, text: 'Edit' }),
+        h('button', { type: 'button', class: 'secondary', onclick: toggle, text: endpoint.enabled ? 'Disable' : 'Enable' }),
+        h('button', { type: 'button', class: 'danger', onclick: remove, text: 'Delete' })),
+      secretArea,
+      h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)),
+    h('h2', { text: 'Deliveries' }),
+    rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }));
+}
+
+async function deliveryPage(endpointId, deliveryId) {
+  const delivery = await api('GET', `/v1/webhooks/${endpointId}/deliveries/${deliveryId}`);
+  const result = h('p', { 'aria-live': 'polite' });
+  const retry = async () => {
+    try {
+      const queued = await api('POST', `/v1/webhooks/${endpointId}/deliveries/${deliveryId}/retry`, {});
+      result.textContent = `Queued again: ${queued.status}`;
+    } catch (error) {
+      result.textContent = error.message;
+    }
+  };
+  const attempts = (delivery.attempt_log || []).map((attempt) => h('tr', {},
+    h('td', { text: attempt.at }), h('td', { text: `${attempt.duration_ms} ms` }),
+    h('td', { text: attempt.http_status === null ? '' : attempt.http_status }),
+    h('td', { class: 'mono', text: attempt.error || attempt.response_body || '' })));
+  show(
+    h('h1', { text: `Delivery ${delivery.id}` }),
+    h('p', {}, h('a', { href: `#/endpoints/${endpointId}`, text: 'Back to the endpoint' })),
+    h('div', { class: 'card' },
+      h('p', {}, 'Status: ', h('span', { class: `status-${delivery.status}`, text: delivery.status })),
+      h('p', { text: `Event ${delivery.event_id} (${delivery.event_type})` }),
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: retry, text: 'Retry' }), result)),
+    h('h2', { text: 'Payload' }),
+    h('pre', { class: 'card mono', text: delivery.payload === null ? '(no longer kept)' : JSON.stringify(delivery.payload, null, 2) }),
+    h('h2', { text: 'Attempts' }),
+    h('table', {}, h('thead', {}, h('tr', {}, ['At', 'Took', 'HTTP', 'Answer or error'].map((t) => h('th', { text: t })))), h('tbody', {}, attempts)));
+}
