@@ -187,6 +187,17 @@ with sync_playwright() as playwright:
     expect(reader.get_by_role("link", name="Events", exact=True)).to_be_visible()
     expect(reader.get_by_role("link", name="API keys", exact=True)).to_be_hidden()
     expect(reader.get_by_role("link", name="Dead letters", exact=True)).to_be_hidden()
+    # It is offered nothing it may not do: no new endpoint, no secret, no change.
+    expect(reader.get_by_role("link", name="New endpoint", exact=True)).to_have_count(0)
+    reader.get_by_role("link", name=good_url, exact=True).click()
+    expect(reader.get_by_role("heading", name=good_url, exact=True)).to_be_visible()
+    expect(reader.get_by_role("cell", name="delivered", exact=True).first).to_be_visible()
+    for control in ["Show secret", "Rotate secret", "Disable", "Delete", "Send test"]:
+        expect(reader.get_by_role("button", name=control, exact=True)).to_have_count(0)
+    reader.get_by_role("link", name=re.compile(r"^Delivery del_")).first.click()
+    expect(reader.get_by_role("heading", name=re.compile(r"^Delivery del_"))).to_be_visible()
+    expect(reader.get_by_role("button", name="Retry", exact=True)).to_have_count(0)
+    reader.screenshot(path=f"{shots}/read-only.png", full_page=True)
     reader.close()
     page.get_by_role("link", name="API keys", exact=True).click()
     page.get_by_role("button", name=re.compile(r"^Revoke reader ")).click()

@@ -283,6 +283,16 @@ async fn keys_are_required_and_scopes_enforced() {
     let new_endpoint = json!({"url": "https://example.com/x", "events": ["run.failed"]});
     let event = json!({"type": "run.failed", "payload": {}});
 
+    // Any key may ask what it is; the answer never holds the key.
+    let me = read.get("/v1/me").await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    assert_eq!((&me.body["tenant"], &me.body["scopes"]), (&json!("default"), &json!(["webhooks:read"])));
+    assert!(me.body["id"].as_str().unwrap().starts_with("key_") && me.body.get("key").is_none(), "{:?}", me.body);
+    assert!(!me.body.to_string().contains(&read.key), "{:?}", me.body);
+    assert_eq!(api.get("/v1/me").await.body["scopes"], json!(["admin"]));
+    assert_error(&api.with_key("whk_wrong").get("/v1/me").await, 401, "unauthorized");
+    assert_error(&read.get("/v1/me?x=1").await, 400, "validation_error");
+
     assert_eq!(read.get("/v1/webhooks").await.status, 200);
     assert_eq!(read.get(&format!("/v1/webhooks/{id}/deliveries")).await.status, 200);
     assert_eq!(read.get("/v1/event-types").await.status, 200);

@@ -135,7 +135,7 @@ async function eventTypesPage() {
     const body = { name: name.value.trim(), description: description.value.trim() || undefined, schema: parsed };
     change(() => api('POST', '/v1/event-types', body))();
   });
-  const own = (type) => type.source === 'tenant'
+  const own = (type) => type.source === 'tenant' && may('event_types:write')
     ? h('span', { class: 'actions' },
       h('button', {
         type: 'button', class: 'secondary', 'aria-label': `${type.archived ? 'Unarchive' : 'Archive'} ${type.type}`,
@@ -160,5 +160,5 @@ async function eventTypesPage() {
           type.schema ? h('details', {}, h('summary', { text: 'Payload schema' }), h('pre', { class: 'mono', text: JSON.stringify(type.schema, null, 2) })) : null,
           own(type)),
       ])))),
-    form);
+    may('event_types:write') ? form : null);
 }

@@ -5,7 +5,7 @@
 
 function signOut(reason) {
   sessionStorage.removeItem(KEY);
-  admin = null;
+  me = null;
   location.hash = '';
   signInPage(reason);
 }
@@ -40,10 +40,14 @@ async function route() {
   if (!sessionStorage.getItem(KEY)) return signInPage();
   document.getElementById('nav').hidden = false;
   document.getElementById('sign-out').hidden = false;
-  if (admin === null) {
-    admin = await api('GET', '/v1/api-keys').then(() => true, () => false);
+  if (me === null) {
+    try {
+      me = await api('GET', '/v1/me');
+    } catch (error) {
+      return signInPage(error.message);
+    }
   }
-  document.querySelectorAll('nav .admin').forEach((link) => { link.hidden = !admin; });
+  document.querySelectorAll('nav .admin').forEach((link) => { link.hidden = !may('admin'); });
   const [path, search] = (location.hash.replace(/^#/, '') || '/endpoints').split('?');
   const parts = path.split('/').filter(Boolean);
   const params = new URLSearchParams(search || '');

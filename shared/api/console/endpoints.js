@@ -12,7 +12,7 @@ async function endpointsPage() {
     h('td', { text: endpoint.failure_count })));
   show(
     h('h1', { text: 'Endpoints' }),
-    h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })),
+    may('webhooks:write') ? h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })) : null,
     rows.length
       ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'URL' }), h('th', { text: 'Description' }),
         h('th', { text: 'State' }), h('th', { text: 'Failures' }))), h('tbody', {}, rows))
@@ -149,13 +149,17 @@ async function endpointPage(id) {
       h('p', { text: `${endpoint.enabled ? 'Enabled' : `Disabled${endpoint.disabled_reason ? `: ${endpoint.disabled_reason}` : ''}`} · ${endpoint.failure_count} consecutive failures · signing ${endpoint.signing}` }),
       h('p', { class: 'mono', text: endpoint.id }),
       h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'secondary', onclick: showSecret, text: 'Show secret' }),
-        h('button', { type: 'button', class: 'secondary', onclick: rotate, text: 'Rotate secret' }),
-        h('a', { href: `#/endpoints/${id}/edit`, text: 'Edit' }),
-        h('button', { type: 'button', class: 'secondary', onclick: toggle, text: endpoint.enabled ? 'Disable' : 'Enable' }),
-        h('button', { type: 'button', class: 'danger', onclick: remove, text: 'Delete' })),
+        may('webhooks:write') ? [
+          h('button', { type: 'button', class: 'secondary', onclick: showSecret, text: 'Show secret' }),
+          h('button', { type: 'button', class: 'secondary', onclick: rotate, text: 'Rotate secret' }),
+          h('a', { href: `#/endpoints/${id}/edit`, text: 'Edit' }),
+          h('button', { type: 'button', class: 'secondary', onclick: toggle, text: endpoint.enabled ? 'Disable' : 'Enable' }),
+        ] : null,
+        may('webhooks:delete') ? h('button', { type: 'button', class: 'danger', onclick: remove, text: 'Delete' }) : null),
       secretArea,
-      h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)),
+      may('webhooks:write')
+        ? h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)
+        : testResult),
     h('h2', { text: 'Deliveries' }),
     rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }));
 }
@@ -181,7 +185,7 @@ async function deliveryPage(endpointId, deliveryId) {
     h('div', { class: 'card' },
       h('p', {}, 'Status: ', h('span', { class: `status-${delivery.status}`, text: delivery.status })),
       h('p', { text: `Event ${delivery.event_id} (${delivery.event_type})` }),
-      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: retry, text: 'Retry' }), result)),
+      may('webhooks:write') ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: retry, text: 'Retry' }), result) : null),
     h('h2', { text: 'Payload' }),
     h('pre', { class: 'card mono', text: delivery.payload === null ? '(no longer kept)' : JSON.stringify(delivery.payload, null, 2) }),
     h('h2', { text: 'Attempts' }),

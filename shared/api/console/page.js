@@ -4,8 +4,13 @@
 'use strict';
 
 const KEY = 'webhooks.key';
-/// Whether this key may manage keys and dead letters: asked once per sign-in.
-let admin = null;
+/// The key signed in (`GET /v1/me`: its tenant and scopes), asked once per sign-in: the
+/// pages offer only what it may do (the API holds it anyway).
+let me = null;
+
+function may(scope) {
+  return Boolean(me) && (me.scopes.includes('admin') || me.scopes.includes(scope));
+}
 const main = () => document.getElementById('main');
 
 // ---------- the API ----------

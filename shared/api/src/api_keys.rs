@@ -66,6 +66,14 @@ pub async fn list<P: Ports>(
     Ok(Json(ListView { data: keys }).into_response())
 }
 
+/// The key making the request: its tenant and scopes, for a client (the console) to offer
+/// only what the key may do. Any valid key may ask; the key itself never shows.
+#[utoipa::path(get, path = "/v1/me", operation_id = "get_current_key", tag = "api keys",
+    responses((status = 200, description = "The key making the request", body = ApiKey)))]
+pub async fn me(caller: Caller, _: NoQuery) -> Json<ApiKey> {
+    Json(caller.0)
+}
+
 /// Revoke a key.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", operation_id = "delete_api_key", tag = "api keys",
     params(("id" = String, Path, description = "The key's id (`key_...`)")),

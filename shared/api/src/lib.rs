@@ -69,6 +69,7 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/deliveries", get(deliveries::delivery_log::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
+        .route("/v1/me", get(api_keys::me))
         .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))
         .route("/v1/dead-letters/{queue}/redrive", post(dead_letters::redrive::<P>))
         .merge(dialects::api_webhook_endpoints::routes::<P>())

@@ -76,6 +76,7 @@ pub async fn document() -> impl IntoResponse {
         api_keys::create,
         api_keys::list,
         api_keys::delete,
+        api_keys::me,
         dead_letters::show,
         dead_letters::redrive,
     ),
