@@ -1,22 +1,76 @@
 """Drives the web console in headless Chromium by its accessible names, as a person (or a
 screen reader) would: sign in, create an endpoint with "Select all", show its secret, send a
-test and see it delivered, see a failed delivery and retry it, sign out.
+test and see it delivered; stop the receiver, see an event's delivery fail, start it again
+and retry it to delivered, and see both in the chart; then the logs, the catalog, the admin
+pages, a read-only key, sign out.
 
-Arguments: the service's base URL, an admin key, a receiver URL that answers 200, one that
-answers 500, and a folder for screenshots. Exits non-zero on the first expectation that fails."""
+Arguments: the service's base URL, an admin key, a receiver URL that answers 500, and a
+folder for screenshots. The receiver that is stopped and started is this script's own.
+Exits non-zero on the first expectation that fails."""
 
 import os
 import re
 import sys
 import json
+import threading
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from playwright.sync_api import expect, sync_playwright
 
-base, key, good_url, bad_url, shots = sys.argv[1:6]
+base, key, bad_url, shots = sys.argv[1:5]
 os.makedirs(shots, exist_ok=True)
 expect.set_options(timeout=15_000)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Answers 200 to a signed POST; counts what it took."""
+    signed = 0
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("webhook-signature"):
+            Receiver.signed += 1
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class Switch:
+    """A receiver that can be stopped (connections refused) and started again on its port."""
+
+    def __init__(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        self.port = self.server.server_address[1]
+        self._run()
+
+    def _run(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def start(self):
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Receiver)
+        self._run()
+
+
+receiver = Switch()
+good_url = f"http://127.0.0.1:{receiver.port}/orders"
+
+
+def reload_until(page, ready):
+    """Reloads the page every half second, at most 30 times, until `ready()` holds: what the
+    pipeline does in the background shows on a later load."""
+    for _ in range(30):
+        if ready():
+            return
+        page.wait_for_timeout(500)
+        page.reload()
 
 
 def api(method, path, body=None):
@@ -92,17 +146,38 @@ with sync_playwright() as playwright:
     page.reload()
     expect(page.get_by_role("heading", name=good_url)).to_be_visible()
     expect(page.get_by_role("cell", name="delivered", exact=True)).to_be_visible()
+
+    # The receiver stops: an event's delivery fails (no retry in this service).
+    receiver.stop()
+    api("POST", "/v1/events", {"type": "workflow.failed", "payload": {"workflow_id": "w_1"}})
+    reload_until(page, lambda: page.get_by_role("cell", name="failed", exact=True).count())
+    expect(page.get_by_role("cell", name="failed", exact=True)).to_be_visible()
+    # It starts again: the failed delivery, retried from its page, is delivered.
+    receiver.start()
+    page.get_by_role("link", name=re.compile(r"^Delivery del_")).first.click()
+    expect(page.get_by_text('"workflow_id": "w_1"')).to_be_visible()
+    page.get_by_role("button", name="Retry", exact=True).click()
+    expect(page.get_by_text("Queued again: pending")).to_be_visible()
+    page.get_by_role("link", name="Back to the endpoint", exact=True).click()
+    chart = page.get_by_role("img", name=re.compile(r"^Deliveries, last 24 hours: "))
+    # The counts are written within a second of the delivery.
+    reload_until(page, lambda: page.get_by_role("cell", name="failed", exact=True).count() == 0 and chart.count()
+                 and chart.get_attribute("aria-label").startswith("Deliveries, last 24 hours: 2 delivered, 1 failed"))
+    expect(page.get_by_role("cell", name="delivered", exact=True)).to_have_count(2)
+    expect(chart).to_have_accessible_name(
+        "Deliveries, last 24 hours: 2 delivered, 1 failed, 0 retried; failure rate 33.3%")
+    page.get_by_role("button", name="7 days", exact=True).click()
+    expect(page.get_by_role("img", name=re.compile(r"^Deliveries, last 7 days: 2 delivered, 1 failed"))).to_be_visible()
+    expect(page.get_by_role("button", name="7 days", exact=True)).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="24 hours", exact=True).click()
+    expect(chart).to_be_visible()
     page.screenshot(path=f"{shots}/endpoint.png", full_page=True)
 
     # An endpoint whose receiver fails: the failed delivery, retried from its page.
     failing = api("POST", "/v1/webhooks", {"url": bad_url, "events": ["run.failed"]})
     api("POST", "/v1/events", {"type": "run.failed", "payload": {"run_id": "r_1"}})
     page.goto(f"{base}/console#/endpoints/{failing['id']}")
-    for _ in range(30):
-        if page.get_by_role("cell", name="failed", exact=True).count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    reload_until(page, lambda: page.get_by_role("cell", name="failed", exact=True).count())
     expect(page.get_by_role("cell", name="failed", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile(r"^Delivery del_")).first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^Delivery del_"))).to_be_visible()
@@ -118,11 +193,8 @@ with sync_playwright() as playwright:
     page.get_by_label("Status", exact=True).select_option("failed")
     expect(page).to_have_url(re.compile(r"#/deliveries\?status=failed$"))
     expect(page.get_by_role("cell", name="delivered", exact=True)).to_have_count(0)
-    for _ in range(30):  # the retry above fails again within a poll or two
-        if page.get_by_role("link", name=failing["id"], exact=True).count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    # The retry above fails again within a poll or two.
+    reload_until(page, lambda: page.get_by_role("link", name=failing["id"], exact=True).count())
     expect(page.get_by_role("link", name=failing["id"], exact=True).first).to_be_visible()
     page.screenshot(path=f"{shots}/deliveries.png", full_page=True)
 
@@ -213,6 +285,9 @@ with sync_playwright() as playwright:
     page.get_by_role("link", name="Endpoints", exact=True).click()
     expect(page.get_by_role("link", name=good_url)).to_be_visible()
     expect(page.get_by_role("link", name=bad_url)).to_be_visible()
+    # Each endpoint's last 24 hours: the test, the retried delivery and run r_1 delivered of 4.
+    good_row = page.get_by_role("row").filter(has=page.get_by_role("link", name=good_url, exact=True))
+    expect(good_row).to_contain_text("75% of 4")
     page.screenshot(path=f"{shots}/endpoints.png", full_page=True)
     other = context.new_page()
     other.goto(base + "/console")
@@ -223,6 +298,9 @@ with sync_playwright() as playwright:
     expect(page.get_by_label("API key", exact=True)).to_be_visible()
 
     browser.close()
+    receiver.stop()
     if problems:
         sys.exit("\n".join(problems))
+    if Receiver.signed < 3:
+        sys.exit(f"the receiver took {Receiver.signed} signed deliveries, not 3")
 print("console: every step passed")

@@ -11,7 +11,8 @@ the server:
   another request (each valid key is made unique; the replay itself is tested in
   tests/tests/idempotency.rs);
 - rules across fields: a filter's key selects a type the endpoint subscribes to, `until` is
-  after `since`, `signing` agrees with a given secret;
+  after `since` (and a stats span is within the 31 days counts are kept), `signing` agrees
+  with a given secret;
 - what only a computation decides: a `whsk_` secret is a real ed25519 key pair, a type's
   `schema` is a valid JSON Schema.
 """
@@ -21,7 +22,7 @@ import json
 import re
 import uuid
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import jsonschema
@@ -106,9 +107,21 @@ def _test(body):
 
 def _instant(text):
     try:
-        return datetime.fromisoformat(text.upper())
+        instant = datetime.fromisoformat(text.upper())
     except (AttributeError, ValueError):
         return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
+def _stats(query):
+    # The span asked for: at most 31 days long, starting at most 31 days ago (an hour spare).
+    now = datetime.now(timezone.utc)
+    until = _instant(query["until"]) if "until" in query else now
+    since = _instant(query["since"]) if "since" in query else until and until - timedelta(hours=24)
+    kept = timedelta(days=31) - timedelta(hours=1)
+    if since is None or until is None or not (since < until and until - since <= kept and since >= now - kept):
+        query.pop("since", None)
+        query.pop("until", None)
 
 
 def _recover(body):
@@ -142,6 +155,8 @@ def before_call(context, case, **kwargs):
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     if case.query and "cursor" in case.query:
         del case.query["cursor"]
+    if case.query and (case.method.upper(), case.operation.path) == ("GET", "/v1/webhooks/{id}/stats"):
+        _stats(case.query)
     fix = VALID_BODIES.get((case.method.upper(), case.operation.path))
     if fix is not None and not isinstance(case.body, schemathesis.core.NotSet):
         fix(case.body)

@@ -195,8 +195,14 @@ where
         Sender::new(store, deliveries.clone(), http, SystemClock, config.settings.policy.clone())
             .with_rate_counter(rates)
             .with_endpoint_concurrency(config.endpoint_concurrency)
-            .with_dead_letters(dead_letters.deliveries),
+            .with_dead_letters(dead_letters.deliveries)
+            .flushing_stats_by_caller(),
     );
+    let flusher = sender.clone();
+    tasks.push(tokio::spawn(every(STATS_FLUSH_INTERVAL, watching.clone(), move || {
+        let flusher = flusher.clone();
+        async move { flusher.flush_stats().await }
+    })));
     let send_settings = EventSourceSettings {
         batch_size: 10,
         concurrency: config.sender_concurrency,
@@ -204,15 +210,37 @@ where
         // A slow receiver must hold its own message's slot only.
         one_at_a_time: true,
     };
-    tasks.push(tokio::spawn(run_event_source(
-        Arc::new(deliveries),
-        send_settings,
-        move |batch| {
+    let last_flush = sender.clone();
+    tasks.push(tokio::spawn(async move {
+        let handler = move |batch| {
             let sender = sender.clone();
             async move { sender.handle_batch(batch).await }
-        },
-        watching,
-    )));
+        };
+        run_event_source(Arc::new(deliveries), send_settings, handler, watching).await;
+        // The counts of the last deliveries handled.
+        last_flush.flush_stats().await;
+    }));
 
     Ok(Running { addr, minted_admin_key, shutdown, tasks, _lock: lock })
+}
+
+/// How often `serve` writes the delivery counts it added up (one write per endpoint).
+const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Runs `work` every `interval` until `shutdown`.
+async fn every<Fut: Future<Output = ()> + Send>(
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    work: impl Fn() -> Fut + Send,
+) {
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(interval) => false,
+            _ = shutdown.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            return;
+        }
+        work().await;
+    }
 }

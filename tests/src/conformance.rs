@@ -63,6 +63,7 @@ pub async fn store<S: Store>(store: &S) {
     crate::event_type_conformance::event_types(store).await;
     crate::event_log_conformance::event_log(store).await;
     crate::idempotency_conformance::idempotency(store).await;
+    crate::stats_conformance::delivery_counts(store).await;
 }
 
 /// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once

@@ -11,6 +11,7 @@ pub mod lambda_events;
 pub mod local_aws;
 pub mod pricing;
 pub mod runtime_api;
+pub mod stats_conformance;
 pub mod template;
 pub mod uid_conformance;
 

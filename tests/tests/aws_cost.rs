@@ -124,15 +124,18 @@ async fn a_delivery_costs_what_the_readme_says() {
     assert_eq!(per_delivery(sqs_billed), 0.6);
     assert!(!sqs_used.contains_key("ChangeMessageVisibility"), "no retries on the happy path");
 
-    // DynamoDB writes: the event's idempotent first write and the delivery's one write.
+    // DynamoDB writes: the event's idempotent first write, the delivery's one write, and the
+    // endpoint's counts once per sender batch.
     let writes: u64 = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"]
         .iter()
         .filter_map(|op| dynamodb_used.get(op).map(|u| u.requests))
         .sum();
     // Per event: its item and its event log entry.
     assert_eq!(dynamodb_used["PutItem"].requests, 2 * EVENTS as u64);
-    assert_eq!(dynamodb_used["UpdateItem"].requests, EVENTS as u64);
-    assert_eq!(per_delivery(writes), 3.0);
+    // Per delivery its item; per sender batch, the endpoint's counts (one endpoint here).
+    assert_eq!(sends, 2, "two batches of 10");
+    assert_eq!(dynamodb_used["UpdateItem"].requests, EVENTS as u64 + sends as u64);
+    assert_eq!(per_delivery(writes), 3.1);
     // Subscriptions are looked up once (three patterns and one BatchGetItem); the second
     // batch reuses them after reading the tenant's subscriptions version.
     assert_eq!(dynamodb_used["Query"].requests, 3);
@@ -164,6 +167,11 @@ async fn a_delivery_costs_what_the_readme_says() {
     let delivery = &deliveries.items[0];
     let delivery_item = get(delivery_partition("acme", delivery.endpoint_id.as_str()), delivery.id.to_string()).await;
     let (log_units, delivery_units) = (write_units(&log_entry), write_units(&delivery_item));
+    let hour = webhooks::deliveries::stats::hour_of(delivery.created_at).as_millis();
+    let stats_item = get(stats_partition("acme", delivery.endpoint_id.as_str()), stats_sort_key(hour)).await;
+    assert_eq!(stats_item["delivered"].as_n().unwrap(), &EVENTS.to_string(), "every delivery counted");
+    let stats_units = write_units(&stats_item);
+    assert_eq!(stats_units, 1, "an hour's counts fit one write unit");
     // The event's own writes: its item, and its entry in the event log.
     let event_units = write_units(&event_item) + log_units;
     println!(
@@ -176,10 +184,17 @@ async fn a_delivery_costs_what_the_readme_says() {
     assert_eq!(write_units(&event_item), 2, "a 1 KiB payload and the event's attributes");
     assert_eq!(log_units, 1, "the log entry holds no payload");
     assert_eq!(delivery_units, 1, "a happy-path delivery item fits one write unit");
-    println!("  write units per delivery at fan-out 1: {}", event_units + 2 * delivery_units);
+    // The counts: one write per endpoint per batch of 10 deliveries.
+    let stats_per_delivery = per_delivery(sends as u64 * stats_units as u64);
+    println!("  counts: {stats_units} unit ({} B) per endpoint per sender batch", item_size(&stats_item));
     println!(
-        "  write units per delivery at fan-out 10: {:.1}",
-        (event_units as f64 + 10.0 * 2.0 * delivery_units as f64) / 10.0
+        "  write units per delivery at fan-out 1: {}",
+        (event_units + 2 * delivery_units) as f64 + stats_per_delivery
+    );
+    println!(
+        "  write units per delivery at fan-out 10: {:.1} (each batch's 10 deliveries to one endpoint) to {:.1} (to 10)",
+        (event_units as f64 + 10.0 * 2.0 * delivery_units as f64) / 10.0 + 0.1,
+        (event_units as f64 + 10.0 * 2.0 * delivery_units as f64) / 10.0 + 1.0,
     );
 
     // Priced: every read is strongly consistent and under 4 KB, one read unit each. Lambda's
@@ -193,7 +208,7 @@ async fn a_delivery_costs_what_the_readme_says() {
     let seconds = sends as f64 * 0.3 + (dispatches + api_requests) as f64 * 0.05;
     let usage = PerDelivery {
         sqs_requests: per_delivery(sqs_billed),
-        write_units: (event_units + 2 * delivery_units) as f64,
+        write_units: (event_units + 2 * delivery_units) as f64 + stats_per_delivery,
         read_units: per_delivery(reads),
         invocations: per_delivery((api_requests + dispatches + sends) as u64),
         api_requests: per_delivery(api_requests as u64),

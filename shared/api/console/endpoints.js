@@ -5,18 +5,24 @@
 
 async function endpointsPage() {
   const page = await api('GET', '/v1/webhooks?limit=100');
-  const rows = page.data.map((endpoint) => h('tr', {},
+  const rates = page.data.map(() => h('td', { text: '…' }));
+  const rows = page.data.map((endpoint, n) => h('tr', {},
     h('td', {}, h('a', { href: `#/endpoints/${endpoint.id}`, text: endpoint.url })),
     h('td', { text: endpoint.description || '' }),
     h('td', { text: endpoint.enabled ? 'enabled' : 'disabled' }),
-    h('td', { text: endpoint.failure_count })));
+    h('td', { text: endpoint.failure_count }),
+    rates[n]));
   show(
     h('h1', { text: 'Endpoints' }),
     may('webhooks:write') ? h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })) : null,
     rows.length
       ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'URL' }), h('th', { text: 'Description' }),
-        h('th', { text: 'State' }), h('th', { text: 'Failures' }))), h('tbody', {}, rows))
+        h('th', { text: 'State' }), h('th', { text: 'Failures' }), h('th', { text: 'Delivered, last 24 h' }))), h('tbody', {}, rows))
       : h('p', { class: 'notice', text: 'No endpoint yet.' }));
+  // Filled in after the list shows, a few at a time.
+  const queue = page.data.map((endpoint, n) => () => successRate(endpoint.id, rates[n]));
+  const worker = async () => { while (queue.length) await queue.shift()(); };
+  await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
 /// The catalog grouped by family, in the catalog's order.
@@ -160,6 +166,8 @@ async function endpointPage(id) {
       may('webhooks:write')
         ? h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)
         : testResult),
+    h('h2', { text: 'Deliveries over time' }),
+    chartSection(id),
     h('h2', { text: 'Deliveries' }),
     rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }));
 }

@@ -18,6 +18,7 @@ mod recover;
 pub mod request;
 mod secret_rotation;
 pub mod state;
+mod stats;
 mod test_delivery;
 mod views;
 
@@ -66,6 +67,7 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}/retry", post(deliveries::retry::<P>))
         .route("/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(deliveries::resend::<P>))
         .route("/v1/webhooks/{id}/recover", post(recover::recover::<P>))
+        .route("/v1/webhooks/{id}/stats", get(stats::stats::<P>))
         .route("/v1/deliveries", get(deliveries::delivery_log::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))

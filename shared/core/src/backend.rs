@@ -2,6 +2,7 @@
 //! deployment's four types named at once ([`Ports`]).
 
 use crate::deliveries::outbound::HttpSender;
+use crate::deliveries::stats::StatsStore;
 use crate::deliveries::store::DeliveryStore;
 use crate::endpoints::store::EndpointStore;
 use crate::events::store::{EventStore, EventTypeStore};
@@ -10,10 +11,16 @@ use crate::ports::Clock;
 use crate::queues::Queue;
 use crate::security::api_keys::ApiKeyStore;
 
-/// All six stores: what one backend provides. A handler asks for the ones it uses.
-pub trait Store: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore + IdempotencyStore {}
+/// All seven stores: what one backend provides. A handler asks for the ones it uses.
+pub trait Store:
+    EndpointStore + EventStore + DeliveryStore + StatsStore + ApiKeyStore + EventTypeStore + IdempotencyStore
+{
+}
 
-impl<T: EndpointStore + EventStore + DeliveryStore + ApiKeyStore + EventTypeStore + IdempotencyStore> Store for T {}
+impl<T> Store for T where
+    T: EndpointStore + EventStore + DeliveryStore + StatsStore + ApiKeyStore + EventTypeStore + IdempotencyStore
+{
+}
 
 /// The backends one deployment runs on, named once, so that what runs over all of them (the
 /// API's state, a test of the whole pipeline on fakes) needs one type parameter.

@@ -124,6 +124,16 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (tenant, key)
 );
+CREATE TABLE IF NOT EXISTS delivery_stats (
+    tenant TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    delivered INTEGER NOT NULL,
+    retrying INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    PRIMARY KEY (tenant, endpoint_id, hour)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS delivery_stats_by_age ON delivery_stats (hour);
 CREATE TABLE IF NOT EXISTS queue_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,

@@ -1,5 +1,6 @@
 //! Retention on the embedded backend, as DynamoDB's TTL does it on AWS: events and deliveries
-//! (with their attempts) older than the retention are deleted, and expired idempotency keys. In small transactions, each
+//! (with their attempts) older than the retention are deleted, expired idempotency keys, and
+//! delivery counts older than theirs (`STATS_RETENTION`). In small transactions, each
 //! one more job in the writer's group commit, so the pruning never holds the writer for long.
 
 use std::time::Duration;
@@ -8,6 +9,7 @@ use rusqlite::params;
 use tokio::sync::watch;
 
 use super::{SqliteDatabase, backend};
+use webhooks::deliveries::stats::STATS_RETENTION;
 use webhooks::ports::{ErrorChain, StoreError};
 use webhooks::time::Timestamp;
 
@@ -69,6 +71,15 @@ impl SqliteDatabase {
                 )
                 .map_err(backend)?
                 .execute(params![Timestamp::now().as_millis(), batch as i64])
+                .map_err(backend)?;
+            // Delivery counts past their own retention, whatever the events'.
+            connection
+                .prepare_cached(
+                    "DELETE FROM delivery_stats WHERE (tenant, endpoint_id, hour) IN \
+                     (SELECT tenant, endpoint_id, hour FROM delivery_stats WHERE hour < ?1 LIMIT ?2)",
+                )
+                .map_err(backend)?
+                .execute(params![Timestamp::now().minus(STATS_RETENTION).as_millis(), batch as i64])
                 .map_err(backend)?;
             Ok(Pruned { events, deliveries: ids.len() })
         })

@@ -17,7 +17,7 @@ use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, Respo
 
 use crate::error::ErrorBody;
 use crate::{
-    api_keys, dead_letters, deliveries, endpoints, event_types, events, recover, secret_rotation, test_delivery,
+    api_keys, dead_letters, deliveries, endpoints, event_types, events, recover, secret_rotation, stats, test_delivery,
 };
 
 /// The answer of `GET /healthz`.
@@ -64,6 +64,7 @@ pub async fn document() -> impl IntoResponse {
         deliveries::retry,
         deliveries::resend,
         recover::recover,
+        stats::stats,
         deliveries::delivery_log,
         events::ingest,
         events::list,

@@ -14,6 +14,7 @@ mod idempotency;
 
 mod items;
 mod rate_counter;
+mod stats;
 mod subscriptions;
 
 use std::collections::{BTreeSet, HashMap};

@@ -15,6 +15,7 @@
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
 //! | API key | `KEY#{sha256 of the key}` | `KEY` | `KEYS` / `{tenant}#{key id}` |
 //! | rate count | `RATE#{endpoint id}` | `{unix second}` | |
+//! | delivery counts of an hour | `STATS#{tenant}#{endpoint id}` | `{hour start ms, 15 digits}` | |
 //! | idempotency key | `IDEM#{tenant}#{key}` | `IDEM` | |
 //!
 //! Tenants, event ids, event types and uids cannot contain `#`, so the keys are unambiguous.
@@ -29,7 +30,7 @@ pub const SORT_KEY: &str = "sk";
 pub const LISTING_INDEX: &str = "listing";
 pub const LISTING_PARTITION_KEY: &str = "list_pk";
 pub const LISTING_SORT_KEY: &str = "list_sk";
-/// Epoch seconds after which DynamoDB deletes the item (events and deliveries).
+/// Epoch seconds after which DynamoDB deletes the item (events, deliveries, delivery counts).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 pub fn tenant_partition(tenant: &str) -> String {
@@ -90,6 +91,16 @@ pub fn delivery_partition(tenant: &str, endpoint_id: &str) -> String {
 /// The per-second delivery counts of a rate-limited endpoint.
 pub fn rate_partition(endpoint_id: &str) -> String {
     format!("RATE#{endpoint_id}")
+}
+
+/// An endpoint's delivery counts, one item per hour.
+pub fn stats_partition(tenant: &str, endpoint_id: &str) -> String {
+    format!("STATS#{tenant}#{endpoint_id}")
+}
+
+/// An hour's place among an endpoint's counts: its start, zero-padded so text order is time order.
+pub fn stats_sort_key(hour_ms: i64) -> String {
+    format!("{hour_ms:015}")
 }
 
 pub fn delivery_log_partition(tenant: &str) -> String {

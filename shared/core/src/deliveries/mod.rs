@@ -1,12 +1,13 @@
 //! Deliveries: the model ([`Delivery`], its attempts), the retry schedule (`retry`), how a
 //! receiver's answer is read (`receiver_answer`), rate limits (`rate_limit`), the outbound
-//! HTTP port (`outbound`) and the delivery store (`store`).
+//! HTTP port (`outbound`), the delivery store (`store`) and counts per hour (`stats`).
 
 pub mod local_rate_counter;
 pub mod outbound;
 pub mod rate_limit;
 pub mod receiver_answer;
 pub mod retry;
+pub mod stats;
 pub mod store;
 
 use serde::{Deserialize, Serialize};

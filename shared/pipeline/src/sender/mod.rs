@@ -2,11 +2,11 @@
 //! retry through the queue's visibility timeout (the message is the retry timer).
 
 pub mod auto_disable;
+mod caches;
 pub mod in_flight;
 pub mod slow_lane;
+mod stats;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::attempt::{Attempted, deliver_once};
@@ -14,36 +14,30 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
-use webhooks::deliveries::DeliveryStatus;
 use webhooks::deliveries::local_rate_counter::LocalRateCounter;
 use webhooks::deliveries::outbound::HttpSender;
 use webhooks::deliveries::rate_limit::RateCounter;
 use webhooks::deliveries::rate_limit::rate_delay;
 use webhooks::deliveries::receiver_answer::{Answer, retry_delay};
 use webhooks::deliveries::retry::{DeliveryPolicy, deferral_delay, random_jitter};
+use webhooks::deliveries::stats::{DeliveryCounts, StatsStore};
 use webhooks::deliveries::store::DeliveryStore;
-use webhooks::endpoints::Endpoint;
+use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
 use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::store::EventStore;
-use webhooks::ids::EndpointId;
 use webhooks::ports::{Clock, ErrorChain, StoreError};
 use webhooks::queues::messages::{DeliveriesMessage, DeliveryMessage};
 use webhooks::queues::{Queue, QueueError, ReceivedMessage};
-use webhooks::security::signing::EndpointKeys;
-use webhooks::time::Timestamp;
 
 use self::auto_disable::count_answer;
+use self::caches::{KeyCache, PayloadCache};
 use self::in_flight::InFlight;
 use self::slow_lane::{MAIN_LANE_PER_ENDPOINT, SLOW_AFTER, SlowLane};
+use self::stats::Tally;
 use crate::services::recover::run_job_page;
 
 /// Deliveries sent at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
-/// Prepared signing keys kept; the cache is cleared when it grows past this.
-const KEY_CACHE_LIMIT: usize = 10_000;
-/// Payload bytes kept, so that an event fanned out to many endpoints is read once; the cache
-/// is cleared when it grows past this.
-const PAYLOAD_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// One span per received message, so that every line logged while handling it says which
 /// delivery it belongs to: the ids are filled in once the message is read (never a secret).
@@ -59,10 +53,10 @@ fn delivery_span(message: &ReceivedMessage) -> tracing::Span {
 }
 
 /// The stores the sender uses: it reads endpoints and counts their failures, reads event
-/// payloads, and writes deliveries; it never touches API keys.
-pub trait SenderStore: EndpointStore + EventStore + DeliveryStore {}
+/// payloads, writes deliveries and adds up their counts; it never touches API keys.
+pub trait SenderStore: EndpointStore + EventStore + DeliveryStore + StatsStore {}
 
-impl<T: EndpointStore + EventStore + DeliveryStore> SenderStore for T {}
+impl<T: EndpointStore + EventStore + DeliveryStore + StatsStore> SenderStore for T {}
 
 /// What the sender works with; built once per process.
 pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
@@ -83,36 +77,10 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     /// The deliveries DLQ, where the sender parks with the reason what it cannot process
     /// ([`Sender::with_dead_letters`]); without it, the queue's redrive parks them, reasonless.
     dead_letters: Option<Q>,
-}
-
-/// Event payloads read from the store, by (tenant, event id). Events never change, so an
-/// entry is good until evicted.
-#[derive(Default)]
-struct PayloadCache {
-    entries: Mutex<CachedPayloads>,
-}
-
-/// Payloads by (tenant, event id), and their bytes in all.
-#[derive(Default)]
-struct CachedPayloads {
-    by_event: HashMap<(String, String), Bytes>,
-    bytes: usize,
-}
-
-impl PayloadCache {
-    fn get(&self, tenant: &str, event_id: &str) -> Option<Bytes> {
-        let entries = self.entries.lock().expect("payload cache");
-        entries.by_event.get(&(tenant.to_owned(), event_id.to_owned())).cloned()
-    }
-
-    fn put(&self, tenant: &str, event_id: &str, payload: Bytes) {
-        let mut entries = self.entries.lock().expect("payload cache");
-        if entries.bytes + payload.len() > PAYLOAD_CACHE_BYTES {
-            *entries = CachedPayloads::default();
-        }
-        entries.bytes += payload.len();
-        entries.by_event.insert((tenant.to_owned(), event_id.to_owned()), payload);
-    }
+    /// Delivery counts not yet written ([`stats`]).
+    stats: Tally,
+    /// Whether the caller flushes `stats` ([`Sender::flushing_stats_by_caller`]), not each batch.
+    stats_by_caller: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,46 +116,10 @@ pub enum SendError {
     Service(#[from] crate::services::ServiceError),
 }
 
-/// Signing keys prepared once per endpoint secret, not once per delivery.
-#[derive(Default)]
-struct KeyCache {
-    entries: Mutex<HashMap<EndpointId, CachedKeys>>,
-}
-
-struct CachedKeys {
-    updated_at: Timestamp,
-    /// When the previous secret stops signing (the keys change then).
-    valid_until: Option<Timestamp>,
-    keys: EndpointKeys,
-}
-
-impl KeyCache {
-    fn keys_for(&self, endpoint: &Endpoint, now: Timestamp) -> EndpointKeys {
-        let mut entries = self.entries.lock().expect("key cache");
-        if let Some(cached) = entries.get(&endpoint.id)
-            && cached.updated_at == endpoint.updated_at
-            && cached.valid_until.is_none_or(|until| now < until)
-        {
-            return cached.keys.clone();
-        }
-        if entries.len() >= KEY_CACHE_LIMIT {
-            entries.clear();
-        }
-        let keys = endpoint.keys(now);
-        let valid_until =
-            endpoint.previous_secret.as_ref().map(|previous| previous.expires_at).filter(|expires| *expires > now);
-        entries.insert(
-            endpoint.id.clone(),
-            CachedKeys { updated_at: endpoint.updated_at, valid_until, keys: keys.clone() },
-        );
-        keys
-    }
-}
-
 impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     /// A sender whose rate limits count in this process: exact when it is the only one.
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
-        let (keys, payloads, in_flight, rates) = Default::default();
+        let (keys, payloads, in_flight, rates, stats) = Default::default();
         Self {
             store,
             deliveries,
@@ -200,6 +132,8 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             in_flight,
             slow_lane: None,
             dead_letters: None,
+            stats,
+            stats_by_caller: false,
         }
     }
 }
@@ -227,8 +161,24 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             in_flight,
             slow_lane,
             dead_letters,
+            stats,
+            stats_by_caller,
         } = self;
-        Sender { store, deliveries, http, clock, policy, rates, keys, payloads, in_flight, slow_lane, dead_letters }
+        Sender {
+            store,
+            deliveries,
+            http,
+            clock,
+            policy,
+            rates,
+            keys,
+            payloads,
+            in_flight,
+            slow_lane,
+            dead_letters,
+            stats,
+            stats_by_caller,
+        }
     }
 
     /// The same sender parking in `dead_letters`, with the reason, each message it cannot
@@ -237,6 +187,26 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     pub fn with_dead_letters(mut self, dead_letters: Q) -> Self {
         self.dead_letters = Some(dead_letters);
         self
+    }
+
+    /// The same sender leaving the delivery counts in memory until [`Sender::flush_stats`] is
+    /// called (e.g. every second), instead of writing them after each batch: for a process
+    /// that lives on and handles its batches one message at a time (`serve`).
+    pub fn flushing_stats_by_caller(mut self) -> Self {
+        self.stats_by_caller = true;
+        self
+    }
+
+    /// Writes the delivery counts added up so far: one write per endpoint.
+    pub async fn flush_stats(&self) {
+        self.stats.flush(&self.store, self.clock.now()).await;
+    }
+
+    /// Saves the delivery (with its attempt, if one was made) and counts it.
+    async fn save(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
+        self.store.save_delivery(delivery, attempt).await?;
+        self.stats.count(&delivery.tenant, &delivery.endpoint_id, DeliveryCounts::of(delivery.status));
+        Ok(())
     }
 
     /// The same sender as Lambda's main lane: a request gets [`SLOW_AFTER`], and deliveries
@@ -357,14 +327,14 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             // Re-enabling does not replay; the history shows why, and a manual retry can.
             delivery.status = DeliveryStatus::Failed;
             delivery.last_error = Some(endpoint.disabled_summary());
-            self.store.save_delivery(&delivery, None).await?;
+            self.save(&delivery, None).await?;
             return Ok(SendOutcome::Skipped);
         }
 
         let Some(payload) = self.payload(&pending).await? else {
             delivery.status = DeliveryStatus::Failed;
             delivery.last_error = Some("not sent: the event is no longer retained".to_owned());
-            self.store.save_delivery(&delivery, None).await?;
+            self.save(&delivery, None).await?;
             return Ok(SendOutcome::Skipped);
         };
         // A turn covers the request only: what the receiver's speed decides.
@@ -409,7 +379,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         drop(turn);
 
         if answer == Answer::Delivered {
-            self.store.save_delivery(&delivery, Some(&attempt)).await?;
+            self.save(&delivery, Some(&attempt)).await?;
             count_answer(&self.store, &endpoint, answer, &self.policy).await?;
             return Ok(SendOutcome::Delivered);
         }
@@ -419,17 +389,17 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             Some(delay) if !disabled_now && answer != Answer::Gone => {
                 delivery.status = DeliveryStatus::Pending;
                 delivery.next_retry_at = Some(now.plus(delay));
-                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                self.save(&delivery, Some(&attempt)).await?;
                 self.deliveries.change_visibility(&message.receipt, delay).await?;
                 Ok(SendOutcome::RetryScheduled)
             }
             Some(_) => {
                 // Disabled by this answer: stop retrying; the history keeps the delivery.
-                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                self.save(&delivery, Some(&attempt)).await?;
                 Ok(SendOutcome::Skipped)
             }
             None => {
-                self.store.save_delivery(&delivery, Some(&attempt)).await?;
+                self.save(&delivery, Some(&attempt)).await?;
                 tracing::warn!(
                     delivery_id = %delivery.id,
                     endpoint_id = %endpoint.id,
@@ -474,7 +444,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     /// Handles a batch concurrently; answers the ids of the messages that must stay on the
     /// queue: retries, and errors short of the last receive (see [`Sender::with_dead_letters`]).
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
-        stream::iter(messages)
+        let unfinished = stream::iter(messages)
             .map(|message| {
                 let span = delivery_span(&message);
                 async move {
@@ -496,6 +466,10 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             .buffer_unordered(BATCH_CONCURRENCY)
             .filter_map(std::future::ready)
             .collect()
-            .await
+            .await;
+        if !self.stats_by_caller {
+            self.flush_stats().await;
+        }
+        unfinished
     }
 }

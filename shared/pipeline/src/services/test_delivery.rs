@@ -1,5 +1,5 @@
 //! The test delivery: one signed event of a given type sent to an endpoint at once, through
-//! the sender's own recipe ([`deliver_once`]), and kept in the history like any other.
+//! the sender's own recipe ([`deliver_once`]), and kept in the history and counted like any other.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -10,6 +10,7 @@ use super::ServiceError;
 use super::event_types::TypeResolver;
 use crate::attempt::deliver_once;
 use webhooks::deliveries::outbound::HttpSender;
+use webhooks::deliveries::stats::{DeliveryCounts, StatsStore, hour_of};
 use webhooks::deliveries::store::DeliveryStore;
 use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::Event;
@@ -40,7 +41,7 @@ pub struct TestDelivery<'a, S, H, C> {
     pub timeout: std::time::Duration,
 }
 
-impl<S: EndpointStore + EventStore + DeliveryStore + EventTypeStore, H: HttpSender, C: Clock>
+impl<S: EndpointStore + EventStore + DeliveryStore + StatsStore + EventTypeStore, H: HttpSender, C: Clock>
     TestDelivery<'_, S, H, C>
 {
     /// Records an event of `event_type` whose data names the endpoint, sends it at once, and
@@ -93,6 +94,9 @@ impl<S: EndpointStore + EventStore + DeliveryStore + EventTypeStore, H: HttpSend
         let attempted = deliver_once(self.http, &endpoint, &keys, pending.record(), body, now, self.timeout).await;
         let delivery = attempted.delivery;
         self.store.save_delivery(&delivery, Some(&attempted.attempt)).await?;
+        // Counted at once: the endpoint's chart shows the test beside its deliveries.
+        let counts = DeliveryCounts::of(delivery.status);
+        self.store.add_delivery_counts(&delivery.tenant, &delivery.endpoint_id, hour_of(now), counts).await?;
         Ok(TestOutcome {
             delivered: delivery.delivered_at.is_some(),
             http_status: delivery.http_status,
