@@ -40,11 +40,15 @@ pub struct SettingsFlags {
     /// (delivered to the endpoints whose `*` or wildcard matches it).
     #[arg(long, value_name = "accept|reject")]
     unknown_event_types: Option<String>,
+    /// Origins that may embed the console in a frame (CSP frame-ancestors), e.g.
+    /// "https://app.example.com https://*.example.org" (default 'none': no site)
+    #[arg(long, value_name = "ORIGINS")]
+    console_frame_ancestors: Option<String>,
 }
 
 impl SettingsFlags {
     /// Each setting's variable, its flag, and the flag's value if it was given.
-    fn given(&self) -> [(&'static str, &'static str, Option<String>); 9] {
+    fn given(&self) -> [(&'static str, &'static str, Option<String>); 10] {
         [
             (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls", self.allow_insecure_urls.then(|| "true".to_owned())),
             (
@@ -59,6 +63,7 @@ impl SettingsFlags {
             (env::DELIVERY_TIMEOUT, "--delivery-timeout", self.delivery_timeout.clone()),
             (env::SUBSCRIPTION_CACHE, "--subscription-cache", self.subscription_cache.clone()),
             (env::UNKNOWN_EVENT_TYPES, "--unknown-event-types", self.unknown_event_types.clone()),
+            (env::CONSOLE_FRAME_ANCESTORS, "--console-frame-ancestors", self.console_frame_ancestors.clone()),
         ]
     }
 
@@ -107,6 +112,8 @@ mod tests {
         let from_vars =
             settings(&[], &[(env::RETRY_SCHEDULE, "1s,2s"), (env::DISABLE_AFTER, "3"), (env::RETENTION_DAYS, "12h")]);
         assert_eq!(from_flags, from_vars);
+        let framed = settings(&["--console-frame-ancestors", "https://a.example.com,'self'"], &[]).unwrap();
+        assert_eq!(framed.console_frame_ancestors, "https://a.example.com 'self'");
         let both = settings(&["--disable-after", "4"], &[(env::DISABLE_AFTER, "3")]).unwrap();
         assert_eq!(both.policy.disable_after, 4);
         let none = settings(&["--retry-schedule", ""], &[(env::RETRY_SCHEDULE, "1s")]).unwrap();
@@ -121,6 +128,10 @@ mod tests {
             (&["--allow-private", "10.0.0.0/40"][..], "--allow-private (or WEBHOOKS_ALLOW_PRIVATE): "),
             (&["--delivery-timeout", "soon"][..], "--delivery-timeout (or WEBHOOKS_DELIVERY_TIMEOUT): "),
             (&["--unknown-event-types", "maybe"][..], "--unknown-event-types (or WEBHOOKS_UNKNOWN_EVENT_TYPES): "),
+            (
+                &["--console-frame-ancestors", "https://a.example.com; script-src *"][..],
+                "--console-frame-ancestors (or WEBHOOKS_CONSOLE_FRAME_ANCESTORS): ",
+            ),
         ] {
             let error = settings(args, &[]).unwrap_err();
             assert!(error.starts_with(says), "{error}");

@@ -64,6 +64,7 @@ pub async fn store<S: Store>(store: &S) {
     crate::event_log_conformance::event_log(store).await;
     crate::idempotency_conformance::idempotency(store).await;
     crate::stats_conformance::delivery_counts(store).await;
+    crate::portal_session_conformance::portal_sessions(store).await;
 }
 
 /// API keys: a conditional create, found by hash, listed per tenant or all, deleted at once

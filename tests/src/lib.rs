@@ -9,6 +9,7 @@ pub mod functions;
 pub mod idempotency_conformance;
 pub mod lambda_events;
 pub mod local_aws;
+pub mod portal_session_conformance;
 pub mod pricing;
 pub mod runtime_api;
 pub mod stats_conformance;

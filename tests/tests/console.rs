@@ -3,9 +3,23 @@
 //! the headers that keep its pages safe.
 
 use std::process::Command;
+use std::time::Duration;
 
+use serde_json::{Value, json};
 use webhooks_tests::local_aws::python;
 use webhooks_tests::{ADMIN_KEY, Receiver, Service};
+
+/// Runs a browser script of `tests/` with `args`; panics with its output unless it passed.
+async fn browse(script: &str, args: Vec<String>) {
+    let script = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
+    let run = move || Command::new(python()).arg(script).args(args).output();
+    let output = tokio::task::spawn_blocking(run).await.unwrap().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser run failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("every step passed"), "{stdout}");
+}
+
+const SHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots/console");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_manages_endpoints_and_deliveries_in_the_console() {
@@ -14,17 +28,43 @@ async fn a_person_manages_endpoints_and_deliveries_in_the_console() {
     // The receiver that is stopped and started again is the script's own.
     let bad = Receiver::start().await;
     bad.always(500);
-    let shots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots/console");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/console_browser.py");
-    let args: Vec<String> =
-        [script, &service.api.base, ADMIN_KEY, &bad.url("/runs"), shots].into_iter().map(str::to_owned).collect();
-    let output =
-        tokio::task::spawn_blocking(move || Command::new(python()).args(args).output()).await.unwrap().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the browser run failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("every step passed"), "{stdout}");
+    let args = [&service.api.base, ADMIN_KEY, &bad.url("/runs"), SHOTS].map(|arg| arg.to_string()).to_vec();
+    browse("console_browser.py", args).await;
     // The failing receiver was tried, then retried by hand.
     assert!(bad.received().len() >= 2, "{} requests", bad.received().len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_manages_its_endpoints_in_the_portal_inside_another_sites_frame() {
+    // Any page on 127.0.0.1 may frame it: the test's other site is there, on another port.
+    let service =
+        Service::start_with(|config| config.settings.console_frame_ancestors = "http://127.0.0.1:*".into()).await;
+    let receiver = Receiver::start().await;
+    let admin = &service.api;
+    let scopes = ["webhooks:read", "webhooks:write", "webhooks:delete", "portal:write"];
+    let acme = admin.with_key(&admin.mint_key("acme", &scopes).await);
+    let globex = admin.with_key(&admin.mint_key("globex", &scopes).await);
+    let (a_url, b_url, other_url) = (receiver.url("/a"), receiver.url("/b"), receiver.url("/globex"));
+    let a = acme.create_endpoint(&a_url, &["*"]).await["id"].clone();
+    acme.create_endpoint(&b_url, &["*"]).await;
+    let other = globex.create_endpoint(&other_url, &["*"]).await["id"].clone();
+    let mint = async |body: Value| {
+        let reply = acme.post("/v1/portal-sessions", body).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body
+    };
+    let full = mint(json!({})).await;
+    let limited = mint(json!({"endpoints": [a], "read_only": true})).await;
+    let revoked = mint(json!({})).await;
+    assert_eq!(acme.delete(&format!("/v1/portal-sessions/{}", revoked["id"].as_str().unwrap())).await.status, 204);
+    let expired = mint(json!({"expires_in": 1})).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let sessions = json!({
+        "full": full, "limited": limited, "revoked": revoked, "expired": expired,
+        "endpoints": [a_url, b_url, other_url], "limited_endpoint": a, "other_endpoint": other,
+    });
+    browse("portal_browser.py", vec![service.api.base.clone(), sessions.to_string(), SHOTS.to_owned()]).await;
+    assert_eq!(receiver.received().len(), 1, "the portal's test delivery");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

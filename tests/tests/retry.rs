@@ -131,6 +131,7 @@ async fn a_retry_whose_enqueue_fails_leaves_the_delivery_failed() {
             max_endpoints: 100,
             policy: DeliveryPolicy::default(),
             accept_unknown_event_types: false,
+            console_frame_ancestors: "'none'".into(),
         },
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,7 +3,7 @@
 
 // ---------- admin: API keys and dead letters ----------
 
-const SCOPES = ['webhooks:read', 'webhooks:write', 'webhooks:delete', 'events:write', 'event_types:write', 'admin'];
+const SCOPES = ['webhooks:read', 'webhooks:write', 'webhooks:delete', 'events:write', 'event_types:write', 'portal:write', 'admin'];
 
 async function apiKeysPage() {
   const keys = await api('GET', '/v1/api-keys');

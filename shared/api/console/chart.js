@@ -67,8 +67,10 @@ function drawChart(span, stats) {
     svg('text', { x: 0, y: top - 2, class: 'tick' }, `${most} per ${stats.bucket}`));
 }
 
-/// The chart's section of an endpoint's page: three spans to choose from, 24 hours first.
+/// The chart's section of an endpoint's page: three spans to choose from, 24 hours first;
+/// its `refresh()` draws the chosen span again.
 function chartSection(endpointId) {
+  let shown = SPANS[0];
   const area = h('div', { class: 'chart-area', 'aria-live': 'polite' }, h('p', { class: 'notice', text: 'Loading the chart…' }));
   const buttons = SPANS.map((span) => h('button', {
     type: 'button', class: 'secondary', 'aria-pressed': span === SPANS[0] ? 'true' : 'false',
@@ -78,6 +80,7 @@ function chartSection(endpointId) {
     h('span', { class: 'key-delivered', text: 'delivered' }), h('span', { class: 'key-retrying', text: 'retried' }),
     h('span', { class: 'key-failed', text: 'failed' }), h('span', { class: 'key-rate', text: 'failure rate' }));
   async function load(span) {
+    shown = span;
     buttons.forEach((button, n) => button.setAttribute('aria-pressed', String(SPANS[n] === span)));
     try {
       const stats = await api('GET', `/v1/webhooks/${endpointId}/stats?since=${encodeURIComponent(since(span.hours))}`);
@@ -90,8 +93,10 @@ function chartSection(endpointId) {
     }
   }
   load(SPANS[0]);
-  return h('section', { class: 'card', 'aria-label': 'Deliveries over time' },
+  const section = h('section', { class: 'card', 'aria-label': 'Deliveries over time' },
     h('div', { class: 'actions', role: 'group', 'aria-label': 'Chart span' }, buttons), area, legend);
+  section.refresh = () => load(shown);
+  return section;
 }
 
 /// "97.5% of 40" for the last 24 hours, filled into `cell` once known.

@@ -4,9 +4,13 @@
 // ---------- signing in ----------
 
 function signOut(reason) {
+  const portal = sessionStorage.getItem(PORTAL);
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(PORTAL);
   me = null;
-  location.hash = '';
+  history.replaceState(null, '', location.pathname);
+  // A refused portal session ends; signing out of one asks for a key like any tab.
+  if (portal && reason) return portalEnded();
   signInPage(reason);
 }
 
@@ -44,10 +48,12 @@ async function route() {
     try {
       me = await api('GET', '/v1/me');
     } catch (error) {
+      if (!sessionStorage.getItem(KEY)) return null; // refused: signed out already
       return signInPage(error.message);
     }
   }
   document.querySelectorAll('nav .admin').forEach((link) => { link.hidden = !may('admin'); });
+  document.querySelectorAll('nav .tenant-wide').forEach((link) => { link.hidden = limitedPortal(); });
   const [path, search] = (location.hash.replace(/^#/, '') || '/endpoints').split('?');
   const parts = path.split('/').filter(Boolean);
   const params = new URLSearchParams(search || '');
@@ -70,6 +76,8 @@ async function route() {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  takePortalLink();
+  applyBranding();
   document.getElementById('sign-out').addEventListener('click', () => signOut());
   window.addEventListener('hashchange', route);
   route();

@@ -14,7 +14,8 @@ async function endpointsPage() {
     rates[n]));
   show(
     h('h1', { text: 'Endpoints' }),
-    may('webhooks:write') ? h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })) : null,
+    may('webhooks:write') && !limitedPortal()
+      ? h('div', { class: 'actions' }, h('a', { href: '#/endpoints/new', text: 'New endpoint' })) : null,
     rows.length
       ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'URL' }), h('th', { text: 'Description' }),
         h('th', { text: 'State' }), h('th', { text: 'Failures' }), h('th', { text: 'Delivered, last 24 h' }))), h('tbody', {}, rows))
@@ -137,6 +138,7 @@ async function endpointPage(id) {
     testResult.textContent = outcome.delivered
       ? `Delivered: HTTP ${outcome.http_status} in ${outcome.response_time_ms} ms`
       : `Failed: ${outcome.error || `HTTP ${outcome.http_status}`}`;
+    chart.refresh();
   });
   const toggle = act(async () => {
     await api('PATCH', `/v1/webhooks/${id}`, { enabled: !endpoint.enabled });
@@ -148,6 +150,7 @@ async function endpointPage(id) {
     location.hash = '#/endpoints';
   });
   const rows = deliveryRows(deliveries.data, false);
+  const chart = chartSection(id);
   show(
     h('h1', { text: endpoint.url }),
     h('div', { class: 'card' },
@@ -167,7 +170,7 @@ async function endpointPage(id) {
         ? h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)
         : testResult),
     h('h2', { text: 'Deliveries over time' }),
-    chartSection(id),
+    chart,
     h('h2', { text: 'Deliveries' }),
     rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }));
 }

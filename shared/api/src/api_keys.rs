@@ -6,10 +6,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use webhooks::ids::ApiKeyId;
+use serde::{Deserialize, Serialize};
+use webhooks::ids::{ApiKeyId, EndpointId};
 use webhooks::security::api_keys::ApiKeyStore;
 use webhooks::security::api_keys::{ApiKey, Scope};
+use webhooks::security::portal_sessions::TOKEN_PREFIX;
+use webhooks::time::Timestamp;
 use webhooks_pipeline::services::api_keys::create_key;
 
 use crate::error::{ApiError, ErrorBody};
@@ -66,12 +68,65 @@ pub async fn list<P: Ports>(
     Ok(Json(ListView { data: keys }).into_response())
 }
 
-/// The key making the request: its tenant and scopes, for a client (the console) to offer
-/// only what the key may do. Any valid key may ask; the key itself never shows.
+/// The key or portal session making a request.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// The key's id (`key_...`), or the portal session's (`ps_...`).
+    id: String,
+    /// The key's name; `portal session` for a session.
+    name: String,
+    tenant: String,
+    scopes: Vec<Scope>,
+    /// The key's first characters (`whk_1a2b3c4d`); `whp_` for a portal session.
+    prefix: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    /// A portal session's limits; absent for an API key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    portal: Option<PortalLimits>,
+}
+
+/// What a portal session is limited to.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PortalLimits {
+    read_only: bool,
+    /// The only endpoints it sees; `null`: every endpoint of the tenant.
+    #[schema(value_type = Option<Vec<String>>)]
+    endpoints: Option<Vec<EndpointId>>,
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: Timestamp,
+}
+
+/// The key (or portal session) making the request: its tenant and scopes, for a client (the
+/// console) to offer only what it may do. Any valid key may ask; the key itself never shows.
 #[utoipa::path(get, path = "/v1/me", operation_id = "get_current_key", tag = "api keys",
-    responses((status = 200, description = "The key making the request", body = ApiKey)))]
-pub async fn me(caller: Caller, _: NoQuery) -> Json<ApiKey> {
-    Json(caller.0)
+    responses((status = 200, description = "The key making the request", body = Me)))]
+pub async fn me(caller: Caller, _: NoQuery) -> Json<Me> {
+    let scopes = caller.scopes();
+    Json(match caller {
+        Caller::Key(key) => Me {
+            id: key.id.to_string(),
+            name: key.name,
+            tenant: key.tenant,
+            scopes,
+            prefix: key.prefix,
+            created_at: key.created_at,
+            portal: None,
+        },
+        Caller::Portal(session) => Me {
+            id: session.id.to_string(),
+            name: "portal session".to_owned(),
+            tenant: session.tenant,
+            scopes,
+            prefix: TOKEN_PREFIX.to_owned(),
+            created_at: session.created_at,
+            portal: Some(PortalLimits {
+                read_only: session.read_only,
+                endpoints: session.endpoints,
+                expires_at: session.expires_at,
+            }),
+        },
+    })
 }
 
 /// Revoke a key.
@@ -87,7 +142,7 @@ pub async fn delete<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Admin)?;
     let id = ApiKeyId::parse(&id).ok_or(ApiError::NotFound)?;
-    if id == caller.0.id {
+    if caller.key_id() == Some(&id) {
         // An admin's last key revoked by itself would lock the tenant out.
         return Err(ApiError::Conflict("an API key cannot revoke itself; use another admin key".to_owned()));
     }

@@ -67,7 +67,7 @@ pub async fn list_for_endpoint<P: Ports>(
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
+    let endpoint = find_endpoint(&app, &caller, &id).await?;
     let mut query = filter.query()?;
     query.endpoint_id = Some(endpoint.id);
     let page = app.store.list_deliveries(caller.tenant(), &query).await?;
@@ -83,6 +83,7 @@ pub async fn delivery_log<P: Ports>(
     ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
+    caller.require_every_endpoint()?;
     let page = app.store.list_deliveries(caller.tenant(), &filter.query()?).await?;
     Ok(Json(PageView { data: page.items, next_cursor: page.next_cursor }).into_response())
 }
@@ -95,7 +96,7 @@ async fn find_delivery<P: Ports>(
     id: &str,
     delivery_id: &str,
 ) -> Result<webhooks::deliveries::DeliveryDetail, ApiError> {
-    let endpoint_id = endpoint_id(app, caller.tenant(), id).await?;
+    let endpoint_id = endpoint_id(app, caller, id).await?;
     let delivery_id = DeliveryId::parse(delivery_id).ok_or(ApiError::NotFound)?;
     Ok(app.store.get_delivery(caller.tenant(), &endpoint_id, &delivery_id).await?)
 }
@@ -129,7 +130,7 @@ pub async fn retry<P: Ports>(
     ApiPath((id, delivery_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let endpoint_id = endpoint_id(&app, caller.tenant(), &id).await?;
+    let endpoint_id = endpoint_id(&app, &caller, &id).await?;
     let delivery_id = DeliveryId::parse(&delivery_id).ok_or(ApiError::NotFound)?;
     let delivery =
         retry_delivery(&app.store, &app.deliveries, &app.clock, caller.tenant(), &endpoint_id, &delivery_id).await?;

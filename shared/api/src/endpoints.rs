@@ -14,7 +14,8 @@ use webhooks::endpoints::filters::EventFilters;
 use webhooks::endpoints::rules::is_uid_form;
 use webhooks::endpoints::store::{EndpointQuery, EndpointStore};
 use webhooks::ids::EndpointId;
-use webhooks::ports::{Clock, Page};
+use webhooks::pagination::into_page;
+use webhooks::ports::{Clock, Page, StoreError};
 use webhooks::security::api_keys::Scope;
 use webhooks::security::signing::Signing;
 use webhooks_pipeline::services::endpoints::{EndpointChange, NewEndpoint as NewEndpointFields};
@@ -88,22 +89,35 @@ pub struct EndpointPatch {
     enabled: Option<bool>,
 }
 
-/// The endpoint of `tenant` a path names: by its id (`ep_...`), or else by its uid.
-pub(crate) async fn find_endpoint<P: Ports>(app: &App<P>, tenant: &str, id_or_uid: &str) -> Result<Endpoint, ApiError> {
-    match EndpointId::parse(id_or_uid) {
-        Some(id) => Ok(app.store.get_endpoint(tenant, &id).await?),
+/// The endpoint of the caller's tenant a path names: by its id (`ep_...`), or else by its
+/// uid; `NotFound` for one a portal session does not see.
+pub(crate) async fn find_endpoint<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id_or_uid: &str,
+) -> Result<Endpoint, ApiError> {
+    let tenant = caller.tenant();
+    let endpoint = match EndpointId::parse(id_or_uid) {
+        Some(id) if !caller.sees_endpoint(&id) => return Err(ApiError::NotFound),
+        Some(id) => app.store.get_endpoint(tenant, &id).await?,
         // What cannot be a uid names nothing, and is not looked up.
-        None if is_uid_form(id_or_uid) => Ok(app.store.find_endpoint_by_uid(tenant, id_or_uid).await?),
-        None => Err(ApiError::NotFound),
-    }
+        None if is_uid_form(id_or_uid) => app.store.find_endpoint_by_uid(tenant, id_or_uid).await?,
+        None => return Err(ApiError::NotFound),
+    };
+    if caller.sees_endpoint(&endpoint.id) { Ok(endpoint) } else { Err(ApiError::NotFound) }
 }
 
 /// The id of the endpoint a path names; read from the store only when the path gives a uid
 /// (a route that reads the endpoint anyway answers 404 for an unknown id itself).
-pub(crate) async fn endpoint_id<P: Ports>(app: &App<P>, tenant: &str, id_or_uid: &str) -> Result<EndpointId, ApiError> {
+pub(crate) async fn endpoint_id<P: Ports>(
+    app: &App<P>,
+    caller: &Caller,
+    id_or_uid: &str,
+) -> Result<EndpointId, ApiError> {
     match EndpointId::parse(id_or_uid) {
-        Some(id) => Ok(id),
-        None => Ok(find_endpoint(app, tenant, id_or_uid).await?.id),
+        Some(id) if caller.sees_endpoint(&id) => Ok(id),
+        Some(_) => Err(ApiError::NotFound),
+        None => Ok(find_endpoint(app, caller, id_or_uid).await?.id),
     }
 }
 
@@ -162,6 +176,7 @@ pub(crate) async fn create_endpoint<P: Ports>(
     input: impl Into<NewEndpointFields>,
 ) -> Result<Endpoint, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
+    caller.require_every_endpoint()?;
     Ok(app.endpoints().create(caller.tenant(), input.into()).await?)
 }
 
@@ -186,7 +201,35 @@ pub(crate) async fn list_endpoints<P: Ports>(
 ) -> Result<Page<Endpoint>, ApiError> {
     caller.require(Scope::WebhooksRead)?;
     let query = EndpointQuery { after: page.cursor_id(EndpointId::parse)?, limit: page.limit()? };
+    if let Some(allowed) = caller.endpoints() {
+        return endpoints_of(app, caller.tenant(), allowed, &query).await;
+    }
     Ok(app.store.list_endpoints(caller.tenant(), &query).await?)
+}
+
+/// A page of the endpoints a portal session is limited to (those still there), in id order
+/// as any listing.
+async fn endpoints_of<P: Ports>(
+    app: &App<P>,
+    tenant: &str,
+    allowed: &[EndpointId],
+    query: &EndpointQuery,
+) -> Result<Page<Endpoint>, ApiError> {
+    let mut ids: Vec<&EndpointId> =
+        allowed.iter().filter(|id| query.after.as_ref().is_none_or(|after| *id > after)).collect();
+    ids.sort();
+    let mut found = Vec::new();
+    for id in ids {
+        match app.store.get_endpoint(tenant, id).await {
+            Ok(endpoint) => found.push(endpoint),
+            Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error.into()),
+        }
+        if found.len() > query.limit {
+            break;
+        }
+    }
+    Ok(into_page(found, query.limit, |endpoint| endpoint.id.as_str()))
 }
 
 /// Show an endpoint (never its secret: see `/secret`).
@@ -205,7 +248,7 @@ pub async fn show<P: Ports>(
 /// Endpoint `id` (its id or uid), to a caller who may read endpoints (also for the dialects).
 pub(crate) async fn show_endpoint<P: Ports>(app: &App<P>, caller: &Caller, id: &str) -> Result<Endpoint, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    find_endpoint(app, caller.tenant(), id).await
+    find_endpoint(app, caller, id).await
 }
 
 /// Change an endpoint: absent fields stay as they are.
@@ -230,7 +273,7 @@ pub(crate) async fn update_endpoint<P: Ports>(
     patch: impl Into<EndpointChange>,
 ) -> Result<Endpoint, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let id = endpoint_id(app, caller.tenant(), id).await?;
+    let id = endpoint_id(app, caller, id).await?;
     Ok(app.endpoints().change(caller.tenant(), &id, patch.into()).await?)
 }
 
@@ -244,7 +287,7 @@ pub async fn delete<P: Ports>(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksDelete)?;
-    let id = endpoint_id(&app, caller.tenant(), &id).await?;
+    let id = endpoint_id(&app, &caller, &id).await?;
     app.store.delete_endpoint(caller.tenant(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -39,6 +39,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("this API key lacks the {0:?} scope")]
     Forbidden(Scope),
+    /// A portal session's limits: the route is not for it, or reaches past its endpoints.
+    #[error("a portal session may not use this route")]
+    PortalLimited,
     #[error("not found")]
     NotFound,
     #[error("this route does not take that method")]
@@ -115,6 +118,7 @@ impl ApiError {
                 format!("this API key lacks the {} scope", scope_name(*scope)),
                 Vec::new(),
             ),
+            ApiError::PortalLimited => (StatusCode::FORBIDDEN, "forbidden", self.to_string(), Vec::new()),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string(), Vec::new()),
             ApiError::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", self.to_string(), Vec::new())

@@ -132,6 +132,7 @@ pub async fn list<P: Ports>(
     ApiQuery(params): ApiQuery<EventListParams>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
+    caller.require_every_endpoint()?;
     let since = params
         .since
         .map(|text| {
@@ -161,6 +162,7 @@ pub async fn show<P: Ports>(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
+    caller.require_every_endpoint()?;
     let event = app.store.get_event(caller.tenant(), &id).await?.ok_or(ApiError::NotFound)?;
     let deliveries = app.store.event_deliveries(caller.tenant(), &event.id, event.created_at).await?;
     let view = EventView {

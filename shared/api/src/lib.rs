@@ -3,6 +3,7 @@
 //! links neither the AWS SDK nor SQLite.
 
 mod api_keys;
+mod caller;
 pub mod console;
 mod dead_letters;
 mod deliveries;
@@ -14,6 +15,7 @@ mod events;
 mod idempotency;
 mod mcp;
 pub mod openapi;
+mod portal_sessions;
 mod recover;
 pub mod request;
 mod secret_rotation;
@@ -34,9 +36,10 @@ pub use state::{ApiSettings, App, Ports};
 /// Every route: the canonical ones, the seeds' dialects, and `/mcp` over the canonical ones.
 pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
     let api = canonical(app.clone());
+    let console = console::routes(&app.settings.console_frame_ancestors);
     api.clone()
         .merge(mcp::routes(app, api))
-        .merge(console::routes())
+        .merge(console)
         .fallback(|| async { error::ApiError::NotFound })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
 }
@@ -72,6 +75,8 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
         .route("/v1/me", get(api_keys::me))
+        .route("/v1/portal-sessions", post(portal_sessions::create::<P>).delete(portal_sessions::delete_all::<P>))
+        .route("/v1/portal-sessions/{id}", axum::routing::delete(portal_sessions::delete::<P>))
         .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))
         .route("/v1/dead-letters/{queue}/redrive", post(dead_letters::redrive::<P>))
         .merge(dialects::api_webhook_endpoints::routes::<P>())

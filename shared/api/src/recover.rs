@@ -58,7 +58,7 @@ pub async fn recover<P: Ports>(
     if input.until.is_some_and(|until| until <= input.since) {
         return Err(ApiError::invalid("until", "must be later than since"));
     }
-    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
+    let endpoint = find_endpoint(&app, &caller, &id).await?;
     let job = RecoverJob::new(caller.tenant(), &endpoint.id, input.since, input.until);
     app.deliveries.send_batch(vec![job.message()]).await?;
     tracing::info!(tenant = caller.tenant(), endpoint_id = %endpoint.id, "recover job queued");

@@ -1,20 +1,14 @@
-//! Request extractors: the caller's API key, JSON bodies, query and path parameters (with
+//! Request extractors: the caller (`caller.rs`), JSON bodies, query and path parameters (with
 //! the path parameters' descriptions for the OpenAPI document), their failures in the API's
 //! error shape.
 
-use std::sync::Arc;
-
+pub use crate::caller::Caller;
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use webhooks::security::api_keys::ApiKeyStore;
-use webhooks::security::api_keys::hash_key;
-use webhooks::security::api_keys::{ApiKey, Scope};
-
-use crate::error::ApiError;
-use crate::state::{App, Ports};
 
 /// Largest request body on `POST /v1/events` (a batch of events).
 pub const MAX_EVENTS_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -23,50 +17,6 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Largest request body on `/mcp` (one tool call; `send_event` carries one payload).
 pub const MAX_MCP_BODY_BYTES: usize = 1024 * 1024;
-
-/// The authenticated caller: the API key from `Authorization: Bearer`. Looked up once per
-/// request: a layer that needed it first (idempotency) leaves it in the request's extensions.
-#[derive(Clone)]
-pub struct Caller(pub ApiKey);
-
-impl Caller {
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.0.allows(scope) { Ok(()) } else { Err(ApiError::Forbidden(scope)) }
-    }
-
-    /// Whether this key may read endpoints' secrets, and so their custom header values.
-    pub fn sees_secrets(&self) -> bool {
-        self.0.allows(Scope::WebhooksWrite)
-    }
-
-    pub fn tenant(&self) -> &str {
-        &self.0.tenant
-    }
-}
-
-impl<P: Ports> FromRequestParts<Arc<App<P>>> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<P>>) -> Result<Self, ApiError> {
-        if let Some(caller) = parts.extensions.get::<Caller>() {
-            return Ok(caller.clone());
-        }
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let key = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
-        // Looked up by SHA-256: the key itself is never compared, so no timing reveals it.
-        let found = app.store.find_api_key(&hash_key(key)).await?;
-        found.map(Caller).ok_or(ApiError::Unauthorized)
-    }
-}
 
 /// A JSON body of any content type, whose errors are `validation_error` (400) or
 /// `payload_too_large` (413).

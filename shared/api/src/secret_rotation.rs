@@ -40,7 +40,7 @@ pub async fn secret<P: Ports>(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksWrite)?;
-    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
+    let endpoint = find_endpoint(&app, &caller, &id).await?;
     Ok(Json(SecretView::of(&endpoint, app.clock.now())).into_response())
 }
 
@@ -62,7 +62,7 @@ pub async fn rotate_secret<P: Ports>(
         signing: rotation.signing,
         overlap: rotation.overlap_seconds.map(|seconds| Duration::from_secs(seconds.0)),
     };
-    let id = endpoint_id(&app, caller.tenant(), &id).await?;
+    let id = endpoint_id(&app, &caller, &id).await?;
     let rotated = app.endpoints().rotate_secret(caller.tenant(), &id, rotation).await?;
     let now = app.clock.now();
     Ok(Json(SecretView::of(&rotated, now)).into_response())

@@ -21,6 +21,8 @@ pub struct ApiSettings {
     pub policy: DeliveryPolicy,
     /// Whether events of a type the tenant does not have are accepted.
     pub accept_unknown_event_types: bool,
+    /// Who may embed the console (CSP `frame-ancestors`).
+    pub console_frame_ancestors: String,
 }
 
 impl From<&Settings> for ApiSettings {
@@ -30,6 +32,7 @@ impl From<&Settings> for ApiSettings {
             max_endpoints: settings.max_endpoints,
             policy: settings.policy.clone(),
             accept_unknown_event_types: settings.accept_unknown_event_types,
+            console_frame_ancestors: settings.console_frame_ancestors.clone(),
         }
     }
 }

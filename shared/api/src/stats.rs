@@ -112,7 +112,7 @@ pub async fn stats<P: Ports>(
         Some("day") => Bucket::Day,
         Some(_) => return Err(ApiError::invalid("bucket", "must be hour or day")),
     };
-    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
+    let endpoint = find_endpoint(&app, &caller, &id).await?;
     // Whole buckets: the first and the last are read in full.
     let hours =
         app.store.delivery_counts(caller.tenant(), &endpoint.id, bucket.start_of(since), bucket.end_of(until)).await?;

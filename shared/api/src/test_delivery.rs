@@ -52,7 +52,7 @@ pub(crate) async fn send_test<P: Ports>(
     caller.require(Scope::WebhooksWrite)?;
     let test =
         TestDelivery { store: &app.store, http: &app.http, clock: &app.clock, timeout: app.settings.policy.timeout };
-    let id = endpoint_id(app, caller.tenant(), id).await?;
+    let id = endpoint_id(app, caller, id).await?;
     let outcome = test.send(caller.tenant(), &id, event_type).await?;
     Ok(Json(outcome).into_response())
 }

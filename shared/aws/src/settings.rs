@@ -37,7 +37,7 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -53,6 +53,7 @@ pub mod env {
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
         UNKNOWN_EVENT_TYPES,
+        CONSOLE_FRAME_ANCESTORS,
         LOG_FILTER,
     ];
 }

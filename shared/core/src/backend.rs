@@ -10,15 +10,30 @@ use crate::idempotency::IdempotencyStore;
 use crate::ports::Clock;
 use crate::queues::Queue;
 use crate::security::api_keys::ApiKeyStore;
+use crate::security::portal_sessions::PortalSessionStore;
 
-/// All seven stores: what one backend provides. A handler asks for the ones it uses.
+/// All eight stores: what one backend provides. A handler asks for the ones it uses.
 pub trait Store:
-    EndpointStore + EventStore + DeliveryStore + StatsStore + ApiKeyStore + EventTypeStore + IdempotencyStore
+    EndpointStore
+    + EventStore
+    + DeliveryStore
+    + StatsStore
+    + ApiKeyStore
+    + PortalSessionStore
+    + EventTypeStore
+    + IdempotencyStore
 {
 }
 
 impl<T> Store for T where
-    T: EndpointStore + EventStore + DeliveryStore + StatsStore + ApiKeyStore + EventTypeStore + IdempotencyStore
+    T: EndpointStore
+        + EventStore
+        + DeliveryStore
+        + StatsStore
+        + ApiKeyStore
+        + PortalSessionStore
+        + EventTypeStore
+        + IdempotencyStore
 {
 }
 

@@ -124,6 +124,11 @@ prefixed_id!(
     "key_"
 );
 prefixed_id!(
+    /// A customer portal session's public identifier (never its token).
+    PortalSessionId,
+    "ps_"
+);
+prefixed_id!(
     /// An event id assigned by the service when the producer gave none.
     GeneratedEventId,
     "evt_"

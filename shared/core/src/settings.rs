@@ -34,9 +34,13 @@ pub mod env {
     /// dispatcher parks one sent straight to the queue) or `accept` (delivered to the
     /// endpoints whose `*` or wildcard matches it).
     pub const UNKNOWN_EVENT_TYPES: &str = "WEBHOOKS_UNKNOWN_EVENT_TYPES";
+    /// The origins that may embed the console in a frame (CSP `frame-ancestors`), separated
+    /// by spaces, e.g. `https://app.example.com https://*.example.org`; `'none'` (the
+    /// default) lets no site embed it.
+    pub const CONSOLE_FRAME_ANCESTORS: &str = "WEBHOOKS_CONSOLE_FRAME_ANCESTORS";
 
     /// Every variable [`super::Settings`] reads.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         RETRY_SCHEDULE,
         DISABLE_AFTER,
         DELIVERY_TIMEOUT,
@@ -46,6 +50,7 @@ pub mod env {
         RETENTION_DAYS,
         SUBSCRIPTION_CACHE,
         UNKNOWN_EVENT_TYPES,
+        CONSOLE_FRAME_ANCESTORS,
     ];
 }
 
@@ -72,6 +77,8 @@ pub struct Settings {
     pub subscription_cache: Duration,
     /// Whether events of a type the tenant does not have are accepted ([`env::UNKNOWN_EVENT_TYPES`]).
     pub accept_unknown_event_types: bool,
+    /// Who may embed the console ([`env::CONSOLE_FRAME_ANCESTORS`]): CSP source expressions.
+    pub console_frame_ancestors: String,
 }
 
 impl Default for Settings {
@@ -83,6 +90,7 @@ impl Default for Settings {
             retention: DEFAULT_RETENTION,
             subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
             accept_unknown_event_types: false,
+            console_frame_ancestors: NO_FRAME_ANCESTORS.to_owned(),
         }
     }
 }
@@ -159,8 +167,40 @@ impl Settings {
         if let Some(accept) = read(lookup, env::UNKNOWN_EVENT_TYPES, parse_unknown_event_types)? {
             settings.accept_unknown_event_types = accept;
         }
+        if let Some(origins) = read(lookup, env::CONSOLE_FRAME_ANCESTORS, parse_frame_ancestors)? {
+            settings.console_frame_ancestors = origins;
+        }
         Ok(settings)
     }
+}
+
+/// No site may embed the console.
+pub const NO_FRAME_ANCESTORS: &str = "'none'";
+
+/// Origins that may embed the console, as CSP `frame-ancestors` takes them: `'none'`,
+/// `'self'`, or origins (`https://app.example.com`, `https://*.example.com:8443`), separated
+/// by spaces or commas; answered space-separated. Nothing else passes, so the value cannot
+/// add another directive to the policy.
+pub fn parse_frame_ancestors(text: &str) -> Result<String, String> {
+    let sources: Vec<&str> = text.split([' ', ',']).filter(|source| !source.is_empty()).collect();
+    for source in &sources {
+        let origin = source.strip_prefix("https://").or_else(|| source.strip_prefix("http://"));
+        let valid = match origin {
+            Some(host) => {
+                !host.is_empty()
+                    && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:*[]".contains(&b))
+                    && !host.contains("**")
+            }
+            None => matches!(*source, "'self'" | "'none'"),
+        };
+        if !valid {
+            return Err(format!("{source:?} is not 'none', 'self' or an origin such as https://app.example.com"));
+        }
+    }
+    if sources.is_empty() || (sources.len() > 1 && sources.contains(&"'none'")) {
+        return Err("must be 'none' alone, or 'self' and origins".into());
+    }
+    Ok(sources.join(" "))
 }
 
 /// The setting `name`, parsed, if it is set and not empty.
@@ -191,5 +231,24 @@ fn parse_bool(text: &str) -> Result<bool, String> {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err("must be true or false".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_ancestors_are_origins_or_keywords_and_nothing_else() {
+        assert_eq!(parse_frame_ancestors("'none'").unwrap(), "'none'");
+        assert_eq!(
+            parse_frame_ancestors("https://app.example.com, https://*.example.org:8443 'self'").unwrap(),
+            "https://app.example.com https://*.example.org:8443 'self'"
+        );
+        for bad in
+            ["", "'none' https://a.example.com", "https://a.example.com; script-src *", "javascript:", "*", "https://"]
+        {
+            assert!(parse_frame_ancestors(bad).is_err(), "{bad:?}");
+        }
     }
 }

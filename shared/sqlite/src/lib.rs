@@ -102,6 +102,17 @@ CREATE TABLE IF NOT EXISTS api_keys (
     key_hash TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS portal_sessions (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    endpoints TEXT,
+    read_only INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS portal_sessions_by_tenant ON portal_sessions (tenant);
+CREATE INDEX IF NOT EXISTS portal_sessions_by_expiry ON portal_sessions (expires_at);
 CREATE TABLE IF NOT EXISTS event_types (
     tenant TEXT NOT NULL,
     name TEXT NOT NULL,

@@ -1,6 +1,6 @@
 //! Retention on the embedded backend, as DynamoDB's TTL does it on AWS: events and deliveries
-//! (with their attempts) older than the retention are deleted, expired idempotency keys, and
-//! delivery counts older than theirs (`STATS_RETENTION`). In small transactions, each
+//! (with their attempts) older than the retention are deleted, expired idempotency keys and
+//! portal sessions, and delivery counts older than theirs (`STATS_RETENTION`). In small transactions, each
 //! one more job in the writer's group commit, so the pruning never holds the writer for long.
 
 use std::time::Duration;
@@ -68,6 +68,15 @@ impl SqliteDatabase {
                 .prepare_cached(
                     "DELETE FROM idempotency_keys WHERE rowid IN \
                      (SELECT rowid FROM idempotency_keys WHERE expires_at < ?1 LIMIT ?2)",
+                )
+                .map_err(backend)?
+                .execute(params![Timestamp::now().as_millis(), batch as i64])
+                .map_err(backend)?;
+            // Portal sessions past their expiry.
+            connection
+                .prepare_cached(
+                    "DELETE FROM portal_sessions WHERE id IN \
+                     (SELECT id FROM portal_sessions WHERE expires_at < ?1 LIMIT ?2)",
                 )
                 .map_err(backend)?
                 .execute(params![Timestamp::now().as_millis(), batch as i64])

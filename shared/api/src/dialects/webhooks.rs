@@ -193,7 +193,7 @@ async fn logs<P: Ports>(
     if params.event_type.is_some() {
         return Err(ApiError::invalid("event_type", "is taken by /webhooks/logs/all only"));
     }
-    let endpoint = find_endpoint(&app, caller.tenant(), &id).await?;
+    let endpoint = find_endpoint(&app, &caller, &id).await?;
     log_page(&app, &caller, Some(endpoint.id), params).await
 }
 

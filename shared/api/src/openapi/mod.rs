@@ -17,7 +17,8 @@ use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, Respo
 
 use crate::error::ErrorBody;
 use crate::{
-    api_keys, dead_letters, deliveries, endpoints, event_types, events, recover, secret_rotation, stats, test_delivery,
+    api_keys, dead_letters, deliveries, endpoints, event_types, events, portal_sessions, recover, secret_rotation,
+    stats, test_delivery,
 };
 
 /// The answer of `GET /healthz`.
@@ -78,6 +79,9 @@ pub async fn document() -> impl IntoResponse {
         api_keys::list,
         api_keys::delete,
         api_keys::me,
+        portal_sessions::create,
+        portal_sessions::delete,
+        portal_sessions::delete_all,
         dead_letters::show,
         dead_letters::redrive,
     ),
@@ -89,6 +93,7 @@ pub async fn document() -> impl IntoResponse {
         (name = "deliveries", description = "Each event's delivery to each endpoint, with every attempt"),
         (name = "event types", description = "The catalog: the default types and the tenant's own"),
         (name = "api keys", description = "Keys and their scopes (admin)"),
+        (name = "portal", description = "Customer portal sessions: the console for one tenant, to embed"),
         (name = "dead letters", description = "What the pipeline could not handle (admin)"),
         (name = "service", description = "Health and this document"),
     )

@@ -51,18 +51,18 @@ pub fn optional_number<T: FromStr>(item: &Item, name: &str) -> Result<Option<T>,
     }
 }
 
-fn get_bool(item: &Item, name: &str) -> Result<bool, StoreError> {
+pub(super) fn get_bool(item: &Item, name: &str) -> Result<bool, StoreError> {
     match item.get(name) {
         Some(AttributeValue::Bool(value)) => Ok(*value),
         _ => Err(malformed(name)),
     }
 }
 
-fn get_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
+pub(super) fn get_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
     serde_json::from_str(get_text(item, name)?).map_err(|_| malformed(name))
 }
 
-fn json<T: serde::Serialize>(value: &T) -> AttributeValue {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> AttributeValue {
     text(serde_json::to_string(value).expect("model types serialize"))
 }
 

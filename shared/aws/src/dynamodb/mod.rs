@@ -11,6 +11,7 @@ mod endpoints;
 mod event_types;
 mod events;
 mod idempotency;
+mod portal_sessions;
 
 mod items;
 mod rate_counter;

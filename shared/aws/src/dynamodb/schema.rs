@@ -10,6 +10,9 @@
 //! | subscriptions version | `T#{tenant}` | `SUBSCRIPTIONS` | |
 //! | an endpoint's uid | `T#{tenant}` | `UID#{uid}` | |
 //! | a tenant's event type | `T#{tenant}` | `ET#{name}` | |
+//! | a tenant's portal session (its token's hash) | `T#{tenant}` | `PS#{session id}` | |
+//! | portal session, by its token | `PS#{sha256 of the token}` | `PS` | |
+//! | portal session, by its id (tenant, token's hash) | `PSID#{session id}` | `PS` | |
 //! | event | `EV#{tenant}#{event id}` | `EV` | |
 //! | event log entry | `EVL#{tenant}` | `{received ms, 15 digits}#{event id}` | |
 //! | delivery | `D#{tenant}#{endpoint id}` | `{delivery id}` | `D#{tenant}` / `{delivery id}` |
@@ -51,6 +54,22 @@ pub const EVENT_TYPE_SORT_PREFIX: &str = "ET#";
 
 pub fn event_type_sort_key(name: &str) -> String {
     format!("ET#{name}")
+}
+
+/// A tenant's portal sessions sort after its endpoints and event types (`PS#` > `ET#`).
+pub const PORTAL_SESSION_SORT_PREFIX: &str = "PS#";
+pub const PORTAL_SESSION_SORT_KEY: &str = "PS";
+
+pub fn portal_session_sort_key(id: &str) -> String {
+    format!("PS#{id}")
+}
+
+pub fn portal_session_partition(token_hash: &str) -> String {
+    format!("PS#{token_hash}")
+}
+
+pub fn portal_session_id_partition(id: &str) -> String {
+    format!("PSID#{id}")
 }
 
 /// The item that makes a uid unique within its tenant (see `endpoint_uids.rs`); it sorts

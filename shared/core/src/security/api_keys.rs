@@ -73,6 +73,9 @@ pub enum Scope {
     /// A tenant's own event types: create, change, archive, delete.
     #[serde(rename = "event_types:write")]
     EventTypesWrite,
+    /// Minting and revoking the tenant's customer portal sessions.
+    #[serde(rename = "portal:write")]
+    PortalWrite,
     /// Everything, plus managing API keys (for any tenant).
     #[serde(rename = "admin")]
     Admin,

@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
 pub mod events;
+pub mod portal_sessions;
 pub mod recover;
 pub mod test_delivery;
 

@@ -28,6 +28,7 @@ mod endpoints;
 mod event_types;
 mod events;
 mod idempotency;
+mod portal_sessions;
 mod stats;
 
 #[derive(Clone)]
