@@ -80,30 +80,18 @@ async function eventsPage(type, cursor) {
 
 async function eventPage(id) {
   const event = await api('GET', `/v1/events/${encodeURIComponent(id)}`);
-  const rows = event.deliveries.map((delivery) => h('tr', {},
-    h('td', {}, h('span', { class: `status-${delivery.status}`, text: delivery.status })),
-    h('td', {}, h('a', { href: `#/endpoints/${delivery.endpoint_id}`, text: delivery.endpoint_id })),
-    h('td', { text: delivery.attempts }),
-    h('td', {}, h('a', { href: `#/endpoints/${delivery.endpoint_id}/deliveries/${delivery.id}`, 'aria-label': `Delivery ${delivery.id}`, text: 'Details' }))));
+  const rows = deliveryRows(event.deliveries, true);
   show(
     h('h1', { text: `Event ${event.id}` }),
     h('p', { text: `${event.type}, received ${event.created_at}` }),
     h('h2', { text: 'Payload' }),
     h('pre', { class: 'card mono', text: JSON.stringify(event.payload, null, 2) }),
     h('h2', { text: 'Deliveries' }),
-    rows.length
-      ? h('table', {}, h('thead', {}, h('tr', {}, ['Status', 'Endpoint', 'Attempts', ''].map((t) => h('th', { text: t })))), h('tbody', {}, rows))
-      : h('p', { class: 'notice', text: 'No endpoint took it.' }));
+    rows.length ? deliveryTable(rows, true) : h('p', { class: 'notice', text: 'No endpoint took it.' }));
 }
 
 async function eventTypesPage() {
-  const every = (await api('GET', '/v1/event-types?include_archived=true')).data;
-  const families = new Map();
-  for (const type of every) {
-    const family = type.family || type.type.split('.')[0];
-    if (!families.has(family)) families.set(family, []);
-    families.get(family).push(type);
-  }
+  const families = await catalog(true);
   const result = h('p', { class: 'error', role: 'alert' });
   const change = (work) => async () => {
     result.textContent = '';
@@ -117,12 +105,26 @@ async function eventTypesPage() {
   const name = h('input', { id: 'type-name', type: 'text', required: true, placeholder: 'invoice.paid' });
   const description = h('input', { id: 'type-description', type: 'text' });
   const schema = h('textarea', { id: 'type-schema', placeholder: '{"type": "object", "required": ["id"]}' });
-  const form = h('form', { class: 'card' },
-    h('h2', { text: 'New event type' }),
+  const heading = h('h2', { id: 'type-form-heading', text: 'New event type' });
+  const submit = h('button', { type: 'submit', text: 'Create event type' });
+  /// The type being edited in the form, or null for a new one.
+  let editing = null;
+  const editType = (type) => () => {
+    editing = type.type;
+    heading.textContent = `Edit ${type.type}`;
+    submit.textContent = 'Save event type';
+    name.value = type.type;
+    name.disabled = true;
+    description.value = type.description || '';
+    schema.value = type.schema ? JSON.stringify(type.schema, null, 2) : '';
+    description.focus();
+  };
+  const form = h('form', { class: 'card', 'aria-labelledby': 'type-form-heading' },
+    heading,
     h('label', { for: 'type-name', text: 'Name' }), name,
     h('label', { for: 'type-description', text: 'Description' }), description,
     h('label', { for: 'type-schema', text: 'Payload schema' }), schema,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', text: 'Create event type' })));
+    h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     let parsed;
@@ -132,11 +134,18 @@ async function eventTypesPage() {
       result.textContent = `Payload schema: not JSON (${error.message})`;
       return;
     }
+    if (editing) {
+      // A schema left empty is taken away; the description is kept as written.
+      const patch = { description: description.value.trim(), schema: parsed === undefined ? null : parsed };
+      change(() => api('PATCH', `/v1/event-types/${encodeURIComponent(editing)}`, patch))();
+      return;
+    }
     const body = { name: name.value.trim(), description: description.value.trim() || undefined, schema: parsed };
     change(() => api('POST', '/v1/event-types', body))();
   });
   const own = (type) => type.source === 'tenant' && may('event_types:write')
     ? h('span', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', 'aria-label': `Edit ${type.type}`, text: 'Edit', onclick: editType(type) }),
       h('button', {
         type: 'button', class: 'secondary', 'aria-label': `${type.archived ? 'Unarchive' : 'Archive'} ${type.type}`,
         text: type.archived ? 'Unarchive' : 'Archive',

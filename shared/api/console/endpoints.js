@@ -26,9 +26,10 @@ async function endpointsPage() {
   await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
-/// The catalog grouped by family, in the catalog's order.
-async function catalog() {
-  const types = (await api('GET', '/v1/event-types')).data.filter((type) => !type.archived);
+/// The catalog grouped by family, in the catalog's order; archived types only if asked.
+async function catalog(withArchived) {
+  const types = (await api('GET', `/v1/event-types${withArchived ? '?include_archived=true' : ''}`)).data
+    .filter((type) => withArchived || !type.archived);
   const families = new Map();
   for (const type of types) {
     const family = type.family || type.type.split('.')[0];
@@ -54,6 +55,13 @@ async function endpointForm(existing) {
   const headers = h('textarea', { id: 'headers', placeholder: 'X-Team: payments' });
   headers.value = headerLines;
   const rate = h('input', { id: 'rate_limit', type: 'number', min: '1', max: '1000', value: existing && existing.rate_limit ? existing.rate_limit : '' });
+  const filters = h('textarea', { id: 'event_filters', placeholder: '{"playground.*": [1, 2], "trick.*": {"status": ["failed"]}}' });
+  filters.value = existing && existing.event_filters && Object.keys(existing.event_filters).length
+    ? JSON.stringify(existing.event_filters, null, 2) : '';
+  const signing = h('select', { id: 'signing' },
+    ['hmac_sha256', 'ed25519'].map((scheme) => h('option', { value: scheme, text: scheme })));
+  const enabled = h('input', { id: 'enabled', type: 'checkbox', checked: existing ? existing.enabled : true });
+  const search = h('input', { id: 'type-search', type: 'search', placeholder: 'Search event types' });
   const boxes = [];
   const groups = [...families].map(([family, types]) => {
     const own = types.map((type) => h('input', {
@@ -66,12 +74,28 @@ async function endpointForm(existing) {
       h('legend', {}, family, ' ', h('button', { type: 'button', class: 'link', onclick: selectFamily, text: `Select all ${family}.*` })),
       types.map((type, n) => h('label', { title: type.description || '' }, own[n], type.type)));
   });
+  // The search hides what does not match; "Select all" still takes the whole catalog.
+  search.addEventListener('input', () => {
+    const wanted = search.value.trim().toLowerCase();
+    for (const group of groups) {
+      let shown = 0;
+      for (const label of group.querySelectorAll('label')) {
+        label.hidden = Boolean(wanted) && !label.textContent.toLowerCase().includes(wanted);
+        if (!label.hidden) shown += 1;
+      }
+      group.hidden = shown === 0;
+    }
+  });
   const setAll = (on) => () => boxes.forEach((box) => { box.checked = on; });
   errors.events = h('p', { class: 'error', id: 'events-error' });
   const form = h('form', { class: 'card' },
     field('url', 'URL', url), field('description', 'Description', description),
     field('headers', 'Custom headers', headers), field('rate_limit', 'Rate limit', rate),
+    field('event_filters', 'Filters', filters),
+    existing ? null : field('signing', 'Signing scheme', signing),
+    h('div', { class: 'actions' }, enabled, h('label', { for: 'enabled', text: 'Enabled' })),
     h('fieldset', { 'aria-describedby': 'events-error' }, h('legend', { text: 'Event types' }),
+      h('label', { for: 'type-search', text: 'Search event types' }), search,
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'secondary', onclick: setAll(true), text: 'Select all' }),
         h('button', { type: 'button', class: 'secondary', onclick: setAll(false), text: 'Deselect all' })),
@@ -86,13 +110,23 @@ async function endpointForm(existing) {
       if (at < 1) { errors.headers.textContent = `"${line}" is not "Name: value"`; return; }
       headerMap[line.slice(0, at).trim()] = line.slice(at + 1).trim();
     }
+    let eventFilters = {};
+    try {
+      eventFilters = filters.value.trim() ? JSON.parse(filters.value) : {};
+    } catch (error) {
+      errors.event_filters.textContent = `event_filters: not JSON (${error.message})`;
+      return;
+    }
     const body = {
       url: url.value.trim(),
       description: description.value.trim() || null,
       headers: headerMap,
       rate_limit: rate.value ? Number(rate.value) : null,
+      event_filters: eventFilters,
+      enabled: enabled.checked,
       events: boxes.filter((box) => box.checked).map((box) => box.value),
     };
+    if (!existing) body.signing = signing.value;
     try {
       const saved = existing
         ? await api('PATCH', `/v1/webhooks/${existing.id}`, body)
@@ -109,9 +143,14 @@ async function endpointForm(existing) {
   show(h('h1', { text: existing ? 'Edit endpoint' : 'New endpoint' }), form);
 }
 
-async function endpointPage(id) {
+/// An endpoint's page; its deliveries 50 at a time, from `cursor` (a list's next_cursor) if given.
+async function endpointPage(id, cursor) {
   const endpoint = await api('GET', `/v1/webhooks/${id}`);
-  const deliveries = await api('GET', `/v1/webhooks/${id}/deliveries?limit=50`);
+  const query = new URLSearchParams({ limit: '50', ...(cursor ? { cursor } : {}) });
+  const deliveries = await api('GET', `/v1/webhooks/${id}/deliveries?${query}`);
+  const older = deliveries.next_cursor
+    ? h('p', {}, h('a', { href: `#/endpoints/${id}?${new URLSearchParams({ cursor: deliveries.next_cursor })}`, text: 'Older deliveries' }))
+    : null;
   const secretArea = h('div', { class: 'secret', 'aria-live': 'polite' });
   const testResult = h('span', { 'aria-live': 'polite' });
   const concrete = endpoint.events.filter((type) => !type.includes('*'));
@@ -122,8 +161,18 @@ async function endpointPage(id) {
   };
   const showSecret = act(async () => {
     const secret = await api('GET', `/v1/webhooks/${id}/secret`);
+    const copied = h('span', { 'aria-live': 'polite' });
+    const copy = async () => {
+      try {
+        await navigator.clipboard.writeText(secret.secret);
+        copied.textContent = 'Copied.';
+      } catch (error) {
+        copied.textContent = 'The browser refused to copy: select the secret instead.';
+      }
+    };
     secretArea.replaceChildren(
-      secret.secret ? h('p', {}, 'Secret: ', h('code', { text: secret.secret })) : null,
+      secret.secret ? h('p', {}, 'Secret: ', h('code', { text: secret.secret }), ' ',
+        h('button', { type: 'button', class: 'secondary', onclick: copy, text: 'Copy secret' }), ' ', copied) : null,
       secret.standard_webhooks_secret ? h('p', {}, 'Standard Webhooks: ', h('code', { text: secret.standard_webhooks_secret })) : null,
       secret.public_key ? h('p', {}, 'Public key: ', h('code', { text: secret.public_key })) : null);
   });
@@ -140,6 +189,19 @@ async function endpointPage(id) {
       : `Failed: ${outcome.error || `HTTP ${outcome.http_status}`}`;
     chart.refresh();
   });
+  const dayAgo = new Date(Date.now() - 24 * 3600 * 1000 - new Date().getTimezoneOffset() * 60 * 1000);
+  const recoverSince = h('input', { id: 'recover-since', type: 'datetime-local', value: dayAgo.toISOString().slice(0, 16) });
+  const recovered = h('span', { 'aria-live': 'polite' });
+  const recover = async () => {
+    try {
+      const since = new Date(recoverSince.value);
+      if (Number.isNaN(since.getTime())) throw new Error('Choose a time.');
+      await api('POST', `/v1/webhooks/${id}/recover`, { since: since.toISOString() });
+      recovered.textContent = `Queued: every failed delivery since ${since.toLocaleString()} is sent again.`;
+    } catch (error) {
+      recovered.textContent = error.message;
+    }
+  };
   const toggle = act(async () => {
     await api('PATCH', `/v1/webhooks/${id}`, { enabled: !endpoint.enabled });
     route();
@@ -168,11 +230,17 @@ async function endpointPage(id) {
       secretArea,
       may('webhooks:write')
         ? h('div', { class: 'actions' }, picker, h('button', { type: 'button', onclick: sendTest, text: 'Send test' }), testResult)
-        : testResult),
+        : testResult,
+      may('webhooks:write')
+        ? h('div', { class: 'actions' },
+          h('label', { for: 'recover-since', text: 'Recover failed deliveries since' }), recoverSince,
+          h('button', { type: 'button', class: 'secondary', onclick: recover, text: 'Recover' }), recovered)
+        : null),
     h('h2', { text: 'Deliveries over time' }),
     chart,
     h('h2', { text: 'Deliveries' }),
-    rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }));
+    rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }),
+    older);
 }
 
 async function deliveryPage(endpointId, deliveryId) {
