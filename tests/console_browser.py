@@ -176,6 +176,9 @@ with sync_playwright() as playwright:
     receiver.start()
     page.get_by_role("link", name=re.compile(r"^Delivery del_")).first.click()
     expect(page.get_by_text('"workflow_id": "w_1"')).to_be_visible()
+    # The headers its attempt sent, signature included; the custom one's value too (admin).
+    expect(page.get_by_role("rowheader", name="webhook-signature", exact=True)).to_be_visible()
+    expect(page.get_by_role("row", name="X-Team payments", exact=True)).to_be_visible()
     page.get_by_role("button", name="Retry", exact=True).click()
     expect(page.get_by_text("Queued again: pending")).to_be_visible()
     page.get_by_role("link", name="Back to the endpoint", exact=True).click()

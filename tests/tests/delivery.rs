@@ -476,3 +476,39 @@ async fn gone_disables_the_endpoint_at_once() {
         (json!("failed"), json!(1))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_shows_the_headers_its_last_attempt_sent() {
+    let service = Service::start().await;
+    let receiver = Receiver::start().await;
+    let created = service
+        .api
+        .create_endpoint_with(
+            json!({"url": receiver.url("/"), "events": ["run.completed"], "headers": {"X-Team": "payments"}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    service.api.send_events(json!({"type": "run.completed", "payload": {"n": 1}})).await;
+    let got = receiver.wait_for(1, WAIT).await;
+    let delivery_id = got[0].header("webhook-id");
+    let path = format!("/v1/webhooks/{id}/deliveries/{delivery_id}");
+    let detail = service.api.wait_until(&path, WAIT, |body| body["request_headers"].is_object()).await;
+    let shown = &detail["request_headers"];
+    assert_eq!(shown["exact"], true, "the endpoint has not changed since");
+    let headers = shown["headers"].as_array().unwrap();
+    assert!(headers.len() >= 9, "{headers:?}");
+    for pair in headers {
+        let (name, value) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        // Exactly what the receiver got, signatures included.
+        assert_eq!(got[0].header(name), value, "{name}");
+    }
+    // A key that may not see the secret sees no custom header value.
+    let reader = service.api.with_key(&service.api.mint_key("default", &["webhooks:read"]).await);
+    let read = reader.get(&path).await;
+    let team =
+        read.body["request_headers"]["headers"].as_array().unwrap().iter().find(|pair| pair[0] == "X-Team").cloned();
+    assert_eq!(team, Some(json!(["X-Team", "[redacted]"])), "{:?}", read.body);
+    // Once the endpoint changes, they are what it would send now.
+    service.api.patch(&format!("/v1/webhooks/{id}"), json!({"description": "changed"})).await;
+    assert_eq!(service.api.get(&path).await.body["request_headers"]["exact"], false);
+}

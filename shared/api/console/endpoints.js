@@ -267,6 +267,17 @@ async function deliveryPage(endpointId, deliveryId) {
       may('webhooks:write') ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: retry, text: 'Retry' }), result) : null),
     h('h2', { text: 'Payload' }),
     h('pre', { class: 'card mono', text: delivery.payload === null ? '(no longer kept)' : JSON.stringify(delivery.payload, null, 2) }),
+    delivery.request_headers ? [
+      h('h2', { text: 'Headers sent' }),
+      h('p', {
+        class: 'notice',
+        text: delivery.request_headers.exact
+          ? `By the last attempt, at ${delivery.request_headers.at}.`
+          : `The endpoint changed after the last attempt (${delivery.request_headers.at}): these are what it sends now.`,
+      }),
+      h('table', { class: 'mono' }, h('tbody', {}, delivery.request_headers.headers.map(([name, value]) =>
+        h('tr', {}, h('th', { scope: 'row', text: name }), h('td', { text: value }))))),
+    ] : null,
     h('h2', { text: 'Attempts' }),
     h('table', {}, h('thead', {}, h('tr', {}, ['At', 'Took', 'HTTP', 'Answer or error'].map((t) => h('th', { text: t })))), h('tbody', {}, attempts)));
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use webhooks::deliveries::store::{DeliveryQuery, DeliveryStore};
 use webhooks::deliveries::{Delivery, DeliveryStatus};
 use webhooks::ids::DeliveryId;
 use webhooks::security::api_keys::Scope;
+use webhooks_pipeline::attempt::{Delivering, headers_sent};
 use webhooks_pipeline::services::deliveries::retry as retry_delivery;
 
 use crate::endpoints::{endpoint_id, find_endpoint};
@@ -88,19 +90,6 @@ pub async fn delivery_log<P: Ports>(
     Ok(Json(PageView { data: page.items, next_cursor: page.next_cursor }).into_response())
 }
 
-/// The delivery `delivery_id` of endpoint `id`, or 404 (also for another tenant's or another
-/// endpoint's delivery).
-async fn find_delivery<P: Ports>(
-    app: &App<P>,
-    caller: &Caller,
-    id: &str,
-    delivery_id: &str,
-) -> Result<webhooks::deliveries::DeliveryDetail, ApiError> {
-    let endpoint_id = endpoint_id(app, caller, id).await?;
-    let delivery_id = DeliveryId::parse(delivery_id).ok_or(ApiError::NotFound)?;
-    Ok(app.store.get_delivery(caller.tenant(), &endpoint_id, &delivery_id).await?)
-}
-
 /// A delivery with its payload and every attempt.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{delivery_id}", operation_id = "get_delivery", tag = "deliveries", params(DeliveryPath),
     responses((status = 200, description = "The delivery", body = DeliveryDetailView)))]
@@ -111,11 +100,23 @@ pub async fn show<P: Ports>(
     ApiPath((id, delivery_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksRead)?;
-    let detail = find_delivery(&app, &caller, &id, &delivery_id).await?;
+    let endpoint = find_endpoint(&app, &caller, &id).await?;
+    let delivery_id = DeliveryId::parse(&delivery_id).ok_or(ApiError::NotFound)?;
+    let detail = app.store.get_delivery(caller.tenant(), &endpoint.id, &delivery_id).await?;
+    // The last attempt's headers; the signatures need the payload, so none once it is gone.
+    let request_headers = detail.attempts.last().zip(detail.payload.as_deref()).map(|(attempt, payload)| {
+        let delivering = Delivering {
+            delivery_id: &detail.delivery.id,
+            event_type: &detail.delivery.event_type,
+            payload: Bytes::copy_from_slice(payload.get().as_bytes()),
+        };
+        headers_sent(&endpoint, &delivering, attempt.at, caller.sees_secrets())
+    });
     let view = DeliveryDetailView {
         delivery: &detail.delivery,
         payload: detail.payload.as_deref(),
         attempt_log: &detail.attempts,
+        request_headers,
     };
     Ok(Json(view).into_response())
 }

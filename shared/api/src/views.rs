@@ -210,6 +210,10 @@ pub struct DeliveryDetailView<'a> {
     #[schema(value_type = Option<Object>)]
     pub payload: Option<&'a RawValue>,
     pub attempt_log: &'a [webhooks::deliveries::Attempt],
+    /// The headers of the last attempt (custom header values only for a key with
+    /// `webhooks:write`); absent before the first attempt and once the payload is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_headers: Option<webhooks_pipeline::attempt::HeadersSent>,
 }
 
 /// A minted API key: its record and, this once, the key itself.

@@ -47,6 +47,42 @@ pub fn build_request(
     OutboundRequest { url: endpoint.url.clone(), headers, body: delivering.payload.clone(), timeout }
 }
 
+/// The headers an attempt at `at` sent, as [`build_request`] makes them with the endpoint as
+/// it is now: exactly what was sent if the endpoint has not changed since (signatures are
+/// deterministic, and the secrets and custom headers are the same), which `exact` says. The
+/// custom headers' values are left out unless `with_custom_values` (they are credentials).
+pub fn headers_sent(
+    endpoint: &Endpoint,
+    delivering: &Delivering<'_>,
+    at: Timestamp,
+    with_custom_values: bool,
+) -> HeadersSent {
+    let request = build_request(endpoint, &endpoint.keys(at), delivering, at, std::time::Duration::ZERO);
+    let headers = request
+        .headers
+        .into_iter()
+        .map(|(name, value)| {
+            let custom = endpoint.headers.contains_key(&name);
+            (name, if custom && !with_custom_values { "[redacted]".to_owned() } else { value })
+        })
+        .collect();
+    HeadersSent { at, exact: endpoint.updated_at <= at, headers }
+}
+
+/// What [`headers_sent`] answers.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeadersSent {
+    /// The attempt's time.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// The endpoint has not changed since: these are the headers sent, signatures included;
+    /// else they are what its current secret and headers would send.
+    pub exact: bool,
+    /// Name and value, in the order sent.
+    pub headers: Vec<(String, String)>,
+}
+
 /// One attempt made: the delivery's record after it, the attempt's, and what the receiver's
 /// answer means (for retries and auto-disable, which are the caller's to decide).
 #[derive(Debug)]
