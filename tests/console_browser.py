@@ -139,10 +139,15 @@ with sync_playwright() as playwright:
     expect(page.get_by_label("Enabled", exact=True)).to_be_checked()
     expect(page.get_by_label("Signing scheme", exact=True)).to_have_value("hmac_sha256")
     # A filter on a type the endpoint does not take: the API's error shows next to Filters.
-    page.get_by_label("Filters", exact=True).fill('{"nothing.here": [1]}')
+    page.get_by_role("button", name="Add filter", exact=True).click()
+    page.get_by_label("Filter 1 type", exact=True).fill("nothing.here")
+    page.get_by_label("Filter 1 values", exact=True).fill("1, 2")
     page.get_by_role("button", name="Create endpoint", exact=True).click()
-    expect(page.locator("#event_filters-error")).to_contain_text("event_filters")
-    page.get_by_label("Filters", exact=True).fill('{"run.*": {"status": ["failed"]}}')
+    expect(page.locator("#event_filters-error")).to_contain_text("event_filters.nothing.here")
+    # Runs only when failed: a payload field's values.
+    page.get_by_label("Filter 1 type", exact=True).fill("run.*")
+    page.get_by_label("Filter 1 field", exact=True).fill("status")
+    page.get_by_label("Filter 1 values", exact=True).fill("failed")
     page.screenshot(path=f"{shots}/new-endpoint.png", full_page=True)
     page.get_by_role("button", name="Create endpoint", exact=True).click()
     expect(page.get_by_role("heading", name=good_url)).to_be_visible()
@@ -151,6 +156,12 @@ with sync_playwright() as playwright:
     assert created["description"] == "Orders service" and created["headers"] == {"X-Team": "payments"}, created
     assert len(created["events"]) == every_type, created
     assert created["event_filters"] == {"run.*": {"status": ["failed"]}}, created
+    # The form shows them again to edit.
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.get_by_label("Filter 1 field", exact=True)).to_have_value("status")
+    expect(page.get_by_label("Filter 1 values", exact=True)).to_have_value("failed")
+    page.go_back()
+    expect(page.get_by_role("heading", name=good_url)).to_be_visible()
 
     # Its secret, then a test sent at once, delivered.
     page.get_by_role("button", name="Show secret", exact=True).click()

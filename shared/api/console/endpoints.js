@@ -55,9 +55,8 @@ async function endpointForm(existing) {
   const headers = h('textarea', { id: 'headers', placeholder: 'X-Team: payments' });
   headers.value = headerLines;
   const rate = h('input', { id: 'rate_limit', type: 'number', min: '1', max: '1000', value: existing && existing.rate_limit ? existing.rate_limit : '' });
-  const filters = h('textarea', { id: 'event_filters', placeholder: '{"playground.*": [1, 2], "trick.*": {"status": ["failed"]}}' });
-  filters.value = existing && existing.event_filters && Object.keys(existing.event_filters).length
-    ? JSON.stringify(existing.event_filters, null, 2) : '';
+  const patterns = [...families].flatMap(([family, types]) => [`${family}.*`, ...types.map((type) => type.type)]);
+  const filters = filterEditor(existing ? existing.event_filters : {}, ['*', ...patterns]);
   const signing = h('select', { id: 'signing' },
     ['hmac_sha256', 'ed25519'].map((scheme) => h('option', { value: scheme, text: scheme })));
   const enabled = h('input', { id: 'enabled', type: 'checkbox', checked: existing ? existing.enabled : true });
@@ -88,10 +87,14 @@ async function endpointForm(existing) {
   });
   const setAll = (on) => () => boxes.forEach((box) => { box.checked = on; });
   errors.events = h('p', { class: 'error', id: 'events-error' });
+  errors.event_filters = h('p', { class: 'error', id: 'event_filters-error' });
+  filters.element.addEventListener('input', () => { errors.event_filters.textContent = ''; });
   const form = h('form', { class: 'card' },
     field('url', 'URL', url), field('description', 'Description', description),
     field('headers', 'Custom headers', headers), field('rate_limit', 'Rate limit', rate),
-    field('event_filters', 'Filters', filters),
+    h('fieldset', { 'aria-describedby': 'event_filters-error' }, h('legend', { text: 'Filters' }),
+      h('p', { class: 'notice', text: 'Only events that match: by entity ids (no field), or by payload fields (every field must match one of its values).' }),
+      filters.element, errors.event_filters),
     existing ? null : field('signing', 'Signing scheme', signing),
     h('div', { class: 'actions' }, enabled, h('label', { for: 'enabled', text: 'Enabled' })),
     h('fieldset', { 'aria-describedby': 'events-error' }, h('legend', { text: 'Event types' }),
@@ -112,9 +115,9 @@ async function endpointForm(existing) {
     }
     let eventFilters = {};
     try {
-      eventFilters = filters.value.trim() ? JSON.parse(filters.value) : {};
+      eventFilters = filters.read();
     } catch (error) {
-      errors.event_filters.textContent = `event_filters: not JSON (${error.message})`;
+      errors.event_filters.textContent = `event_filters: ${error.message}`;
       return;
     }
     const body = {

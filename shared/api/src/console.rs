@@ -17,9 +17,10 @@ use crate::error::ApiError;
 const INDEX: &str = include_str!("../console/index.html");
 
 /// The files under `/console/`, in the order the page loads its scripts.
-pub const FILES: [(&str, &str, &str); 8] = [
+pub const FILES: [(&str, &str, &str); 9] = [
     ("page.js", JS, include_str!("../console/page.js")),
     ("chart.js", JS, include_str!("../console/chart.js")),
+    ("filters.js", JS, include_str!("../console/filters.js")),
     ("endpoints.js", JS, include_str!("../console/endpoints.js")),
     ("activity.js", JS, include_str!("../console/activity.js")),
     ("admin.js", JS, include_str!("../console/admin.js")),
