@@ -347,6 +347,11 @@ with sync_playwright() as playwright:
     page.get_by_role("link", name="Older deliveries", exact=True).click()
     expect(details).to_have_count(7)  # 5 more, the workflow's and the test
     expect(page.get_by_role("link", name="Older deliveries", exact=True)).to_have_count(0)
+    # The endpoint's history filtered, as the tenant's log is.
+    page.get_by_label("Event type", exact=True).select_option("workflow.failed")
+    expect(page).to_have_url(re.compile(r"\?event_type=workflow\.failed$"))
+    expect(details).to_have_count(1)
+    expect(page.get_by_role("cell", name="workflow.failed", exact=True)).to_be_visible()
     other = context.new_page()
     other.goto(base + "/console")
     expect(other.get_by_label("API key", exact=True)).to_be_visible()

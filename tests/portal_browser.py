@@ -102,6 +102,15 @@ with sync_playwright() as playwright:
     assert "portal=" not in inner.url, inner.url
     page.screenshot(path=f"{shots}/portal.png", full_page=True)
 
+    # Branding without the top bar, and with the product's logo (an https image).
+    bare = context.new_page()
+    frame = embedded(bare, full["url"] + "&nav=hidden&logo=https%3A%2F%2Fcdn.example.com%2Flogo.png")
+    expect(frame.get_by_role("heading", name="Endpoints", exact=True)).to_be_visible()
+    expect(frame.get_by_role("link", name="Event types", exact=True)).to_be_hidden()
+    expect(frame.get_by_role("button", name="Sign out", exact=True)).to_be_hidden()
+    expect(frame.locator("#logo")).to_have_attribute("src", "https://cdn.example.com/logo.png")
+    bare.close()
+
     # The read-only session limited to one endpoint: that one, and nothing to change.
     limited = sessions["limited"]
     reader = context.new_page()

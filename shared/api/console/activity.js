@@ -21,10 +21,12 @@ function deliveryTable(rows, withEndpoint) {
   return h('table', {}, h('thead', {}, h('tr', {}, heads.map((t) => h('th', { text: t })))), h('tbody', {}, rows));
 }
 
-async function deliveriesPage(params) {
+/// A delivery log at `route` (the page's hash) from `path` (its API route): the status and
+/// event type filters, 50 deliveries, "Older deliveries". Answers the page's parts.
+async function deliveryLog(route, path, params, withEndpoint) {
   const query = new URLSearchParams({ limit: '50' });
   for (const name of ['status', 'event_type', 'cursor']) if (params.get(name)) query.set(name, params.get(name));
-  const page = await api('GET', `/v1/deliveries?${query}`);
+  const page = await api('GET', `${path}?${query}`);
   const types = [...(await catalog()).values()].flat();
   const status = h('select', { id: 'status-filter' }, h('option', { value: '', text: 'Any status' }),
     STATUSES.map((s) => h('option', { value: s, text: s, selected: s === params.get('status') })));
@@ -34,21 +36,26 @@ async function deliveriesPage(params) {
     const chosen = new URLSearchParams();
     if (status.value) chosen.set('status', status.value);
     if (type.value) chosen.set('event_type', type.value);
-    location.hash = `#/deliveries${chosen.size ? `?${chosen}` : ''}`;
+    location.hash = `${route}${chosen.size ? `?${chosen}` : ''}`;
   };
   status.addEventListener('change', apply);
   type.addEventListener('change', apply);
   const older = new URLSearchParams(query);
   older.delete('limit');
   if (page.next_cursor) older.set('cursor', page.next_cursor);
-  const rows = deliveryRows(page.data, true);
-  show(
-    h('h1', { text: 'Deliveries' }),
+  const rows = deliveryRows(page.data, withEndpoint);
+  const filtered = params.get('status') || params.get('event_type');
+  return [
     h('div', { class: 'actions' },
       h('label', { for: 'status-filter', text: 'Status' }), status,
       h('label', { for: 'delivery-type-filter', text: 'Event type' }), type),
-    rows.length ? deliveryTable(rows, true) : h('p', { class: 'notice', text: 'No delivery matches.' }),
-    page.next_cursor ? h('p', {}, h('a', { href: `#/deliveries?${older}`, text: 'Older deliveries' })) : null);
+    rows.length ? deliveryTable(rows, withEndpoint) : h('p', { class: 'notice', text: filtered ? 'No delivery matches.' : 'No delivery yet.' }),
+    page.next_cursor ? h('p', {}, h('a', { href: `${route}?${older}`, text: 'Older deliveries' })) : null,
+  ];
+}
+
+async function deliveriesPage(params) {
+  show(h('h1', { text: 'Deliveries' }), await deliveryLog('#/deliveries', '/v1/deliveries', params, true));
 }
 
 // ---------- events and event types ----------

@@ -62,7 +62,7 @@ async function route() {
     else if (parts[0] === 'endpoints' && parts[1] === 'new') await endpointForm(null);
     else if (parts[0] === 'endpoints' && parts[2] === 'edit') await endpointForm(await api('GET', `/v1/webhooks/${parts[1]}`));
     else if (parts[0] === 'endpoints' && parts[2] === 'deliveries') await deliveryPage(parts[1], parts[3]);
-    else if (parts[0] === 'endpoints') await endpointPage(parts[1], params.get('cursor'));
+    else if (parts[0] === 'endpoints') await endpointPage(parts[1], params);
     else if (parts[0] === 'deliveries') await deliveriesPage(params);
     else if (parts[0] === 'events' && parts.length === 1) await eventsPage(params.get('type'), params.get('cursor'));
     else if (parts[0] === 'events') await eventPage(decodeURIComponent(parts[1]));

@@ -146,14 +146,10 @@ async function endpointForm(existing) {
   show(h('h1', { text: existing ? 'Edit endpoint' : 'New endpoint' }), form);
 }
 
-/// An endpoint's page; its deliveries 50 at a time, from `cursor` (a list's next_cursor) if given.
-async function endpointPage(id, cursor) {
+/// An endpoint's page; its deliveries filtered and paged by `params` (the hash's).
+async function endpointPage(id, params) {
   const endpoint = await api('GET', `/v1/webhooks/${id}`);
-  const query = new URLSearchParams({ limit: '50', ...(cursor ? { cursor } : {}) });
-  const deliveries = await api('GET', `/v1/webhooks/${id}/deliveries?${query}`);
-  const older = deliveries.next_cursor
-    ? h('p', {}, h('a', { href: `#/endpoints/${id}?${new URLSearchParams({ cursor: deliveries.next_cursor })}`, text: 'Older deliveries' }))
-    : null;
+  const log = await deliveryLog(`#/endpoints/${id}`, `/v1/webhooks/${id}/deliveries`, params, false);
   const secretArea = h('div', { class: 'secret', 'aria-live': 'polite' });
   const testResult = h('span', { 'aria-live': 'polite' });
   const concrete = endpoint.events.filter((type) => !type.includes('*'));
@@ -214,7 +210,6 @@ async function endpointPage(id, cursor) {
     await api('DELETE', `/v1/webhooks/${id}`);
     location.hash = '#/endpoints';
   });
-  const rows = deliveryRows(deliveries.data, false);
   const chart = chartSection(id);
   show(
     h('h1', { text: endpoint.url }),
@@ -242,8 +237,7 @@ async function endpointPage(id, cursor) {
     h('h2', { text: 'Deliveries over time' }),
     chart,
     h('h2', { text: 'Deliveries' }),
-    rows.length ? deliveryTable(rows, false) : h('p', { class: 'notice', text: 'No delivery yet.' }),
-    older);
+    log);
 }
 
 async function deliveryPage(endpointId, deliveryId) {
