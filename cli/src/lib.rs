@@ -1,5 +1,5 @@
 //! The `webhooks` command: `serve` runs the whole service in one process; `admin-key` mints
-//! an admin API key into a store.
+//! an admin API key into a store; `listen` and `verify` are a receiver's tools.
 
 pub mod admin_key;
 pub mod api_server;
@@ -8,4 +8,6 @@ pub mod aws;
 pub mod data_dir;
 pub mod event_source;
 pub mod flags;
+pub mod listen;
 pub mod serve;
+pub mod verify;

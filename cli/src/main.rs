@@ -1,4 +1,5 @@
-//! `webhooks`: run the service (`serve`), mint an admin key (`admin-key`).
+//! `webhooks`: run the service (`serve`), mint an admin key (`admin-key`), receive deliveries
+//! locally (`listen`), check a delivery's signature (`verify`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,7 +7,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use webhooks_cli::admin_key::create_admin_key;
 use webhooks_cli::flags::SettingsFlags;
+use webhooks_cli::listen::{Listening, listen};
 use webhooks_cli::serve::{Running, ServeConfig, start};
+use webhooks_cli::verify::{check, parse_headers, verifier};
 
 #[derive(Parser)]
 #[command(name = "webhooks", version, about = "Signed, retried, observable outgoing webhooks")]
@@ -71,6 +74,44 @@ enum Command {
         #[arg(long, default_value = "webhooks", requires = "aws")]
         prefix: String,
     },
+    /// A local receiver: prints each delivery as it arrives, with its signature checked when
+    /// a secret or public key is given, and answers it.
+    Listen {
+        /// Port on 127.0.0.1 (0: any free one, printed).
+        #[arg(long, default_value = "9000")]
+        port: u16,
+        /// The endpoint's secret (as shown, or its whsec_ form), to check signatures.
+        #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true, conflicts_with = "public_key")]
+        secret: Option<String>,
+        /// An ed25519 endpoint's public key (whpk_...), to check signatures.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// The status to answer each delivery with.
+        #[arg(long, default_value = "200", value_parser = clap::value_parser!(u16).range(100..=599))]
+        status: u16,
+        /// Pass each request on to this URL (your app), with its headers and body.
+        #[arg(long, value_name = "URL")]
+        forward_to: Option<String>,
+    },
+    /// Check one delivery's signature: its body on stdin, its headers as --header. Exits 0
+    /// when it verifies, 1 (saying why) when it does not.
+    Verify {
+        /// The endpoint's secret (as shown, or its whsec_ form).
+        #[arg(
+            long,
+            env = "WEBHOOK_SECRET",
+            hide_env_values = true,
+            required_unless_present = "public_key",
+            conflicts_with = "public_key"
+        )]
+        secret: Option<String>,
+        /// An ed25519 endpoint's public key (whpk_...).
+        #[arg(long)]
+        public_key: Option<String>,
+        /// A header of the delivery, "name: value" (repeat it for each).
+        #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -86,6 +127,30 @@ async fn main() {
                 Ok(key) => println!("admin API key (shown once, keep it): {key}"),
                 Err(error) => {
                     eprintln!("webhooks admin-key: {error}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Listen { port, secret, public_key, status, forward_to } => {
+            let verifier = verifier(secret.as_deref(), public_key.as_deref()).unwrap_or_else(|error| usage(&error));
+            let status = axum::http::StatusCode::from_u16(status).unwrap_or_else(|error| usage(&error.to_string()));
+            let listening = Listening { verifier, status, forward_to };
+            if let Err(error) = listen(SocketAddr::from(([127, 0, 0, 1], port)), listening).await {
+                eprintln!("webhooks listen: {error}");
+                std::process::exit(1);
+            }
+        }
+        Command::Verify { secret, public_key, headers } => {
+            let verifier = verifier(secret.as_deref(), public_key.as_deref()).unwrap_or_else(|error| usage(&error));
+            let headers = parse_headers(&headers).unwrap_or_else(|error| usage(&error));
+            let mut body = Vec::new();
+            if let Err(error) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut body) {
+                usage(&format!("reading the body from stdin: {error}"));
+            }
+            match check(&verifier.expect("clap requires a secret or a public key"), &headers, &body) {
+                Ok(()) => println!("valid"),
+                Err(refusal) => {
+                    eprintln!("INVALID: {refusal}");
                     std::process::exit(1);
                 }
             }
@@ -161,4 +226,10 @@ fn parse_endpoint_concurrency(text: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| (1..=most).contains(n))
         .ok_or_else(|| format!("must be a whole number from 1 to {most}"))
+}
+
+/// A usage error: said on stderr, exit status 2 (as clap's own).
+fn usage(error: &str) -> ! {
+    eprintln!("webhooks: {error}");
+    std::process::exit(2);
 }

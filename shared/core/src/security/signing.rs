@@ -93,7 +93,21 @@ pub struct SigningKey(HmacSha256);
 
 impl SigningKey {
     pub fn new(secret: &Secret) -> Self {
-        Self(HmacSha256::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key length"))
+        Self::from_bytes(secret.expose().as_bytes())
+    }
+
+    /// A key of any bytes (a Standard Webhooks `whsec_` secret decoded).
+    pub fn from_bytes(key: &[u8]) -> Self {
+        Self(HmacSha256::new_from_slice(key).expect("HMAC takes any key length"))
+    }
+
+    /// Whether `signature` (the raw MAC) is this key's over `parts`, compared in constant time.
+    pub fn verifies(&self, parts: &[&[u8]], signature: &[u8]) -> bool {
+        let mut mac = self.0.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.verify_slice(signature).is_ok()
     }
 
     /// `sha256=<hex>` over the raw body.
