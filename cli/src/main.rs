@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use webhooks_cli::admin_key::create_admin_key;
+use webhooks_cli::commands::{ClientCommand, ClientOptions};
 use webhooks_cli::flags::SettingsFlags;
 use webhooks_cli::listen::{Listening, listen};
 use webhooks_cli::serve::{Running, ServeConfig, start};
@@ -16,6 +17,8 @@ use webhooks_cli::verify::{check, parse_headers, verifier};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: ClientOptions,
 }
 
 // Parsed once per process: the variants' sizes do not matter.
@@ -93,6 +96,8 @@ enum Command {
         #[arg(long, value_name = "URL")]
         forward_to: Option<String>,
     },
+    #[command(flatten)]
+    Client(ClientCommand),
     /// Check one delivery's signature: its body on stdin, its headers as --header. Exits 0
     /// when it verifies, 1 (saying why) when it does not.
     Verify {
@@ -119,7 +124,9 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Client(command) => std::process::exit(webhooks_cli::commands::run(&cli.client, command).await),
         Command::AdminKey { name, data_dir, create, aws, prefix } => {
             let minted =
                 if aws { aws_admin_key(prefix, &name).await } else { create_admin_key(&data_dir, create, &name).await };
