@@ -98,6 +98,12 @@ enum Command {
     },
     #[command(flatten)]
     Client(ClientCommand),
+    /// Print a shell's completion script: `webhooks completions bash > /etc/bash_completion.d/webhooks`,
+    /// or `source <(webhooks completions bash)`.
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
     /// Check one delivery's signature: its body on stdin, its headers as --header. Exits 0
     /// when it verifies, 1 (saying why) when it does not.
     Verify {
@@ -127,6 +133,17 @@ async fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Client(command) => std::process::exit(webhooks_cli::commands::run(&cli.client, command).await),
+        Command::Completions { shell } => {
+            let shell = match shell.as_str() {
+                "zsh" => clap_complete::Shell::Zsh,
+                "fish" => clap_complete::Shell::Fish,
+                _ => clap_complete::Shell::Bash,
+            };
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "webhooks", &mut script);
+            // A reader that stops early (`| head`) is no error of ours.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+        }
         Command::AdminKey { name, data_dir, create, aws, prefix } => {
             let minted =
                 if aws { aws_admin_key(prefix, &name).await } else { create_admin_key(&data_dir, create, &name).await };

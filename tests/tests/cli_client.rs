@@ -162,6 +162,14 @@ async fn every_client_command_works_against_a_running_service() {
     assert_eq!(keyless.code, 2, "{}", keyless.err);
     assert!(keyless.err.contains("WEBHOOKS_KEY"), "{}", keyless.err);
 
+    // Completions for three shells, naming the commands.
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["completions", shell]).await;
+        assert_eq!(script.code, 0, "{}", script.err);
+        assert!(script.out.contains("endpoints") && script.out.contains("event-types"), "{shell}");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).await.code, 2);
+
     assert_eq!(run(&["endpoints", "delete", &id]).await.out.trim(), "deleted");
     assert_eq!(service.api.get(&format!("/v1/webhooks/{id}")).await.status, 404);
 }
