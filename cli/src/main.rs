@@ -55,6 +55,9 @@ enum Command {
         /// their -dlq.
         #[arg(long, default_value = "webhooks", requires = "aws")]
         prefix: String,
+        /// Log lines for people (text) or as JSON; text on a terminal, JSON otherwise.
+        #[arg(long, value_parser = ["text", "json"])]
+        log_format: Option<String>,
     },
     /// Mint an admin API key into the store and print it once: a deployed stack's first key,
     /// or a replacement for a lost one.
@@ -127,10 +130,12 @@ enum Command {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Command::Serve { log_format, .. } => log_format.as_deref(),
+        _ => None,
+    };
+    init_logs(log_format);
     match cli.command {
         Command::Client(command) => std::process::exit(webhooks_cli::commands::run(&cli.client, command).await),
         Command::Completions { shell } => {
@@ -179,7 +184,9 @@ async fn main() {
                 }
             }
         }
-        Command::Serve { listen, data_dir, settings, endpoint_concurrency, admin_key, aws, provision, prefix } => {
+        Command::Serve {
+            listen, data_dir, settings, endpoint_concurrency, admin_key, aws, provision, prefix, ..
+        } => {
             let mut config = ServeConfig::new(listen, data_dir);
             config.settings = settings.settings(|name| std::env::var(name).ok()).unwrap_or_else(|error| {
                 eprintln!("webhooks serve: {error}");
@@ -256,4 +263,19 @@ fn parse_endpoint_concurrency(text: &str) -> Result<usize, String> {
 fn usage(error: &str) -> ! {
     eprintln!("webhooks: {error}");
     std::process::exit(2);
+}
+
+/// Logs on stdout (`RUST_LOG` filters, `info` by default): for people on a terminal, with
+/// colours; JSON lines otherwise (a file, a pipe, a log collector), or as `format` says.
+/// Never colour codes outside a terminal.
+fn init_logs(format: Option<&str>) {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdout().is_terminal();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == Some("json") || (format.is_none() && !terminal) {
+        logs.json().with_ansi(false).init();
+    } else {
+        logs.with_ansi(terminal).init();
+    }
 }

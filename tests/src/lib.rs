@@ -589,6 +589,19 @@ impl Binary {
         Binary { child, api: Api::new(address, &key), banner, rest }
     }
 
+    /// What it prints from now on, line by line, until `enough` holds for the lines so far;
+    /// panics after `timeout`.
+    pub fn printed_until(&self, timeout: Duration, enough: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = Vec::new();
+        while !enough(&lines) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.rest.recv_timeout(left).unwrap_or_else(|_| panic!("gave up waiting; printed: {lines:#?}"));
+            lines.push(line);
+        }
+        lines
+    }
+
     /// Sends SIGTERM and waits for the exit; answers the exit status and what it printed.
     pub fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let status = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();

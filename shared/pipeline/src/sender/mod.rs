@@ -202,6 +202,30 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         self.stats.flush(&self.store, self.clock.now()).await;
     }
 
+    /// One line per attempt, whatever its outcome: what an operator watches (`serve` prints
+    /// it for people or as JSON; Lambda's logs are JSON). Ids, never a secret.
+    fn log_attempt(&self, pending: &DeliveryMessage<'_>, attempt: &Attempt, number: u32, delivery: &Delivery) {
+        let outcome = match delivery.status {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Pending => "retrying",
+            DeliveryStatus::Failed => "failed",
+        };
+        tracing::info!(
+            endpoint_id = %pending.endpoint_id,
+            event_type = %pending.event_type,
+            delivery_id = %pending.id,
+            outcome,
+            http_status = attempt.http_status.map(u64::from),
+            latency_ms = attempt.duration_ms,
+            attempt = number,
+            max_attempts = self.policy.max_attempts(),
+            next_retry = delivery.next_retry_at.map(|at| at.to_rfc3339()),
+            error = attempt.error.as_deref(),
+            "attempt {number}/{}: {outcome}",
+            self.policy.max_attempts(),
+        );
+    }
+
     /// Saves the delivery (with its attempt, if one was made) and counts it.
     async fn save(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
         self.store.save_delivery(delivery, attempt).await?;
@@ -380,6 +404,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
 
         if answer == Answer::Delivered {
             self.save(&delivery, Some(&attempt)).await?;
+            self.log_attempt(&pending, &attempt, attempt_number, &delivery);
             count_answer(&self.store, &endpoint, answer, &self.policy).await?;
             return Ok(SendOutcome::Delivered);
         }
@@ -390,16 +415,19 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
                 delivery.status = DeliveryStatus::Pending;
                 delivery.next_retry_at = Some(now.plus(delay));
                 self.save(&delivery, Some(&attempt)).await?;
+                self.log_attempt(&pending, &attempt, attempt_number, &delivery);
                 self.deliveries.change_visibility(&message.receipt, delay).await?;
                 Ok(SendOutcome::RetryScheduled)
             }
             Some(_) => {
                 // Disabled by this answer: stop retrying; the history keeps the delivery.
                 self.save(&delivery, Some(&attempt)).await?;
+                self.log_attempt(&pending, &attempt, attempt_number, &delivery);
                 Ok(SendOutcome::Skipped)
             }
             None => {
                 self.save(&delivery, Some(&attempt)).await?;
+                self.log_attempt(&pending, &attempt, attempt_number, &delivery);
                 tracing::warn!(
                     delivery_id = %delivery.id,
                     endpoint_id = %endpoint.id,
