@@ -34,6 +34,11 @@ impl Caller {
         if self.allows(scope) { Ok(()) } else { Err(ApiError::Forbidden(scope)) }
     }
 
+    /// An admin key: every scope, any tenant.
+    pub fn is_admin(&self) -> bool {
+        self.allows(Scope::Admin)
+    }
+
     /// Whether this caller may read endpoints' secrets, and so their custom header values.
     pub fn sees_secrets(&self) -> bool {
         self.allows(Scope::WebhooksWrite)

@@ -151,7 +151,7 @@ pub async fn delete<P: Ports>(
     caller.require(Scope::PortalWrite)?;
     let id = PortalSessionId::parse(&id).ok_or(ApiError::NotFound)?;
     // An admin revokes any tenant's session; another key its own tenant's only.
-    let tenant = (caller.require(Scope::Admin).is_err()).then(|| caller.tenant());
+    let tenant = (!caller.is_admin()).then(|| caller.tenant());
     app.store.delete_portal_session(tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

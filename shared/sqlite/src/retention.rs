@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rusqlite::params;
+use rusqlite::{Connection, params};
 use tokio::sync::watch;
 
 use super::{SqliteDatabase, backend};
@@ -55,41 +55,35 @@ impl SqliteDatabase {
                     .execute([id])
                     .map_err(backend)?;
             }
-            let events = connection
-                .prepare_cached(
-                    "DELETE FROM events WHERE (tenant, id) IN \
-                     (SELECT tenant, id FROM events WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
-                )
-                .map_err(backend)?
-                .execute(params![cutoff, batch as i64])
-                .map_err(backend)?;
-            // Idempotency keys past their own expiry, whatever the retention.
-            connection
-                .prepare_cached(
+            let events = delete_older(
+                connection,
+                "DELETE FROM events WHERE (tenant, id) IN \
+                 (SELECT tenant, id FROM events WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+                cutoff,
+                batch,
+            )?;
+            let now = Timestamp::now();
+            // Idempotency keys and portal sessions past their own expiry, and delivery counts
+            // past their own retention, whatever the events'.
+            for (delete, before) in [
+                (
                     "DELETE FROM idempotency_keys WHERE rowid IN \
                      (SELECT rowid FROM idempotency_keys WHERE expires_at < ?1 LIMIT ?2)",
-                )
-                .map_err(backend)?
-                .execute(params![Timestamp::now().as_millis(), batch as i64])
-                .map_err(backend)?;
-            // Portal sessions past their expiry.
-            connection
-                .prepare_cached(
+                    now,
+                ),
+                (
                     "DELETE FROM portal_sessions WHERE id IN \
                      (SELECT id FROM portal_sessions WHERE expires_at < ?1 LIMIT ?2)",
-                )
-                .map_err(backend)?
-                .execute(params![Timestamp::now().as_millis(), batch as i64])
-                .map_err(backend)?;
-            // Delivery counts past their own retention, whatever the events'.
-            connection
-                .prepare_cached(
+                    now,
+                ),
+                (
                     "DELETE FROM delivery_stats WHERE (tenant, endpoint_id, hour) IN \
                      (SELECT tenant, endpoint_id, hour FROM delivery_stats WHERE hour < ?1 LIMIT ?2)",
-                )
-                .map_err(backend)?
-                .execute(params![Timestamp::now().minus(STATS_RETENTION).as_millis(), batch as i64])
-                .map_err(backend)?;
+                    now.minus(STATS_RETENTION),
+                ),
+            ] {
+                delete_older(connection, delete, before.as_millis(), batch)?;
+            }
             Ok(Pruned { events, deliveries: ids.len() })
         })
         .await
@@ -108,6 +102,12 @@ impl SqliteDatabase {
             tokio::time::sleep(PAUSE).await;
         }
     }
+}
+
+/// Runs `delete`, a statement of at most `?2` rows older than `?1`: `before` (ms) and `batch`;
+/// answers how many it deleted.
+fn delete_older(connection: &Connection, delete: &str, before: i64, batch: usize) -> Result<usize, StoreError> {
+    connection.prepare_cached(delete).map_err(backend)?.execute(params![before, batch as i64]).map_err(backend)
 }
 
 /// Prunes what is older than `retention`, every [`prune_interval`], until `shutdown`.
