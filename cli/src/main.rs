@@ -55,6 +55,16 @@ enum Command {
         /// their -dlq.
         #[arg(long, default_value = "webhooks", requires = "aws")]
         prefix: String,
+        /// Also serve GET /metrics (Prometheus) without a key at this address, e.g.
+        /// 10.0.0.5:9090 for a scraper on a private network; on the API's address it needs an
+        /// admin key.
+        #[arg(long, env = "WEBHOOKS_METRICS_LISTEN", value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
+        /// Label the metrics by tenant for the first N tenants seen (0 to 1000; the rest
+        /// count as tenant="_other"); 0, the default: no tenant label.
+        #[arg(long, env = "WEBHOOKS_METRICS_TENANT_LABELS", value_name = "N", default_value = "0",
+            value_parser = clap::value_parser!(u16).range(0..=1000))]
+        metrics_tenant_labels: u16,
         /// Log lines for people (text) or as JSON; text on a terminal, JSON otherwise.
         #[arg(long, value_parser = ["text", "json"])]
         log_format: Option<String>,
@@ -185,7 +195,17 @@ async fn main() {
             }
         }
         Command::Serve {
-            listen, data_dir, settings, endpoint_concurrency, admin_key, aws, provision, prefix, ..
+            listen,
+            data_dir,
+            settings,
+            endpoint_concurrency,
+            admin_key,
+            aws,
+            provision,
+            prefix,
+            metrics_listen,
+            metrics_tenant_labels,
+            ..
         } => {
             let mut config = ServeConfig::new(listen, data_dir);
             config.settings = settings.settings(|name| std::env::var(name).ok()).unwrap_or_else(|error| {
@@ -194,6 +214,8 @@ async fn main() {
             });
             config.admin_key = admin_key;
             config.endpoint_concurrency = endpoint_concurrency;
+            config.metrics_listen = metrics_listen;
+            config.metrics_tenant_labels = usize::from(metrics_tenant_labels);
             let running = if aws { start_aws(config, prefix, provision).await } else { start(config).await };
             serve(running).await;
         }
@@ -212,6 +234,9 @@ async fn serve(running: Result<Running, String>) {
         println!("admin API key (shown once, keep it): {key}");
     }
     println!("listening on http://{}", running.addr);
+    if let Some(addr) = running.metrics_addr {
+        println!("metrics on http://{addr}/metrics");
+    }
     wait_for_signal().await;
     println!("shutting down: finishing work in flight");
     running.stop().await;

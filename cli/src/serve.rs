@@ -17,9 +17,10 @@ use webhooks::ports::{ErrorChain, SystemClock};
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::queues::definitions::Queues;
 use webhooks::settings::Settings;
+use webhooks_api::metrics::metrics_only;
 use webhooks_api::{App, Ports, router};
 use webhooks_http::{Lookup, ReqwestSender, SystemLookup};
-use webhooks_pipeline::{Dispatcher, Sender};
+use webhooks_pipeline::{Dispatcher, Metrics, Sender};
 use webhooks_sqlite::{SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
 
 use crate::admin_key::ensure_admin_key;
@@ -53,6 +54,10 @@ pub struct ServeConfig {
     pub sender_concurrency: usize,
     /// Requests the sender keeps open to one endpoint at most.
     pub endpoint_concurrency: usize,
+    /// Where `/metrics` is also served without a key (a private network's scraper).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Tenants whose metrics get a `tenant` label (the first seen); 0: none.
+    pub metrics_tenant_labels: usize,
 }
 
 impl ServeConfig {
@@ -66,6 +71,8 @@ impl ServeConfig {
             api_limits: Limits::default(),
             sender_concurrency: 16,
             endpoint_concurrency: webhooks_pipeline::sender::in_flight::PER_ENDPOINT,
+            metrics_listen: None,
+            metrics_tenant_labels: 0,
         }
     }
 }
@@ -73,6 +80,8 @@ impl ServeConfig {
 /// A running service.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` answers without a key, with `--metrics-listen`.
+    pub metrics_addr: Option<SocketAddr>,
     /// The admin key minted on first start (shown once), if this start minted one.
     pub minted_admin_key: Option<String>,
     shutdown: watch::Sender<bool>,
@@ -154,6 +163,7 @@ where
     let Backend { store, events, deliveries, dead_letters, pruned, subscription_cache, poll_wait } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
     let http = ReqwestSender::with_lookup(config.settings.url_policy.clone(), config.lookup.clone());
+    let metrics = Arc::new(Metrics::new(config.metrics_tenant_labels));
     let app = Arc::new(App::<P> {
         store: store.clone(),
         events: events.clone(),
@@ -162,10 +172,16 @@ where
         http: http.clone(),
         clock: SystemClock,
         settings: (&config.settings).into(),
+        metrics: metrics.clone(),
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| ErrorChain(&e).to_string())?;
+    let metrics_listener = match config.metrics_listen {
+        Some(at) => Some(TcpListener::bind(at).await.map_err(|e| format!("--metrics-listen {at}: {e}"))?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose().map_err(|e| e.to_string())?;
     let (shutdown, watching) = watch::channel(false);
 
     let mut tasks = Vec::new();
@@ -173,6 +189,9 @@ where
         tasks.push(tokio::spawn(run_retention(db, config.settings.retention, watching.clone())));
     }
     let (api_limits, api_shutdown) = (config.api_limits, watching.clone());
+    if let Some(listener) = metrics_listener {
+        tasks.push(tokio::spawn(api_server::serve(listener, metrics_only(app.clone()), api_limits, watching.clone())));
+    }
     tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
 
     let dispatcher = Arc::new(
@@ -196,6 +215,7 @@ where
             .with_rate_counter(rates)
             .with_endpoint_concurrency(config.endpoint_concurrency)
             .with_dead_letters(dead_letters.deliveries)
+            .with_metrics(metrics)
             .flushing_stats_by_caller(),
     );
     let flusher = sender.clone();
@@ -221,7 +241,7 @@ where
         last_flush.flush_stats().await;
     }));
 
-    Ok(Running { addr, minted_admin_key, shutdown, tasks, _lock: lock })
+    Ok(Running { addr, metrics_addr, minted_admin_key, shutdown, tasks, _lock: lock })
 }
 
 /// How often `serve` writes the delivery counts it added up (one write per endpoint).

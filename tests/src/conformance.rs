@@ -56,6 +56,7 @@ pub async fn store<S: Store>(store: &S) {
     subscription_limit(store).await;
     endpoint_pages(store).await;
     failure_counter(store).await;
+    disabled_count(store).await;
     events(store).await;
     deliveries(store).await;
     delivery_pages(store).await;
@@ -221,6 +222,33 @@ pub async fn failure_counter<S: EndpointStore>(store: &S) {
         store.record_failure(&tenant, &EndpointId::generate(Timestamp::now()), 3, "r").await,
         Err(StoreError::NotFound)
     );
+}
+
+/// The count of disabled endpoints: a PATCH and an auto-disable each add one; enabling again
+/// and deleting take it back.
+pub async fn disabled_count<S: EndpointStore>(store: &S) {
+    let tenant = format!("x{}", Timestamp::now().as_millis());
+    let before = store.count_disabled_endpoints().await.unwrap();
+    let count = async || store.count_disabled_endpoints().await.unwrap() - before;
+    let (patched, failing) = (endpoint(&tenant, &["run.*"]), endpoint(&tenant, &["run.*"]));
+    store.create_endpoint(&patched).await.unwrap();
+    store.create_endpoint(&failing).await.unwrap();
+    assert_eq!(count().await, 0, "enabled ones do not count");
+    let mut off = store.get_endpoint(&tenant, &patched.id).await.unwrap();
+    off.enabled = false;
+    let off = store.update_endpoint(&off).await.unwrap();
+    assert_eq!(count().await, 1, "disabled by a PATCH");
+    assert!(store.record_failure(&tenant, &failing.id, 1, "gone").await.unwrap().disabled_now);
+    assert_eq!(count().await, 2, "disabled by its failures");
+    store.record_failure(&tenant, &failing.id, 1, "gone").await.unwrap();
+    assert_eq!(count().await, 2, "counted once");
+    let mut on = off;
+    on.enabled = true;
+    store.update_endpoint(&on).await.unwrap();
+    assert_eq!(count().await, 1, "enabled again");
+    store.delete_endpoint(&tenant, &failing.id).await.unwrap();
+    assert_eq!(count().await, 0, "deleted");
+    store.delete_endpoint(&tenant, &patched.id).await.unwrap();
 }
 
 /// Events: the first write wins; a redelivery of the same message is told apart from a

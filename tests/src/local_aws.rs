@@ -120,5 +120,6 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings) -> Arc<App<AwsPorts
         http: ReqwestSender::new(settings.service.url_policy.clone()),
         clock: SystemClock,
         settings: (&settings.service).into(),
+        metrics: Default::default(),
     })
 }

@@ -27,6 +27,14 @@ fn http_body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().expect("a body")).unwrap()
 }
 
+/// The CloudWatch Embedded Metric Format documents among a function's log lines.
+fn emf(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect()
+}
+
 /// The one message waiting on `queue`, as Lambda's event source would pass it.
 async fn the_message_on(queue: &impl Queue) -> ReceivedMessage {
     let mut messages = queue.receive(10, Duration::from_secs(5)).await.unwrap();
@@ -61,6 +69,12 @@ async fn the_three_bootstraps_carry_an_event_from_the_api_to_a_receiver() {
     assert_eq!(sent["statusCode"], 202, "{sent}");
     let logs = api.stop();
     assert!(!logs.contains(&key) && !logs.contains(&secret), "the api function logged a key or secret");
+    // Its metrics, as EMF lines in its logs, for the stack (its table's name).
+    let metrics = emf(&logs);
+    assert_eq!(metrics.len(), 1, "one line, after the request that accepted an event: {logs}");
+    assert_eq!(metrics[0]["EventsAccepted"], 1);
+    assert_eq!(metrics[0]["Stack"], aws.settings.table.as_str());
+    assert_eq!(metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Webhooks");
 
     let dispatcher = runtime.start_function(&bootstrap("webhooks-dispatcher"), &env);
     let dispatched = response(runtime.invoke(sqs_event_of(&the_message_on(&backend.events).await)).await);
@@ -78,6 +92,10 @@ async fn the_three_bootstraps_carry_an_event_from_the_api_to_a_receiver() {
     assert!(parked.reason.as_deref().unwrap_or_default().starts_with("malformed delivery message"), "{parked:?}");
     let logs = sender.stop();
     assert!(!logs.contains(&secret), "the sender logged the signing secret");
+    let metrics = emf(&logs);
+    assert_eq!(metrics.len(), 1, "one line, after the batch that delivered (the malformed one counts nothing): {logs}");
+    assert_eq!((metrics[0]["DeliveriesDelivered"].clone(), metrics[0]["Attempts2xx"].clone()), (json!(1), json!(1)));
+    assert_eq!(metrics[0]["DeliveryLatency"].as_array().map(Vec::len), Some(1), "{}", metrics[0]);
 
     let received = receiver.wait_for(1, Duration::from_secs(5)).await;
     assert_eq!(received[0].json(), json!({"run": 7}));

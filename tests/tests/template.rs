@@ -399,3 +399,27 @@ fn alarms_watch_both_dead_letter_queues_the_delivery_backlog_and_every_function(
         assert_eq!(actions[0], "HasAlarmTopic", "{id} notifies the optional topic");
     }
 }
+
+/// The alarms on the functions' own metrics name what their EMF lines carry, in the stack's
+/// dimension, so that a renamed metric cannot leave an alarm watching nothing.
+#[test]
+fn alarms_on_the_functions_metrics_watch_what_they_emit() {
+    use webhooks_pipeline::metrics::emf;
+    let template = Template::load();
+    let mut watched = Vec::new();
+    for id in template.of_type("AWS::CloudWatch::Alarm") {
+        let properties = &template.resource(&id)["Properties"];
+        if properties["Namespace"] != emf::NAMESPACE {
+            continue;
+        }
+        let metric = properties["MetricName"].as_str().unwrap().to_owned();
+        assert!(emf::metric_names().contains(&metric), "{id} watches {metric}, which no function emits");
+        assert_eq!(
+            properties["Dimensions"],
+            json!([{"Name": emf::STACK_DIMENSION, "Value": {"Ref": "AWS::StackName"}}])
+        );
+        watched.push(metric);
+    }
+    watched.sort();
+    assert_eq!(watched, ["DeliveryLatency", "EndpointsAutoDisabled"]);
+}

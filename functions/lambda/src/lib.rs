@@ -1,8 +1,9 @@
-//! What the three Lambda functions share: JSON logs, and the SQS event source's side of the
-//! dispatcher and the sender (records in, a partial batch response out), so that both
-//! handlers stay plain `handle_batch` functions over the ports.
+//! What the three Lambda functions share: JSON logs, metrics as EMF lines in them, and the
+//! SQS event source's side of the dispatcher and the sender (records in, a partial batch
+//! response out), so that both handlers stay plain `handle_batch` functions over the ports.
 
 use std::future::Future;
+use std::sync::Arc;
 
 pub use aws_lambda_events;
 
@@ -10,6 +11,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use lambda_runtime::LambdaEvent;
 use webhooks::queues::ReceivedMessage;
 use webhooks::time::Timestamp;
+use webhooks_pipeline::Metrics;
 
 /// JSON lines on stdout (CloudWatch Logs), filtered by `env::LOG_FILTER` (default info).
 pub fn init_json_logs() {
@@ -34,6 +36,45 @@ where
         .without_time() // CloudWatch stamps every line itself.
         .with_writer(writer)
         .finish()
+}
+
+/// The function's metrics, written as one CloudWatch EMF line after each batch or request
+/// that changed them (`webhooks_pipeline::metrics`): no API call, and the template's alarms
+/// read them.
+#[derive(Clone)]
+pub struct MetricsReport {
+    pub metrics: Arc<Metrics>,
+    /// The stack's name (its table's), the metrics' one dimension.
+    stack: Arc<str>,
+}
+
+impl MetricsReport {
+    pub fn new(stack: &str) -> Self {
+        Self { metrics: Arc::new(Metrics::for_lambda()), stack: stack.into() }
+    }
+
+    /// Prints what changed since the last line, if anything did.
+    pub fn report(&self) {
+        if let Some(line) = self.metrics.emf_line(&self.stack, Timestamp::now().as_millis().max(0) as u64) {
+            println!("{line}");
+        }
+    }
+
+    /// `handled`, then the report.
+    pub async fn after<T>(&self, handled: impl Future<Output = T>) -> T {
+        let answer = handled.await;
+        self.report();
+        answer
+    }
+
+    /// `router`, reporting after each request.
+    pub fn around(&self, router: axum::Router) -> axum::Router {
+        let report = self.clone();
+        router.layer(axum::middleware::from_fn(move |request, next: axum::middleware::Next| {
+            let report = report.clone();
+            async move { report.after(next.run(request)).await }
+        }))
+    }
 }
 
 /// A record as the ports see it. Lambda's records carry the receive count and send time as

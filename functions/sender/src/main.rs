@@ -6,7 +6,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use webhooks::ports::SystemClock;
 use webhooks_aws::{AwsBackend, AwsSettings, load_sdk_config};
 use webhooks_http::ReqwestSender;
-use webhooks_lambda::{aws_lambda_events::sqs::SqsEvent, handle_sqs_event, is_from_queue};
+use webhooks_lambda::{MetricsReport, aws_lambda_events::sqs::SqsEvent, handle_sqs_event, is_from_queue};
 use webhooks_pipeline::Sender;
 
 #[tokio::main]
@@ -15,18 +15,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = AwsSettings::from_env()?;
     let backend = AwsBackend::new(&load_sdk_config().await, &settings);
     let http = ReqwestSender::new(settings.service.url_policy.clone());
+    let report = &MetricsReport::new(&settings.table);
     // Rates are counted in the table: every Lambda environment shares the count.
     let sender = |queue| {
         Sender::new(backend.store.clone(), queue, http.clone(), SystemClock, settings.service.policy.clone())
             .with_rate_counter(backend.store.clone())
             .with_dead_letters(backend.deliveries_dead_letters.clone())
+            .with_metrics(report.metrics.clone())
     };
     let main_lane = &sender(backend.deliveries.clone()).with_slow_lane(backend.slow_deliveries.clone());
     let slow_lane = &sender(backend.slow_deliveries.clone());
     let slow_url = &settings.slow_deliveries_queue_url;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let sender = if is_from_queue(&event, slow_url) { slow_lane } else { main_lane };
-        handle_sqs_event(event, move |batch| sender.handle_batch(batch))
+        handle_sqs_event(event, move |batch| report.after(sender.handle_batch(batch)))
     }))
     .await
 }

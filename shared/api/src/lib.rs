@@ -14,6 +14,7 @@ mod event_types;
 mod events;
 mod idempotency;
 mod mcp;
+pub mod metrics;
 pub mod openapi;
 mod portal_sessions;
 mod recover;
@@ -50,6 +51,7 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_EVENTS_BODY_BYTES));
     Router::new()
         .route("/healthz", get(openapi::healthz))
+        .route("/metrics", get(metrics::scrape::<P>))
         .route("/openapi.json", get(openapi::document))
         .route("/v1/events/{id}", get(events::show::<P>))
         .route("/v1/event-types", get(event_types::list::<P>).post(event_types::create::<P>))

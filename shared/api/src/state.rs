@@ -1,11 +1,14 @@
 //! What every request handler can reach: the application state built once per process
 //! from the ports of one deployment ([`Ports`], defined in the core).
 
+use std::sync::Arc;
+
 pub use webhooks::backend::Ports;
 use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::security::url_guard::UrlPolicy;
 use webhooks::settings::Settings;
+use webhooks_pipeline::metrics::Metrics;
 use webhooks_pipeline::services::endpoints::Endpoints;
 use webhooks_pipeline::services::event_types::EventTypes;
 use webhooks_pipeline::services::events::Intake;
@@ -49,6 +52,8 @@ pub struct App<P: Ports> {
     pub http: P::Http,
     pub clock: P::Clock,
     pub settings: ApiSettings,
+    /// The process's counters, shared with its dispatcher and sender (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl<P: Ports> App<P> {
@@ -60,6 +65,7 @@ impl<P: Ports> App<P> {
             clock: &self.clock,
             types: &self.store,
             accept_unknown: self.settings.accept_unknown_event_types,
+            metrics: &self.metrics,
         }
     }
 

@@ -56,7 +56,7 @@ impl FailureKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::RefusedByPolicy => "refused by URL policy",
-            FailureKind::Timeout => "timeout",
+            FailureKind::Timeout => webhooks::deliveries::outbound::TIMEOUT_ERROR,
             FailureKind::Tls => "TLS error",
             FailureKind::Connection => "connection failed",
         }

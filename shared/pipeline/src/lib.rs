@@ -6,8 +6,10 @@
 
 pub mod attempt;
 pub mod dispatcher;
+pub mod metrics;
 pub mod sender;
 pub mod services;
 
 pub use dispatcher::Dispatcher;
+pub use metrics::Metrics;
 pub use sender::Sender;

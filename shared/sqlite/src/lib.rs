@@ -93,6 +93,8 @@ CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts (delivery_id);
 CREATE INDEX IF NOT EXISTS deliveries_by_age ON deliveries (created_at);
 CREATE INDEX IF NOT EXISTS events_by_age ON events (created_at);
 CREATE INDEX IF NOT EXISTS events_by_tenant ON events (tenant, created_at, id);
+-- The disabled endpoints alone, counted at each metrics scrape.
+CREATE INDEX IF NOT EXISTS endpoints_disabled ON endpoints (tenant, id) WHERE enabled = 0;
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,

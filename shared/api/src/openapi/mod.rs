@@ -52,6 +52,7 @@ pub async fn document() -> impl IntoResponse {
     paths(
         healthz,
         document,
+        crate::metrics::scrape,
         endpoints::create,
         endpoints::list,
         endpoints::show,

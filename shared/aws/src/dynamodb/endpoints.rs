@@ -212,6 +212,32 @@ impl EndpointStore for DynamoStore {
         Err(StoreError::Conflict("the failure counter kept changing".into()))
     }
 
+    async fn count_disabled_endpoints(&self) -> Result<u64, StoreError> {
+        let mut e = Expression::default();
+        let condition =
+            format!("{} = {}", e.name(LISTING_PARTITION_KEY), e.value("pk", text(DISABLED_ENDPOINTS_LISTING)));
+        let request = self
+            .client
+            .query()
+            .table_name(&*self.table)
+            .index_name(LISTING_INDEX)
+            .key_condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .select(Select::Count)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let (mut count, mut start) = (0u64, None);
+        loop {
+            let output = request.clone().set_exclusive_start_key(start.take()).send().await.map_err(backend)?;
+            self.usage.record("Query", capacity(output.consumed_capacity()));
+            count += u64::try_from(output.count).unwrap_or(0);
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(count),
+            }
+        }
+    }
+
     async fn reset_failures(&self, tenant: &str, id: &EndpointId) -> Result<(), StoreError> {
         let mut e = Expression::default();
         let update = format!(

@@ -133,6 +133,13 @@ pub fn endpoint_item(endpoint: &Endpoint) -> Item {
     insert_optional(&mut item, "rate", endpoint.rate_limit.map(number));
     insert_optional(&mut item, "meta", (!endpoint.metadata.is_empty()).then(|| json(&endpoint.metadata)));
     insert_optional(&mut item, "reason", endpoint.disabled_reason.as_ref().map(text));
+    if !endpoint.enabled {
+        item.insert(LISTING_PARTITION_KEY.to_owned(), text(DISABLED_ENDPOINTS_LISTING));
+        item.insert(
+            LISTING_SORT_KEY.to_owned(),
+            text(disabled_endpoint_listing_key(&endpoint.tenant, endpoint.id.as_str())),
+        );
+    }
     if let Some(previous) = &endpoint.previous_secret {
         item.insert("prev".to_owned(), text(previous.secret.expose()));
         item.insert("prev_exp".to_owned(), number(previous.expires_at.as_millis()));

@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
+    ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update, WriteRequest,
 };
 use futures_util::future::try_join_all;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -467,10 +467,15 @@ impl DynamoStore {
                 format!("attribute_exists({}) AND ({enabled} = {no} OR {failures} < {last})", e.name(PARTITION_KEY))
             }
             Some(reason) => {
+                // Into the disabled endpoints' listing, as `endpoint_item` puts a disabled one.
                 update.push_str(&format!(
-                    " SET {enabled} = {no}, {} = {}",
+                    " SET {enabled} = {no}, {} = {}, {} = {}, {} = {}",
                     e.name("reason"),
-                    e.value("why", text(reason))
+                    e.value("why", text(reason)),
+                    e.name(LISTING_PARTITION_KEY),
+                    e.value("list_pk", text(DISABLED_ENDPOINTS_LISTING)),
+                    e.name(LISTING_SORT_KEY),
+                    e.value("list_sk", text(disabled_endpoint_listing_key(tenant, id.as_str()))),
                 ));
                 format!("{enabled} = {} AND {failures} >= {last}", e.value("yes", AttributeValue::Bool(true)))
             }

@@ -5,7 +5,7 @@
 //!
 //! | item | pk | sk | list_pk / list_sk |
 //! |---|---|---|---|
-//! | endpoint | `T#{tenant}` | `EP#{endpoint id}` | |
+//! | endpoint | `T#{tenant}` | `EP#{endpoint id}` | while disabled: `DISABLED` / `{tenant}#{endpoint id}` |
 //! | subscription | `T#{tenant}` | `SUB#{pattern}#{endpoint id}` | |
 //! | subscriptions version | `T#{tenant}` | `SUBSCRIPTIONS` | |
 //! | an endpoint's uid | `T#{tenant}` | `UID#{uid}` | |
@@ -25,8 +25,9 @@
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
-/// The global secondary index behind two listings: the delivery log (`D#{tenant}`, every
-/// endpoint's deliveries newest first) and the API keys (`KEYS`). It is sparse (only items
+/// The global secondary index behind three listings: the delivery log (`D#{tenant}`, every
+/// endpoint's deliveries newest first), the API keys (`KEYS`) and the disabled endpoints
+/// (`DISABLED`, counted for the metrics). It is sparse (only items
 /// with `list_pk` are in it), so sharing it costs no write more than two indexes would; a
 /// second index would cost deployed tables a migration (CloudFormation adds one index per
 /// update, and the deliveries written before it would be missing from it).
@@ -132,3 +133,11 @@ pub fn api_key_partition(key_hash: &str) -> String {
 
 pub const API_KEY_SORT_KEY: &str = "KEY";
 pub const API_KEY_LISTING: &str = "KEYS";
+
+/// The listing partition of the disabled endpoints: an endpoint is in it while disabled
+/// (its item carries the listing keys only then), so counting them reads them alone.
+pub const DISABLED_ENDPOINTS_LISTING: &str = "DISABLED";
+
+pub fn disabled_endpoint_listing_key(tenant: &str, endpoint_id: &str) -> String {
+    format!("{tenant}#{endpoint_id}")
+}

@@ -26,6 +26,10 @@ pub struct HttpOutcome {
     pub retry_after: Option<Duration>,
 }
 
+/// An attempt's `error` when the receiver did not answer within the timeout (the metrics
+/// count these apart from other network failures).
+pub const TIMEOUT_ERROR: &str = "timeout";
+
 /// How much of a receiver's response body is kept.
 pub const RESPONSE_BODY_LIMIT: usize = 4096;
 

@@ -88,4 +88,9 @@ pub trait EndpointStore: Send + Sync + 'static {
     /// as `record_failure` does; changes nothing, and answers Ok, if the count is zero or the
     /// endpoint is gone. Never enables a disabled endpoint.
     fn reset_failures(&self, tenant: &str, id: &EndpointId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// How many endpoints, of every tenant, are disabled now, whichever way (a PATCH, an
+    /// auto-disable); a deleted endpoint no longer counts. Read at each metrics scrape, so it
+    /// MUST cost in proportion to the disabled endpoints, not to the store.
+    fn count_disabled_endpoints(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

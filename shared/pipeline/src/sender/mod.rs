@@ -7,6 +7,7 @@ pub mod in_flight;
 pub mod slow_lane;
 mod stats;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::attempt::{Attempted, deliver_once};
@@ -34,6 +35,7 @@ use self::caches::{KeyCache, PayloadCache};
 use self::in_flight::InFlight;
 use self::slow_lane::{MAIN_LANE_PER_ENDPOINT, SLOW_AFTER, SlowLane};
 use self::stats::Tally;
+use crate::metrics::Metrics;
 use crate::services::recover::run_job_page;
 
 /// Deliveries sent at once within one batch.
@@ -81,6 +83,8 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     stats: Tally,
     /// Whether the caller flushes `stats` ([`Sender::flushing_stats_by_caller`]), not each batch.
     stats_by_caller: bool,
+    /// This process's counters ([`Sender::with_metrics`]).
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +123,7 @@ pub enum SendError {
 impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
     /// A sender whose rate limits count in this process: exact when it is the only one.
     pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
-        let (keys, payloads, in_flight, rates, stats) = Default::default();
+        let (keys, payloads, in_flight, rates, stats, metrics) = Default::default();
         Self {
             store,
             deliveries,
@@ -134,6 +138,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             dead_letters: None,
             stats,
             stats_by_caller: false,
+            metrics,
         }
     }
 }
@@ -163,6 +168,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             dead_letters,
             stats,
             stats_by_caller,
+            metrics,
         } = self;
         Sender {
             store,
@@ -178,7 +184,19 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             dead_letters,
             stats,
             stats_by_caller,
+            metrics,
         }
+    }
+
+    /// The same sender counting into `metrics`, the process's (shared with its API).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The counters this sender adds to.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The same sender parking in `dead_letters`, with the reason, each message it cannot
@@ -230,6 +248,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     async fn save(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
         self.store.save_delivery(delivery, attempt).await?;
         self.stats.count(&delivery.tenant, &delivery.endpoint_id, DeliveryCounts::of(delivery.status));
+        self.metrics.delivery(delivery, attempt);
         Ok(())
     }
 
@@ -337,13 +356,17 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         let attempt_number = pending.attempt_number(message.receive_count);
         let endpoint = match self.store.get_endpoint(&pending.tenant, &pending.endpoint_id).await {
             Ok(endpoint) => endpoint,
-            Err(StoreError::NotFound) => return Ok(SendOutcome::Skipped),
+            Err(StoreError::NotFound) => {
+                self.metrics.skipped(&pending.tenant);
+                return Ok(SendOutcome::Skipped);
+            }
             Err(error) => return Err(error.into()),
         };
         if self.store.delivery_status(&pending.tenant, &pending.endpoint_id, &pending.id).await?
             == Some(DeliveryStatus::Delivered)
             && !self.resend_due(&pending).await?
         {
+            self.metrics.skipped(&pending.tenant);
             return Ok(SendOutcome::Skipped);
         }
         let mut delivery = pending.pending().record();
@@ -410,6 +433,9 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         }
 
         let disabled_now = count_answer(&self.store, &endpoint, answer, &self.policy).await?;
+        if disabled_now {
+            self.metrics.endpoint_auto_disabled(&endpoint.tenant);
+        }
         match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
             Some(delay) if !disabled_now && answer != Answer::Gone => {
                 delivery.status = DeliveryStatus::Pending;

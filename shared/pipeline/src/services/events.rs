@@ -20,6 +20,8 @@ pub struct Intake<'a, Q, C, S> {
     /// Whether an event of a type the tenant does not have is accepted (the deployment's
     /// choice; refused by default).
     pub accept_unknown: bool,
+    /// Counts the accepted events.
+    pub metrics: &'a crate::metrics::Metrics,
 }
 
 /// Accepts `incoming` for `tenant`, answering their ids (generated where absent) once the
@@ -82,5 +84,6 @@ pub async fn accept<Q: Queue, C: Clock, S: EventTypeStore>(
         ids.push(id);
     }
     intake.events.send_batch(bodies).await?;
+    intake.metrics.events_accepted(tenant, ids.len() as u64);
     Ok(ids)
 }

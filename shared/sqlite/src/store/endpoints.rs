@@ -154,6 +154,19 @@ impl EndpointStore for SqliteStore {
             .await
     }
 
+    async fn count_disabled_endpoints(&self) -> Result<u64, StoreError> {
+        self.db
+            .read(|connection| {
+                let count: i64 = connection
+                    .prepare_cached("SELECT COUNT(*) FROM endpoints WHERE enabled = 0")
+                    .map_err(backend)?
+                    .query_row([], |row| row.get(0))
+                    .map_err(backend)?;
+                Ok(count as u64)
+            })
+            .await
+    }
+
     async fn record_failure(
         &self,
         tenant: &str,
