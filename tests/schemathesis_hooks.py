@@ -6,7 +6,7 @@ put in is itself valid by the document, so the check that valid data is accepted
 the server:
 
 - state: which event types the tenant's catalog holds (the default catalog, read from
-  shared/catalog), which endpoints a portal session may name (none is known: it names none), that a cursor is one a list gave (a generated one is left out), that an
+  shared/catalog; the operational types for the operational webhooks), which endpoints a portal session may name (none is known: it names none), that a cursor is one a list gave (a generated one is left out), that an
   `Idempotency-Key` was not used before with
   another request (each valid key is made unique; the replay itself is tested in
   tests/tests/idempotency.rs);
@@ -39,6 +39,12 @@ CATALOG = [
 SUBSCRIPTIONS = sorted(
     {"*", *CATALOG, *(name.rsplit(".", 1)[0] + ".*" for name in CATALOG)}
 )
+# What an operational webhook may subscribe to (docs/operational-webhooks.md).
+OPERATIONAL = [
+    "endpoint.created", "endpoint.updated", "endpoint.deleted", "endpoint.disabled", "endpoint.enabled",
+    "delivery.failing", "delivery.exhausted", "delivery.recovered",
+]
+OPERATIONAL_SUBSCRIPTIONS = sorted({"*", "endpoint.*", "delivery.*", *OPERATIONAL})
 
 
 def _ed25519_secret() -> str:
@@ -56,12 +62,12 @@ def _pick(choices, value):
     return choices[zlib.crc32(json.dumps(value, sort_keys=True).encode()) % len(choices)]
 
 
-def _endpoint(body):
+def _endpoint(body, subscriptions=SUBSCRIPTIONS):
     if not isinstance(body, dict):
         return
     events = body.get("events")
     if isinstance(events, list):
-        body["events"] = [_pick(SUBSCRIPTIONS, item) for item in events]
+        body["events"] = [_pick(subscriptions, item) for item in events]
         if body.get("event_filters") is None and "*" not in body["events"]:
             # A PATCH keeps the stored filters, whose keys must stay subscribed: `*` keeps them.
             body["events"] = body["events"][:499] + ["*"]
@@ -140,6 +146,8 @@ def _recover(body):
 VALID_BODIES = {
     ("POST", "/v1/webhooks"): _endpoint,
     ("PATCH", "/v1/webhooks/{id}"): _endpoint,
+    ("POST", "/v1/operational-webhooks"): lambda body: _endpoint(body, OPERATIONAL_SUBSCRIPTIONS),
+    ("PATCH", "/v1/operational-webhooks/{id}"): lambda body: _endpoint(body, OPERATIONAL_SUBSCRIPTIONS),
     ("POST", "/v1/webhooks/{id}/secret/rotate"): _secret,
     ("POST", "/v1/events"): _events,
     ("POST", "/v1/event-types"): _event_type,

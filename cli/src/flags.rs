@@ -29,6 +29,10 @@ pub struct SettingsFlags {
     /// Consecutive failed attempts that disable an endpoint (at least 1; default 10).
     #[arg(long, value_name = "N")]
     disable_after: Option<String>,
+    /// Consecutive failed attempts of an endpoint at which the operator's webhooks get
+    /// delivery.failing (at least 1; default 4).
+    #[arg(long, value_name = "N")]
+    delivery_failing_after: Option<String>,
     /// How long one delivery attempt may take, e.g. `10s` (the default).
     #[arg(long, value_name = "DURATION")]
     delivery_timeout: Option<String>,
@@ -48,7 +52,7 @@ pub struct SettingsFlags {
 
 impl SettingsFlags {
     /// Each setting's variable, its flag, and the flag's value if it was given.
-    fn given(&self) -> [(&'static str, &'static str, Option<String>); 10] {
+    fn given(&self) -> [(&'static str, &'static str, Option<String>); 11] {
         [
             (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls", self.allow_insecure_urls.then(|| "true".to_owned())),
             (
@@ -60,6 +64,7 @@ impl SettingsFlags {
             (env::MAX_ENDPOINTS, "--max-endpoints", self.max_endpoints.clone()),
             (env::RETRY_SCHEDULE, "--retry-schedule", self.retry_schedule.clone()),
             (env::DISABLE_AFTER, "--disable-after", self.disable_after.clone()),
+            (env::DELIVERY_FAILING_AFTER, "--delivery-failing-after", self.delivery_failing_after.clone()),
             (env::DELIVERY_TIMEOUT, "--delivery-timeout", self.delivery_timeout.clone()),
             (env::SUBSCRIPTION_CACHE, "--subscription-cache", self.subscription_cache.clone()),
             (env::UNKNOWN_EVENT_TYPES, "--unknown-event-types", self.unknown_event_types.clone()),

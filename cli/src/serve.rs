@@ -201,7 +201,7 @@ where
     let dispatch_settings =
         EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait, one_at_a_time: false };
     tasks.push(tokio::spawn(run_event_source(
-        Arc::new(events),
+        Arc::new(events.clone()),
         dispatch_settings,
         move |batch| {
             let dispatcher = dispatcher.clone();
@@ -216,6 +216,7 @@ where
             .with_endpoint_concurrency(config.endpoint_concurrency)
             .with_dead_letters(dead_letters.deliveries)
             .with_metrics(metrics)
+            .with_operator_alerts(events.clone(), config.settings.delivery_failing_after)
             .flushing_stats_by_caller(),
     );
     let flusher = sender.clone();

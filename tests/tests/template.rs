@@ -343,6 +343,11 @@ fn the_sender_may_retry_defer_and_move_deliveries_on_each_queue_it_consumes() {
             assert!(allowed.contains(&(action.to_owned(), queue.clone())), "the sender may not {action} on {queue}");
         }
     }
+    // Operational events (delivery.failing, endpoint.disabled, ...) go to the events queue.
+    assert!(
+        allowed.contains(&("sqs:SendMessage".into(), "EventsQueue".into())),
+        "the sender may not tell the operator"
+    );
 }
 
 #[test]

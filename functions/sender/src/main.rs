@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .with_rate_counter(backend.store.clone())
             .with_dead_letters(backend.deliveries_dead_letters.clone())
             .with_metrics(report.metrics.clone())
+            .with_operator_alerts(backend.events.clone(), settings.service.delivery_failing_after)
     };
     let main_lane = &sender(backend.deliveries.clone()).with_slow_lane(backend.slow_deliveries.clone());
     let slow_lane = &sender(backend.slow_deliveries.clone());

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use webhooks::events::operational::OPERATOR_TENANT;
 use webhooks::ids::{ApiKeyId, EndpointId};
 use webhooks::ports::Clock;
 use webhooks::security::api_keys::{ApiKey, ApiKeyStore, Scope, hash_key};
@@ -81,6 +82,16 @@ impl Caller {
     /// Whether the caller may see endpoint `id` of its tenant (another's is never found).
     pub fn sees_endpoint(&self, id: &EndpointId) -> bool {
         self.portal().is_none_or(|session| session.sees_endpoint(id))
+    }
+
+    /// An admin key acting on the operator's tenant, which holds the operational webhooks:
+    /// what `/v1/operational-webhooks` runs the endpoint routes as. Anyone else: 403.
+    pub fn as_operator(&self) -> Result<Caller, ApiError> {
+        self.require(Scope::Admin)?;
+        match self {
+            Caller::Key(key) => Ok(Caller::Key(ApiKey { tenant: OPERATOR_TENANT.to_owned(), ..key.clone() })),
+            Caller::Portal(_) => Err(ApiError::Forbidden(Scope::Admin)),
+        }
     }
 
     /// Refuses a portal session limited to endpoints what reaches past them (the tenant's

@@ -288,6 +288,6 @@ pub async fn delete<P: Ports>(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::WebhooksDelete)?;
     let id = endpoint_id(&app, &caller, &id).await?;
-    app.store.delete_endpoint(caller.tenant(), &id).await?;
+    app.endpoints().delete(caller.tenant(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -16,6 +16,7 @@ mod idempotency;
 mod mcp;
 pub mod metrics;
 pub mod openapi;
+mod operational_webhooks;
 mod portal_sessions;
 mod recover;
 pub mod request;
@@ -81,6 +82,15 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/portal-sessions/{id}", axum::routing::delete(portal_sessions::delete::<P>))
         .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))
         .route("/v1/dead-letters/{queue}/redrive", post(dead_letters::redrive::<P>))
+        .route("/v1/operational-webhooks", get(operational_webhooks::list::<P>).post(operational_webhooks::create::<P>))
+        .route("/v1/operational-webhooks/event-types", get(operational_webhooks::event_types))
+        .route(
+            "/v1/operational-webhooks/{id}",
+            get(operational_webhooks::show::<P>)
+                .patch(operational_webhooks::update::<P>)
+                .delete(operational_webhooks::delete::<P>),
+        )
+        .route("/v1/operational-webhooks/{id}/deliveries", get(operational_webhooks::list_deliveries::<P>))
         .merge(dialects::api_webhook_endpoints::routes::<P>())
         .merge(dialects::api_v1_webhooks::routes::<P>())
         .merge(dialects::webhooks::routes::<P>())

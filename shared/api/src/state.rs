@@ -75,10 +75,11 @@ impl<P: Ports> App<P> {
     }
 
     /// The endpoint use cases, with this deployment's URL policy and endpoint limit.
-    pub fn endpoints(&self) -> Endpoints<'_, P::Store, P::Clock> {
+    pub fn endpoints(&self) -> Endpoints<'_, P::Store, P::Clock, P::Queue> {
         Endpoints {
             store: &self.store,
             clock: &self.clock,
+            events: &self.events,
             url_policy: &self.settings.url_policy,
             max_endpoints: self.settings.max_endpoints,
         }

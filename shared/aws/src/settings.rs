@@ -37,7 +37,7 @@ pub mod env {
     pub const LOG_FILTER: &str = "RUST_LOG";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 18] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -46,6 +46,7 @@ pub mod env {
         SLOW_DELIVERIES_QUEUE_URL,
         RETRY_SCHEDULE,
         DISABLE_AFTER,
+        DELIVERY_FAILING_AFTER,
         DELIVERY_TIMEOUT,
         ALLOW_INSECURE_URLS,
         ALLOW_PRIVATE,
@@ -202,6 +203,7 @@ mod tests {
         pairs.extend([
             (env::RETRY_SCHEDULE, "1s,2s"),
             (env::DISABLE_AFTER, "3"),
+            (env::DELIVERY_FAILING_AFTER, "2"),
             (env::DELIVERY_TIMEOUT, "4s"),
             (env::ALLOW_INSECURE_URLS, "true"),
             (env::ALLOW_PRIVATE, "10.0.0.0/16, fd00::/8"),
@@ -221,6 +223,7 @@ mod tests {
         assert_eq!(read.retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(read.subscription_cache, Duration::ZERO);
         assert!(read.accept_unknown_event_types);
+        assert_eq!(read.delivery_failing_after, 2);
     }
 
     #[test]
@@ -228,6 +231,7 @@ mod tests {
         for (name, bad) in [
             (env::RETRY_SCHEDULE, "soon"),
             (env::DISABLE_AFTER, "0"),
+            (env::DELIVERY_FAILING_AFTER, "0"),
             (env::DELIVERY_TIMEOUT, "ten"),
             (env::ALLOW_INSECURE_URLS, "yes"),
             (env::ALLOW_PRIVATE, "10.0.0.0/40"),

@@ -16,6 +16,9 @@ pub mod env {
     pub const RETRY_SCHEDULE: &str = "WEBHOOKS_RETRY_SCHEDULE";
     /// Consecutive failures that disable an endpoint (default 10, at least 1).
     pub const DISABLE_AFTER: &str = "WEBHOOKS_DISABLE_AFTER";
+    /// Consecutive failures of an endpoint at which the operator gets `delivery.failing`
+    /// (default 4, at least 1).
+    pub const DELIVERY_FAILING_AFTER: &str = "WEBHOOKS_DELIVERY_FAILING_AFTER";
     /// How long one delivery attempt may take, e.g. `10s` (the default).
     pub const DELIVERY_TIMEOUT: &str = "WEBHOOKS_DELIVERY_TIMEOUT";
     /// `true` lets endpoints use http:// and localhost URLs (development only; default false).
@@ -40,9 +43,10 @@ pub mod env {
     pub const CONSOLE_FRAME_ANCESTORS: &str = "WEBHOOKS_CONSOLE_FRAME_ANCESTORS";
 
     /// Every variable [`super::Settings`] reads.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         RETRY_SCHEDULE,
         DISABLE_AFTER,
+        DELIVERY_FAILING_AFTER,
         DELIVERY_TIMEOUT,
         ALLOW_INSECURE_URLS,
         ALLOW_PRIVATE,
@@ -79,6 +83,8 @@ pub struct Settings {
     pub accept_unknown_event_types: bool,
     /// Who may embed the console ([`env::CONSOLE_FRAME_ANCESTORS`]): CSP source expressions.
     pub console_frame_ancestors: String,
+    /// Consecutive failures at which the operator hears `delivery.failing`.
+    pub delivery_failing_after: u32,
 }
 
 impl Default for Settings {
@@ -91,6 +97,7 @@ impl Default for Settings {
             subscription_cache: DEFAULT_SUBSCRIPTION_CACHE,
             accept_unknown_event_types: false,
             console_frame_ancestors: NO_FRAME_ANCESTORS.to_owned(),
+            delivery_failing_after: crate::events::operational::DEFAULT_FAILING_AFTER,
         }
     }
 }
@@ -146,6 +153,10 @@ impl Settings {
         if let Some(disable_after) = read(lookup, env::DISABLE_AFTER, parse_disable_after)? {
             policy.disable_after = disable_after;
         }
+        if let Some(failing_after) = read(lookup, env::DELIVERY_FAILING_AFTER, parse_disable_after)? {
+            settings.delivery_failing_after = failing_after;
+        }
+        let policy = &mut settings.policy;
         if let Some(timeout) = read(lookup, env::DELIVERY_TIMEOUT, parse_duration)? {
             policy.timeout = timeout;
         }

@@ -7,6 +7,7 @@
 pub mod attempt;
 pub mod dispatcher;
 pub mod metrics;
+pub mod operational;
 pub mod sender;
 pub mod services;
 

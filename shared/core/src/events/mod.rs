@@ -4,6 +4,7 @@
 
 pub mod default_catalog;
 pub mod intake;
+pub mod operational;
 pub mod patterns;
 pub mod payload_schema;
 pub mod store;

@@ -133,15 +133,24 @@ pub fn check_event_type(def: &EventTypeDef, check_name: bool) -> Vec<FieldError>
     errors
 }
 
-/// The types one tenant may send and subscribe to: the default catalog and its own.
-#[derive(Clone, Debug, Default)]
+/// The types one tenant may send and subscribe to: the default catalog and its own; for the
+/// operator's tenant, the operational types alone.
+#[derive(Clone, Debug)]
 pub struct TenantCatalog {
     own: Vec<String>,
+    /// Whether the default catalog is in it (not for the operator's tenant).
+    defaults: bool,
+}
+
+impl Default for TenantCatalog {
+    fn default() -> Self {
+        Self { own: Vec::new(), defaults: true }
+    }
 }
 
 impl TenantCatalog {
     pub fn new(own: impl IntoIterator<Item = String>) -> Self {
-        Self { own: own.into_iter().collect() }
+        Self { own: own.into_iter().collect(), defaults: true }
     }
 
     /// The default catalog alone (a tenant without types of its own).
@@ -149,12 +158,19 @@ impl TenantCatalog {
         Self::default()
     }
 
+    /// What the operator's endpoints may subscribe to: the operational types.
+    pub fn operational() -> Self {
+        let own = crate::events::operational::OperationalType::ALL.map(|t| t.name().to_owned());
+        Self { own: own.into(), defaults: false }
+    }
+
     pub fn knows(&self, name: &str) -> bool {
-        is_default_type(name) || self.own.iter().any(|own| own == name)
+        (self.defaults && is_default_type(name)) || self.own.iter().any(|own| own == name)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        default_types().iter().map(|t| t.name.as_str()).chain(self.own.iter().map(String::as_str))
+        let defaults = if self.defaults { default_types() } else { &[] };
+        defaults.iter().map(|t| t.name.as_str()).chain(self.own.iter().map(String::as_str))
     }
 
     /// A subscription is valid when it is a known type, `*`, or a `family.*` wildcard that

@@ -14,32 +14,33 @@
 use webhooks::deliveries::receiver_answer::{Answer, GONE_REASON};
 use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks::endpoints::Endpoint;
-use webhooks::endpoints::store::EndpointStore;
+use webhooks::endpoints::store::{EndpointStore, FailureCount};
 use webhooks::ports::StoreError;
 
-/// Counts `answer` toward disabling `endpoint`; answers whether this answer disabled it.
+/// Counts `answer` toward disabling `endpoint`; answers the consecutive failures now, and
+/// whether this answer disabled it.
 pub async fn count_answer<S: EndpointStore>(
     store: &S,
     endpoint: &Endpoint,
     answer: Answer,
     policy: &DeliveryPolicy,
-) -> Result<bool, StoreError> {
-    let disabled_now = match answer {
+) -> Result<FailureCount, StoreError> {
+    let counted = match answer {
         Answer::Delivered => {
             if endpoint.failure_count > 0 {
                 store.reset_failures(&endpoint.tenant, &endpoint.id).await?;
             }
-            false
+            FailureCount { failure_count: 0, disabled_now: false }
         }
-        Answer::Gone => store.record_failure(&endpoint.tenant, &endpoint.id, 1, GONE_REASON).await?.disabled_now,
-        Answer::Busy(_) => false,
+        Answer::Gone => store.record_failure(&endpoint.tenant, &endpoint.id, 1, GONE_REASON).await?,
+        Answer::Busy(_) => FailureCount { failure_count: endpoint.failure_count, disabled_now: false },
         Answer::Failed => {
             let reason = format!("{} consecutive failed deliveries", policy.disable_after);
-            store.record_failure(&endpoint.tenant, &endpoint.id, policy.disable_after, &reason).await?.disabled_now
+            store.record_failure(&endpoint.tenant, &endpoint.id, policy.disable_after, &reason).await?
         }
     };
-    if disabled_now {
+    if counted.disabled_now {
         tracing::warn!(endpoint_id = %endpoint.id, "endpoint disabled");
     }
-    Ok(disabled_now)
+    Ok(counted)
 }

@@ -4,6 +4,8 @@
 pub mod auto_disable;
 mod caches;
 pub mod in_flight;
+mod operator_alerts;
+mod setup;
 pub mod slow_lane;
 mod stats;
 
@@ -33,7 +35,8 @@ use webhooks::queues::{Queue, QueueError, ReceivedMessage};
 use self::auto_disable::count_answer;
 use self::caches::{KeyCache, PayloadCache};
 use self::in_flight::InFlight;
-use self::slow_lane::{MAIN_LANE_PER_ENDPOINT, SLOW_AFTER, SlowLane};
+use self::operator_alerts::OperatorAlerts;
+use self::slow_lane::{SLOW_AFTER, SlowLane};
 use self::stats::Tally;
 use crate::metrics::Metrics;
 use crate::services::recover::run_job_page;
@@ -85,6 +88,8 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     stats_by_caller: bool,
     /// This process's counters ([`Sender::with_metrics`]).
     metrics: Arc<Metrics>,
+    /// What the operator hears of ([`Sender::with_operator_alerts`]); nothing without it.
+    alerts: Option<OperatorAlerts<Q>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,101 +125,7 @@ pub enum SendError {
     Service(#[from] crate::services::ServiceError),
 }
 
-impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
-    /// A sender whose rate limits count in this process: exact when it is the only one.
-    pub fn new(store: S, deliveries: Q, http: H, clock: C, policy: DeliveryPolicy) -> Self {
-        let (keys, payloads, in_flight, rates, stats, metrics) = Default::default();
-        Self {
-            store,
-            deliveries,
-            http,
-            clock,
-            policy,
-            rates,
-            keys,
-            payloads,
-            in_flight,
-            slow_lane: None,
-            dead_letters: None,
-            stats,
-            stats_by_caller: false,
-            metrics,
-        }
-    }
-}
-
 impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S, Q, H, C, R> {
-    /// The same sender with at most `per_endpoint` requests open to one endpoint (see
-    /// [`in_flight`]).
-    pub fn with_endpoint_concurrency(mut self, per_endpoint: usize) -> Self {
-        self.in_flight = InFlight::new(per_endpoint);
-        self
-    }
-
-    /// The same sender counting rate limits with `rates`, e.g. one shared by every Lambda
-    /// environment.
-    pub fn with_rate_counter<R2: RateCounter>(self, rates: R2) -> Sender<S, Q, H, C, R2> {
-        let Sender {
-            store,
-            deliveries,
-            http,
-            clock,
-            policy,
-            rates: _,
-            keys,
-            payloads,
-            in_flight,
-            slow_lane,
-            dead_letters,
-            stats,
-            stats_by_caller,
-            metrics,
-        } = self;
-        Sender {
-            store,
-            deliveries,
-            http,
-            clock,
-            policy,
-            rates,
-            keys,
-            payloads,
-            in_flight,
-            slow_lane,
-            dead_letters,
-            stats,
-            stats_by_caller,
-            metrics,
-        }
-    }
-
-    /// The same sender counting into `metrics`, the process's (shared with its API).
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    /// The counters this sender adds to.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    /// The same sender parking in `dead_letters`, with the reason, each message it cannot
-    /// process: a malformed one at once, another once its last receive (the queue's max
-    /// receive count, [`DeliveryPolicy::max_attempts`]) failed too.
-    pub fn with_dead_letters(mut self, dead_letters: Q) -> Self {
-        self.dead_letters = Some(dead_letters);
-        self
-    }
-
-    /// The same sender leaving the delivery counts in memory until [`Sender::flush_stats`] is
-    /// called (e.g. every second), instead of writing them after each batch: for a process
-    /// that lives on and handles its batches one message at a time (`serve`).
-    pub fn flushing_stats_by_caller(mut self) -> Self {
-        self.stats_by_caller = true;
-        self
-    }
-
     /// Writes the delivery counts added up so far: one write per endpoint.
     pub async fn flush_stats(&self) {
         self.stats.flush(&self.store, self.clock.now()).await;
@@ -250,14 +161,6 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         self.stats.count(&delivery.tenant, &delivery.endpoint_id, DeliveryCounts::of(delivery.status));
         self.metrics.delivery(delivery, attempt);
         Ok(())
-    }
-
-    /// The same sender as Lambda's main lane: a request gets [`SLOW_AFTER`], and deliveries
-    /// to slower endpoints go to `slow_lane`, whose own sender gives them the full timeout.
-    pub fn with_slow_lane(mut self, slow_lane: Q) -> Self {
-        self.slow_lane = Some(SlowLane::new(slow_lane));
-        self.in_flight = InFlight::new(MAIN_LANE_PER_ENDPOINT);
-        self
     }
 
     /// A delivery not sent now: moved to the slow lane if there is one, else deferred.
@@ -429,12 +332,19 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             self.save(&delivery, Some(&attempt)).await?;
             self.log_attempt(&pending, &attempt, attempt_number, &delivery);
             count_answer(&self.store, &endpoint, answer, &self.policy).await?;
+            if let Some(alerts) = &self.alerts {
+                alerts.delivered(&endpoint, &delivery.id, now).await;
+            }
             return Ok(SendOutcome::Delivered);
         }
 
-        let disabled_now = count_answer(&self.store, &endpoint, answer, &self.policy).await?;
+        let counted = count_answer(&self.store, &endpoint, answer, &self.policy).await?;
+        let disabled_now = counted.disabled_now;
         if disabled_now {
             self.metrics.endpoint_auto_disabled(&endpoint.tenant);
+        }
+        if let Some(alerts) = &self.alerts {
+            alerts.failed(&endpoint, &delivery.id, answer, counted, now).await;
         }
         match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
             Some(delay) if !disabled_now && answer != Answer::Gone => {
@@ -460,6 +370,9 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
                     attempts = attempt_number,
                     "delivery failed for good after its last retry"
                 );
+                if let Some(alerts) = &self.alerts {
+                    alerts.exhausted(&endpoint, &delivery.id, now).await;
+                }
                 Ok(SendOutcome::GaveUp)
             }
         }

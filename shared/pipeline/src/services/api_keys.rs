@@ -1,6 +1,7 @@
 //! API keys' use cases: minting one (shown once, stored as its hash).
 
 use super::ServiceError;
+use webhooks::events::operational::OPERATOR_TENANT;
 use webhooks::ids::Tenant;
 use webhooks::ids::{MAX_TENANT_LEN, is_valid_tenant};
 use webhooks::ports::Clock;
@@ -28,6 +29,8 @@ pub async fn create_key<S: ApiKeyStore, C: Clock>(
     }
     if !is_valid_tenant(&tenant) {
         errors.push(FieldError::new("tenant", format!("must be 1..={MAX_TENANT_LEN} characters of A-Z a-z 0-9 - _")));
+    } else if tenant == OPERATOR_TENANT {
+        errors.push(FieldError::new("tenant", "is reserved for the operational webhooks (/v1/operational-webhooks)"));
     }
     ServiceError::check(errors)?;
     scopes.sort();

@@ -10,13 +10,17 @@ use webhooks::endpoints::Endpoint;
 use webhooks::endpoints::filters::EventFilters;
 use webhooks::endpoints::rules::{EndpointFields, check_endpoint, check_secret, check_signing};
 use webhooks::endpoints::store::{EndpointQuery, EndpointStore};
+use webhooks::events::operational::{OperationalEvent, OperationalType, reasons};
 use webhooks::events::store::EventTypeStore;
 use webhooks::events::types::TenantCatalog;
 use webhooks::ids::EndpointId;
 use webhooks::ports::{Clock, StoreError};
+use webhooks::queues::Queue;
 use webhooks::security::signing::Signing;
 use webhooks::security::signing::{PreviousSecret, Secret};
 use webhooks::security::url_guard::UrlPolicy;
+
+use crate::operational::notify;
 
 /// How long a rotated-out secret keeps signing by default.
 pub const DEFAULT_ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 60 * 60);
@@ -117,10 +121,13 @@ pub struct SecretRotation {
     pub overlap: Option<Duration>,
 }
 
-/// The endpoint use cases over an endpoint store and a clock.
-pub struct Endpoints<'a, S, C> {
+/// The endpoint use cases over an endpoint store and a clock; each change is told to the
+/// operator on the events queue (`endpoint.created`, ...).
+pub struct Endpoints<'a, S, C, Q> {
     pub store: &'a S,
     pub clock: &'a C,
+    /// Where the operational events go.
+    pub events: &'a Q,
     /// Where endpoint URLs may point.
     pub url_policy: &'a UrlPolicy,
     /// Endpoints one tenant may have.
@@ -150,7 +157,15 @@ fn validate(
     ServiceError::check(errors)
 }
 
-impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
+impl<S: EndpointStore + EventTypeStore, C: Clock, Q: Queue> Endpoints<'_, S, C, Q> {
+    async fn tell(&self, event_type: OperationalType, endpoint: &Endpoint, reason: Option<&str>) {
+        let mut event = OperationalEvent::about(event_type, &endpoint.tenant, &endpoint.id);
+        if let Some(reason) = reason {
+            event = event.with_reason(reason);
+        }
+        notify(self.events, event, self.clock.now()).await;
+    }
+
     /// Creates the endpoint; `Invalid` naming every bad field, `LimitReached` when the tenant
     /// has [`Endpoints::max_endpoints`] already.
     pub async fn create(&self, tenant: &str, new: NewEndpoint) -> Result<Endpoint, ServiceError> {
@@ -180,7 +195,16 @@ impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
             )));
         }
         self.store.create_endpoint(&endpoint).await?;
+        self.tell(OperationalType::EndpointCreated, &endpoint, None).await;
         Ok(endpoint)
+    }
+
+    /// Deletes the endpoint; its pending deliveries are not sent.
+    pub async fn delete(&self, tenant: &str, id: &EndpointId) -> Result<(), ServiceError> {
+        self.store.delete_endpoint(tenant, id).await?;
+        let event = OperationalEvent::about(OperationalType::EndpointDeleted, tenant, id);
+        notify(self.events, event, self.clock.now()).await;
+        Ok(())
     }
 
     /// Applies `change`; the result must be valid as a whole.
@@ -192,11 +216,21 @@ impl<S: EndpointStore + EventTypeStore, C: Clock> Endpoints<'_, S, C> {
     ) -> Result<Endpoint, ServiceError> {
         // Read once: a type deleted meanwhile is refused by its own check (`EventTypes::delete`).
         let catalog = tenant_catalog(self.store, tenant).await?;
-        self.modify(tenant, id, |endpoint| {
-            change.apply(endpoint);
-            validate(endpoint, change.secret.as_deref(), self.url_policy, &catalog)
-        })
-        .await
+        let was_enabled = std::sync::atomic::AtomicBool::new(false);
+        let changed = self
+            .modify(tenant, id, |endpoint| {
+                was_enabled.store(endpoint.enabled, std::sync::atomic::Ordering::Relaxed);
+                change.apply(endpoint);
+                validate(endpoint, change.secret.as_deref(), self.url_policy, &catalog)
+            })
+            .await?;
+        self.tell(OperationalType::EndpointUpdated, &changed, None).await;
+        match (was_enabled.into_inner(), changed.enabled) {
+            (true, false) => self.tell(OperationalType::EndpointDisabled, &changed, Some(reasons::MANUAL)).await,
+            (false, true) => self.tell(OperationalType::EndpointEnabled, &changed, None).await,
+            _ => {}
+        }
+        Ok(changed)
     }
 
     /// Replaces the secret; the old one keeps signing beside it for the overlap.

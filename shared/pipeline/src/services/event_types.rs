@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{ServiceError, UPDATE_ATTEMPTS};
 use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::default_catalog::is_default_type;
+use webhooks::events::operational::{OPERATOR_TENANT, OperationalType};
 use webhooks::events::payload_schema::PayloadSchema;
 use webhooks::events::store::EventTypeStore;
 use webhooks::events::types::{EventTypeDef, KnownType, MAX_TENANT_EVENT_TYPES, TenantCatalog, check_event_type};
@@ -42,6 +43,9 @@ fn catalog_type(name: &str) -> ServiceError {
 
 /// The types of `tenant` that endpoints may subscribe to.
 pub async fn tenant_catalog<S: EventTypeStore>(store: &S, tenant: &str) -> Result<TenantCatalog, StoreError> {
+    if tenant == OPERATOR_TENANT {
+        return Ok(TenantCatalog::operational());
+    }
     Ok(TenantCatalog::new(store.list_event_types(tenant).await?.into_iter().map(|def| def.name)))
 }
 
@@ -167,6 +171,11 @@ impl<'a, S: EventTypeStore> TypeResolver<'a, S> {
 
     /// `Backend` if the store fails, or if a stored schema no longer compiles.
     pub async fn resolve(&self, tenant: &str, name: &str) -> Result<KnownType, StoreError> {
+        // The operator's tenant has the operational types, and nothing else.
+        if tenant == OPERATOR_TENANT {
+            let known = OperationalType::parse(name).is_some();
+            return Ok(if known { KnownType::Default } else { KnownType::Unknown });
+        }
         if is_default_type(name) {
             return Ok(KnownType::Default);
         }

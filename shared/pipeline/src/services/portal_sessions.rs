@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::ServiceError;
 use webhooks::endpoints::rules::is_uid_form;
 use webhooks::endpoints::store::EndpointStore;
+use webhooks::events::operational::OPERATOR_TENANT;
 use webhooks::ids::{EndpointId, MAX_TENANT_LEN, Tenant, is_valid_tenant};
 use webhooks::ports::{Clock, StoreError};
 use webhooks::security::portal_sessions::{
@@ -34,6 +35,8 @@ pub async fn mint_portal_session<S: EndpointStore + PortalSessionStore, C: Clock
     let mut errors = Vec::new();
     if !is_valid_tenant(&asked.tenant) {
         errors.push(FieldError::new("tenant", format!("must be 1..={MAX_TENANT_LEN} characters of A-Z a-z 0-9 - _")));
+    } else if asked.tenant == OPERATOR_TENANT {
+        errors.push(FieldError::new("tenant", "is reserved for the operational webhooks"));
     }
     let lifetime = asked.expires_in.map_or(DEFAULT_LIFETIME, Duration::from_secs);
     if lifetime.is_zero() || lifetime > MAX_LIFETIME {
