@@ -41,6 +41,8 @@ pub enum ClientCommand {
     /// The catalog of event types, and the tenant's own.
     #[command(subcommand, name = "event-types")]
     EventTypes(EventTypesCommand),
+    /// Send an event of TYPE with the type's example payload from the catalog.
+    Trigger { event_type: String },
 }
 
 #[derive(Subcommand)]
@@ -302,6 +304,8 @@ fn request(command: ClientCommand) -> Result<(&'static str, String, Option<Value
         C::Keys(KeysCommand::Revoke { id }) => {
             ("DELETE", format!("/v1/api-keys/{}", path_part(&id)), None, Shape::Done("revoked"))
         }
+        // Made an `events send` once the example is read (`run`).
+        C::Trigger { .. } => return Err("trigger: the type's example was not read".into()),
         C::EventTypes(EventTypesCommand::List) => ("GET", "/v1/event-types".into(), None, Shape::Table(TYPES)),
         C::EventTypes(EventTypesCommand::Create { name, description, schema_file }) => {
             let mut body = json!({"name": name});
@@ -371,23 +375,55 @@ fn print_fields(answer: &Value) {
     }
 }
 
+/// `trigger TYPE` as the `events send` it is: the type's example payload, read from the
+/// catalog (`GET /v1/event-types/{type}`); exit status 1 if the type has none.
+async fn with_example(client: &Client, event_type: String) -> Result<ClientCommand, i32> {
+    let shown = match client.call("GET", &format!("/v1/event-types/{}", path_part(&event_type)), None).await {
+        Ok(shown) => shown,
+        Err(error) => {
+            eprintln!("webhooks: {error}");
+            return Err(1);
+        }
+    };
+    let Some(example) = shown.get("example").filter(|example| example.is_object()) else {
+        eprintln!(
+            "webhooks: {event_type} has no example payload in the catalog; send one with \
+             `webhooks events send {event_type} --data '{{...}}'`"
+        );
+        return Err(1);
+    };
+    Ok(ClientCommand::Events(EventsCommand::Send {
+        event_type,
+        data: Some(example.to_string()),
+        data_file: None,
+        stdin: None,
+    }))
+}
+
 /// Runs `command`; answers the process's exit status.
 pub async fn run(options: &ClientOptions, command: ClientCommand) -> i32 {
     let Some(key) = options.key.as_deref() else {
         eprintln!("webhooks: an API key is needed: --key KEY (or WEBHOOKS_KEY)");
         return 2;
     };
-    let (method, path, body, shape) = match request(command) {
-        Ok(call) => call,
-        Err(usage) => {
-            eprintln!("webhooks: {usage}");
-            return 2;
-        }
-    };
     let client = match Client::new(&options.api_url, key) {
         Ok(client) => client,
         Err(error) => {
             eprintln!("webhooks: {error}");
+            return 2;
+        }
+    };
+    let command = match command {
+        ClientCommand::Trigger { event_type } => match with_example(&client, event_type).await {
+            Ok(send) => send,
+            Err(code) => return code,
+        },
+        other => other,
+    };
+    let (method, path, body, shape) = match request(command) {
+        Ok(call) => call,
+        Err(usage) => {
+            eprintln!("webhooks: {usage}");
             return 2;
         }
     };

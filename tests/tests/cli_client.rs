@@ -101,8 +101,15 @@ async fn every_client_command_works_against_a_running_service() {
         cli.run_with(&["events", "send", "playground.created", "-", "--json"], br#"{"id": 42}"#, Some(ADMIN_KEY))
     });
     assert_eq!(piped.json()["ids"].as_array().unwrap().len(), 1);
-    let got = receiver.wait_for(3, Duration::from_secs(20)).await;
+    // trigger: the type's example payload from the catalog.
+    let triggered = run(&["trigger", "run.failed", "--json"]).await;
+    assert_eq!(triggered.code, 0, "{}", triggered.err);
+    let catalog: Value = serde_json::from_str(include_str!("../../shared/catalog/event_types.json")).unwrap();
+    let example = catalog.as_array().unwrap().iter().find(|t| t["type"] == "run.failed").unwrap()["example"].clone();
+    assert!(example.is_object(), "{example}");
+    let got = receiver.wait_for(4, Duration::from_secs(20)).await;
     assert!(got.iter().any(|r| r.json() == json!({"id": 42})), "the payload from stdin arrived");
+    assert!(got.iter().any(|r| r.json() == example), "the example arrived");
     let events = run(&["events", "list", "--type", "run.failed", "--json"]).await.json();
     assert!(events["data"].as_array().unwrap().iter().any(|e| e["id"] == event_id.as_str()));
     let shown = run(&["events", "show", &event_id]).await;
@@ -145,6 +152,10 @@ async fn every_client_command_works_against_a_running_service() {
     .json();
     assert_eq!(own["schema"]["required"], json!(["invoice_id"]));
     assert!(run(&["event-types", "list"]).await.out.lines().any(|line| line.starts_with("invoice.paid")));
+    let no_example = run(&["trigger", "invoice.paid"]).await;
+    assert_eq!(no_example.code, 1, "{}", no_example.err);
+    assert!(no_example.err.contains("has no example payload"), "{}", no_example.err);
+    assert_eq!(run(&["trigger", "no.such"]).await.code, 1, "an unknown type");
 
     // Refusals: the API's message and each field on stderr, exit status 1.
     let refused = run(&["endpoints", "create", "https://10.0.0.1/x", "--events", "run.failed"]).await;

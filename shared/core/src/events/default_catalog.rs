@@ -10,6 +10,9 @@ pub struct EventType {
     #[serde(rename = "type")]
     pub name: String,
     pub description: String,
+    /// A payload of the type, as an example (what `webhooks trigger TYPE` sends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<serde_json::Value>,
 }
 
 /// The type sent by the test route.
@@ -44,6 +47,13 @@ mod tests {
         assert!(!catalog.is_valid_subscription(".*"));
         assert!(!catalog.is_valid_subscription("play*.*"));
         assert!(!catalog.is_valid_subscription("playground.created.extra"));
+    }
+
+    #[test]
+    fn every_default_type_has_an_example_payload_object() {
+        for t in event_types() {
+            assert!(t.example.as_ref().is_some_and(serde_json::Value::is_object), "{} has no example", t.name);
+        }
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct EventTypeView<'a> {
     pub description: &'a str,
     pub family: &'a str,
     pub schema: Option<&'a Value>,
+    /// A payload of the type (the default catalog's types have one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<&'a Value>,
     pub archived: bool,
     pub source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +73,7 @@ impl EventTypeDef {
             description: &self.description,
             family: self.family.as_deref().unwrap_or_else(|| first_part(&self.name)),
             schema: self.schema.as_ref(),
+            example: None,
             archived: self.archived,
             source: "tenant",
             created_at: Some(self.created_at),
@@ -85,6 +89,7 @@ pub fn default_views() -> impl Iterator<Item = EventTypeView<'static>> {
         description: &t.description,
         family: first_part(&t.name),
         schema: None,
+        example: t.example.as_ref(),
         archived: false,
         source: "catalog",
         created_at: None,
