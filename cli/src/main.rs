@@ -216,6 +216,11 @@ async fn main() {
             config.endpoint_concurrency = endpoint_concurrency;
             config.metrics_listen = metrics_listen;
             config.metrics_tenant_labels = usize::from(metrics_tenant_labels);
+            config.traces = webhooks_http::otlp::OtlpSettings::from_lookup(|name| std::env::var(name).ok(), "webhooks")
+                .unwrap_or_else(|error| {
+                    eprintln!("webhooks serve: {error}");
+                    std::process::exit(2);
+                });
             let running = if aws { start_aws(config, prefix, provision).await } else { start(config).await };
             serve(running).await;
         }

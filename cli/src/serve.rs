@@ -17,8 +17,10 @@ use webhooks::ports::{ErrorChain, SystemClock};
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::queues::definitions::Queues;
 use webhooks::settings::Settings;
+use webhooks::traces::Tracer;
 use webhooks_api::metrics::metrics_only;
 use webhooks_api::{App, Ports, router};
+use webhooks_http::otlp::{OtlpExporter, OtlpSettings};
 use webhooks_http::{Lookup, ReqwestSender, SystemLookup};
 use webhooks_pipeline::{Dispatcher, Metrics, Sender};
 use webhooks_sqlite::{SqliteDatabase, SqliteQueue, SqliteStore, run_retention};
@@ -58,6 +60,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Tenants whose metrics get a `tenant` label (the first seen); 0: none.
     pub metrics_tenant_labels: usize,
+    /// Where traces go (OTLP/HTTP), from the OpenTelemetry variables; none: no traces.
+    pub traces: Option<OtlpSettings>,
 }
 
 impl ServeConfig {
@@ -73,6 +77,7 @@ impl ServeConfig {
             endpoint_concurrency: webhooks_pipeline::sender::in_flight::PER_ENDPOINT,
             metrics_listen: None,
             metrics_tenant_labels: 0,
+            traces: None,
         }
     }
 }
@@ -164,6 +169,8 @@ where
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
     let http = ReqwestSender::with_lookup(config.settings.url_policy.clone(), config.lookup.clone());
     let metrics = Arc::new(Metrics::new(config.metrics_tenant_labels));
+    let exporter = config.traces.clone().map(|settings| Arc::new(OtlpExporter::new(settings)));
+    let tracer = exporter.clone().map_or_else(Tracer::off, |exporter| Tracer::to(exporter));
     let app = Arc::new(App::<P> {
         store: store.clone(),
         events: events.clone(),
@@ -173,6 +180,7 @@ where
         clock: SystemClock,
         settings: (&config.settings).into(),
         metrics: metrics.clone(),
+        tracer: tracer.clone(),
     });
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("listening on {}: {e}", config.listen))?;
@@ -196,7 +204,8 @@ where
 
     let dispatcher = Arc::new(
         Dispatcher::new(store.clone(), deliveries.clone(), dead_letters.events, subscription_cache)
-            .accepting_unknown_types(config.settings.accept_unknown_event_types),
+            .accepting_unknown_types(config.settings.accept_unknown_event_types)
+            .with_tracer(tracer.clone()),
     );
     let dispatch_settings =
         EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait, one_at_a_time: false };
@@ -216,9 +225,22 @@ where
             .with_endpoint_concurrency(config.endpoint_concurrency)
             .with_dead_letters(dead_letters.deliveries)
             .with_metrics(metrics)
+            .with_tracer(tracer)
             .with_operator_alerts(events.clone(), config.settings.delivery_failing_after)
             .flushing_stats_by_caller(),
     );
+    if let Some(exporter) = exporter {
+        let watching = watching.clone();
+        tasks.push(tokio::spawn(async move {
+            let flushing = exporter.clone();
+            every(TRACES_FLUSH_INTERVAL, watching, move || {
+                let exporter = flushing.clone();
+                async move { exporter.flush().await }
+            })
+            .await;
+            exporter.flush().await;
+        }));
+    }
     let flusher = sender.clone();
     tasks.push(tokio::spawn(every(STATS_FLUSH_INTERVAL, watching.clone(), move || {
         let flusher = flusher.clone();
@@ -244,6 +266,9 @@ where
 
     Ok(Running { addr, metrics_addr, minted_admin_key, shutdown, tasks, _lock: lock })
 }
+
+/// How often `serve` exports the spans it recorded.
+const TRACES_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often `serve` writes the delivery counts it added up (one write per endpoint).
 const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(1);

@@ -121,5 +121,6 @@ pub fn aws_app(backend: &AwsBackend, settings: &AwsSettings) -> Arc<App<AwsPorts
         clock: SystemClock,
         settings: (&settings.service).into(),
         metrics: Default::default(),
+        tracer: Default::default(),
     })
 }

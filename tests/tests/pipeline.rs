@@ -119,6 +119,7 @@ async fn the_pipeline_runs_on_a_fake_http_client_and_a_held_clock() {
             console_frame_ancestors: "'none'".into(),
         },
         metrics: Default::default(),
+        tracer: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -134,6 +134,7 @@ async fn a_retry_whose_enqueue_fails_leaves_the_delivery_failed() {
             console_frame_ancestors: "'none'".into(),
         },
         metrics: Default::default(),
+        tracer: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = Api::new(format!("http://{}", listener.local_addr().unwrap()), ADMIN_KEY);

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     webhooks_lambda::init_json_logs();
     let settings = AwsSettings::from_env()?;
     let backend = AwsBackend::new(&load_sdk_config().await, &settings);
-    let report = webhooks_lambda::MetricsReport::new(&settings.table);
+    let telemetry = webhooks_lambda::Telemetry::from_env(&settings.table, "webhooks-api")?;
     let app = App::<AwsPorts<ReqwestSender>> {
         dead_letters: backend.dead_letters(),
         store: backend.store,
@@ -22,7 +22,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         http: ReqwestSender::new(settings.service.url_policy.clone()),
         clock: SystemClock,
         settings: (&settings.service).into(),
-        metrics: report.metrics.clone(),
+        metrics: telemetry.metrics.clone(),
+        tracer: telemetry.tracer.clone(),
     };
-    lambda_http::run(report.around(webhooks_api::router(Arc::new(app)))).await
+    lambda_http::run(telemetry.around(webhooks_api::router(Arc::new(app)))).await
 }

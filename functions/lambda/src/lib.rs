@@ -11,6 +11,8 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use lambda_runtime::LambdaEvent;
 use webhooks::queues::ReceivedMessage;
 use webhooks::time::Timestamp;
+use webhooks::traces::Tracer;
+use webhooks_http::otlp::{OtlpExporter, OtlpSettings};
 use webhooks_pipeline::Metrics;
 
 /// JSON lines on stdout (CloudWatch Logs), filtered by `env::LOG_FILTER` (default info).
@@ -38,32 +40,44 @@ where
         .finish()
 }
 
-/// The function's metrics, written as one CloudWatch EMF line after each batch or request
-/// that changed them (`webhooks_pipeline::metrics`): no API call, and the template's alarms
-/// read them.
+/// The function's metrics and traces. The metrics are written as one CloudWatch EMF line
+/// after each batch or request that changed them (`webhooks_pipeline::metrics`): no API
+/// call, and the template's alarms read them. The traces, when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set, are exported (OTLP/HTTP) at the end of each invocation, before Lambda freezes the
+/// environment.
 #[derive(Clone)]
-pub struct MetricsReport {
+pub struct Telemetry {
     pub metrics: Arc<Metrics>,
+    pub tracer: Tracer,
+    exporter: Option<Arc<OtlpExporter>>,
     /// The stack's name (its table's), the metrics' one dimension.
     stack: Arc<str>,
 }
 
-impl MetricsReport {
-    pub fn new(stack: &str) -> Self {
-        Self { metrics: Arc::new(Metrics::for_lambda()), stack: stack.into() }
+impl Telemetry {
+    /// For the stack `stack`; its traces named `service` unless `OTEL_SERVICE_NAME` says
+    /// otherwise. A bad OpenTelemetry setting is an error at start, as any other.
+    pub fn from_env(stack: &str, service: &str) -> Result<Self, String> {
+        let traces = OtlpSettings::from_lookup(|name| std::env::var(name).ok(), service)?;
+        let exporter = traces.map(|settings| Arc::new(OtlpExporter::new(settings)));
+        let tracer = exporter.clone().map_or_else(Tracer::off, |exporter| Tracer::to(exporter));
+        Ok(Self { metrics: Arc::new(Metrics::for_lambda()), tracer, exporter, stack: stack.into() })
     }
 
-    /// Prints what changed since the last line, if anything did.
-    pub fn report(&self) {
+    /// Prints what changed since the last line, if anything did, and exports the spans.
+    pub async fn report(&self) {
         if let Some(line) = self.metrics.emf_line(&self.stack, Timestamp::now().as_millis().max(0) as u64) {
             println!("{line}");
+        }
+        if let Some(exporter) = &self.exporter {
+            exporter.flush().await;
         }
     }
 
     /// `handled`, then the report.
     pub async fn after<T>(&self, handled: impl Future<Output = T>) -> T {
         let answer = handled.await;
-        self.report();
+        self.report().await;
         answer
     }
 

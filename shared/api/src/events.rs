@@ -98,10 +98,11 @@ pub async fn ingest<P: Ports>(
     request: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::EventsWrite)?;
+    let trace = request.extensions().get::<crate::traces::RequestTrace>().and_then(|trace| trace.0);
     let body = body_bytes(request, &()).await?;
     let (events, batch) = parse_events(&body)?;
     // Answered only once the queue holds them durably: a 202 loses nothing.
-    let ids = accept(&app.intake(), caller.tenant(), events, batch).await?;
+    let ids = accept(&app.intake(), caller.tenant(), events, batch, trace).await?;
     Ok((StatusCode::ACCEPTED, Json(AcceptedEvents { ids })).into_response())
 }
 

@@ -24,6 +24,7 @@ mod secret_rotation;
 pub mod state;
 mod stats;
 mod test_delivery;
+mod traces;
 mod views;
 
 use std::sync::Arc;
@@ -37,7 +38,8 @@ pub use state::{ApiSettings, App, Ports};
 
 /// Every route: the canonical ones, the seeds' dialects, and `/mcp` over the canonical ones.
 pub fn router<P: Ports>(app: Arc<App<P>>) -> Router {
-    let api = canonical(app.clone());
+    let api =
+        canonical(app.clone()).layer(axum::middleware::from_fn_with_state(app.clone(), traces::trace_request::<P>));
     let console = console::routes(&app.settings.console_frame_ancestors);
     api.clone()
         .merge(mcp::routes(app, api))

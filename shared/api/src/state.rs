@@ -8,6 +8,7 @@ use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::security::url_guard::UrlPolicy;
 use webhooks::settings::Settings;
+use webhooks::traces::Tracer;
 use webhooks_pipeline::metrics::Metrics;
 use webhooks_pipeline::services::endpoints::Endpoints;
 use webhooks_pipeline::services::event_types::EventTypes;
@@ -54,6 +55,8 @@ pub struct App<P: Ports> {
     pub settings: ApiSettings,
     /// The process's counters, shared with its dispatcher and sender (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// Spans of requests and accepted events, when traces are on.
+    pub tracer: Tracer,
 }
 
 impl<P: Ports> App<P> {
@@ -66,6 +69,7 @@ impl<P: Ports> App<P> {
             types: &self.store,
             accept_unknown: self.settings.accept_unknown_event_types,
             metrics: &self.metrics,
+            tracer: &self.tracer,
         }
     }
 

@@ -35,9 +35,12 @@ pub mod env {
     /// The functions' log filter, e.g. `info` (the default) or `webhooks=debug` (tracing's
     /// EnvFilter syntax); read by the functions' log setup, not by the settings.
     pub const LOG_FILTER: &str = "RUST_LOG";
+    /// Where traces go (OTLP/HTTP, protobuf), e.g. `http://collector:4318`; empty: no traces.
+    /// Read, with the OpenTelemetry SDK's other variables, by the functions' telemetry.
+    pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 19] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -56,6 +59,7 @@ pub mod env {
         UNKNOWN_EVENT_TYPES,
         CONSOLE_FRAME_ANCESTORS,
         LOG_FILTER,
+        OTLP_ENDPOINT,
     ];
 }
 
@@ -193,6 +197,7 @@ mod tests {
         .unwrap();
         let mut asked = asked.into_inner();
         asked.insert(env::LOG_FILTER.to_owned()); // read by the functions' log setup
+        asked.insert(env::OTLP_ENDPOINT.to_owned()); // read by the functions' telemetry
         let listed: std::collections::BTreeSet<String> = env::ALL.iter().map(|n| n.to_string()).collect();
         assert_eq!(asked, listed);
     }

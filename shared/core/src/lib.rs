@@ -18,4 +18,5 @@ pub mod queues;
 pub mod security;
 pub mod settings;
 pub mod time;
+pub mod traces;
 pub mod validation;

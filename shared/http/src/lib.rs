@@ -11,6 +11,8 @@
 //! What the tenant sees of a failure is one of a few categories ([`FailureKind`]), the same
 //! whatever the address and port; the details go to the server's log.
 
+pub mod otlp;
+
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};

@@ -30,6 +30,7 @@ use webhooks::ports::{BackendError, ErrorChain, StoreError};
 use webhooks::queues::dead_letters::EVENT_MAX_RECEIVES;
 use webhooks::queues::messages::{DeliveryMessage, EventEnvelope, PendingDelivery};
 use webhooks::queues::{Queue, QueueError, ReceivedMessage};
+use webhooks::traces::{Span, SpanKind, TraceContext, Tracer};
 use webhooks::validation::FieldError;
 
 /// Events handled at once within one batch.
@@ -61,6 +62,8 @@ pub struct Dispatcher<S, Q> {
     subscriptions: SubscriptionCache,
     /// Whether events of a type the tenant does not have are dispatched (else parked).
     accept_unknown_types: bool,
+    /// A "fan-out" span per event, when traces are on ([`Dispatcher::with_tracer`]).
+    tracer: Tracer,
 }
 
 /// The endpoints subscribed to (tenant, event type), kept so that a burst of events costs one
@@ -137,7 +140,14 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
     /// `cache_ttl`: how long a subscription lookup is reused (zero: never).
     pub fn new(store: S, deliveries: Q, dead_letters: Q, cache_ttl: Duration) -> Self {
         let subscriptions = SubscriptionCache { ttl: cache_ttl, entries: Mutex::default() };
-        Self { store, deliveries, dead_letters, subscriptions, accept_unknown_types: false }
+        Self { store, deliveries, dead_letters, subscriptions, accept_unknown_types: false, tracer: Tracer::off() }
+    }
+
+    /// The same dispatcher recording a "fan-out" span per event with `tracer`, continuing the
+    /// trace its message carries (a new one for an event sent straight to the queue).
+    pub fn with_tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = tracer;
+        self
     }
 
     /// Dispatches events of types the tenant does not have instead of parking them (the
@@ -185,7 +195,27 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
         batch: &BatchLookups,
         types: &TypeResolver<'_, S>,
     ) -> Result<Vec<String>, DispatchError> {
-        let (event, dispatch) = parse_event(message)?;
+        let (event, dispatch, trace) = parse_event(message)?;
+        let mut span = self.tracer.start("fan-out", SpanKind::Consumer, trace);
+        let fanned = self.fan_out_event(event, dispatch, batch, types, span.as_ref().map(Span::context)).await;
+        if let Some(span) = &mut span {
+            match &fanned {
+                Ok(bodies) => span.set("webhooks.deliveries", bodies.len() as i64),
+                Err(error) => span.fail(error.to_string()),
+            }
+        }
+        self.tracer.end(span);
+        fanned
+    }
+
+    async fn fan_out_event(
+        &self,
+        event: Event,
+        dispatch: String,
+        batch: &BatchLookups,
+        types: &TypeResolver<'_, S>,
+        trace: Option<TraceContext>,
+    ) -> Result<Vec<String>, DispatchError> {
         let span = tracing::Span::current();
         span.record("tenant", event.tenant.as_str());
         span.record("event_id", event.id.as_str());
@@ -215,14 +245,17 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
         let bodies: Vec<String> = enabled
             .into_iter()
             .map(|endpoint| {
-                DeliveryMessage::first(PendingDelivery {
-                    id: &DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
-                    tenant: &event.tenant,
-                    endpoint_id: &endpoint.id,
-                    event_id: &event.id,
-                    event_type: &event.event_type,
-                    created_at: event.created_at,
-                })
+                DeliveryMessage::first(
+                    PendingDelivery {
+                        id: &DeliveryId::for_event(&event.tenant, &event.id, &endpoint.id, event.created_at),
+                        tenant: &event.tenant,
+                        endpoint_id: &endpoint.id,
+                        event_id: &event.id,
+                        event_type: &event.event_type,
+                        created_at: event.created_at,
+                    },
+                    trace.map(|trace| trace.traceparent()),
+                )
             })
             .collect();
         Ok(bodies)
@@ -234,7 +267,7 @@ impl<S: DispatcherStore, Q: Queue> Dispatcher<S, Q> {
     async fn dead_letter(&self, message: &ReceivedMessage, reason: &str) -> Result<(), QueueError> {
         tracing::warn!(message_id = %message.message_id, reason, "event message parked in the events DLQ");
         let body = match parse_event(message) {
-            Ok((event, dispatch)) => parked_event(event, dispatch),
+            Ok((event, dispatch, trace)) => parked_event(event, dispatch, trace),
             Err(_) => message.body.clone(),
         };
         self.dead_letters.park(body, reason).await
@@ -357,7 +390,7 @@ fn missed_while_disabled(event: &Event, endpoint: &Endpoint) -> Delivery {
 
 /// An event as the dispatcher read it, for the DLQ: its id, time and first message fixed, so
 /// that a redrive (a new message) is the same event and continues the same dispatch.
-fn parked_event(event: Event, dispatch: String) -> String {
+fn parked_event(event: Event, dispatch: String, trace: Option<TraceContext>) -> String {
     let envelope = EventEnvelope {
         tenant: event.tenant,
         id: Some(event.id),
@@ -366,13 +399,14 @@ fn parked_event(event: Event, dispatch: String) -> String {
         payload: event.payload,
         received_at: Some(event.created_at),
         dispatched_from: Some(dispatch),
+        traceparent: trace.map(|trace| trace.traceparent()),
     };
     envelope.message()
 }
 
 /// The event a message carries, validated as `POST /v1/events` validates it, and the id of
 /// the message its dispatch started from (this one, unless it was parked and redriven).
-fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchError> {
+fn parse_event(message: &ReceivedMessage) -> Result<(Event, String, Option<TraceContext>), DispatchError> {
     let envelope = EventEnvelope::parse(&message.body).map_err(|e| DispatchError::Malformed(e.to_string()))?;
     if !is_valid_tenant(&envelope.tenant) {
         return Err(DispatchError::Malformed(format!("invalid tenant {:?}", envelope.tenant)));
@@ -380,6 +414,7 @@ fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchErr
     if envelope.dispatched_from.as_ref().is_some_and(|id| id.is_empty() || id.len() > MAX_MESSAGE_ID_LEN) {
         return Err(DispatchError::Malformed(format!("dispatched_from: must be 1..={MAX_MESSAGE_ID_LEN} bytes")));
     }
+    let trace = envelope.traceparent.as_deref().and_then(TraceContext::parse);
     let incoming = IncomingEvent {
         id: envelope.id,
         event_type: envelope.event_type,
@@ -405,7 +440,7 @@ fn parse_event(message: &ReceivedMessage) -> Result<(Event, String), DispatchErr
         entity_id: incoming.entity_id.or_else(|| payload_entity_id(&incoming.payload)),
         payload: incoming.payload,
     };
-    Ok((event, envelope.dispatched_from.unwrap_or_else(|| message.message_id.clone())))
+    Ok((event, envelope.dispatched_from.unwrap_or_else(|| message.message_id.clone()), trace))
 }
 
 /// Field errors as one reason: `field: message; ...`.

@@ -78,6 +78,7 @@ async fn outcome_with_clock(step_ms: i64) -> (SendOutcome, usize, usize) {
         attempts_before: 0,
         deferrals: 0,
         resend_after: None,
+        traceparent: None,
     })
     .unwrap();
     let message = ReceivedMessage {

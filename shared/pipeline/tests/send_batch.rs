@@ -81,6 +81,7 @@ async fn failed_messages_are_reported_and_hidden_for_their_backoff() {
                 attempts_before: 0,
                 deferrals: 0,
                 resend_after: None,
+                traceparent: None,
             })
             .unwrap()
         })
@@ -149,6 +150,7 @@ async fn what_cannot_be_processed_is_parked_with_its_reason() {
         attempts_before: 0,
         deferrals: 0,
         resend_after: None,
+        traceparent: None,
     })
     .unwrap();
     // The store breaks: every endpoint read fails.
@@ -214,6 +216,7 @@ async fn a_resend_is_sent_once_even_when_its_message_comes_twice() {
             attempts_before: 0,
             deferrals: 0,
             resend_after,
+            traceparent: None,
         })
         .unwrap(),
         receive_count: 1,

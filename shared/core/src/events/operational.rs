@@ -167,6 +167,7 @@ impl OperationalEvent {
             payload: self.payload(now),
             received_at: Some(now),
             dispatched_from: None,
+            traceparent: None,
         }
         .message()
     }

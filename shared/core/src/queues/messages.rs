@@ -36,6 +36,10 @@ pub struct EventEnvelope {
     /// producer's duplicate of the event id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatched_from: Option<String>,
+    /// The W3C `traceparent` of the span that accepted it, when traces are on: the
+    /// dispatcher's fan-out continues that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// A pending delivery on the deliveries queue. The message is the pending record: the
@@ -67,6 +71,10 @@ pub struct DeliveryMessage<'a> {
     /// message does not send it twice); without it, a delivered delivery is never re-sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resend_after: Option<u32>,
+    /// The W3C `traceparent` of the fan-out that made it, when traces are on: each attempt's
+    /// span is its child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// What is left of a recovery: `tenant`'s endpoint's failed deliveries created at or after
@@ -151,7 +159,7 @@ impl DeliveryMessage<'_> {
 
     /// The body of a delivery's first message (the dispatcher's, or a manual retry's): no
     /// attempts made, none deferred, the payload left in the store.
-    pub fn first(delivery: PendingDelivery<'_>) -> String {
+    pub fn first(delivery: PendingDelivery<'_>, traceparent: Option<String>) -> String {
         let message = DeliveryMessage {
             id: delivery.id.clone(),
             tenant: delivery.tenant.to_owned(),
@@ -163,6 +171,7 @@ impl DeliveryMessage<'_> {
             attempts_before: 0,
             deferrals: 0,
             resend_after: None,
+            traceparent,
         };
         protocol::tagged("deliver", &message)
     }
@@ -181,6 +190,7 @@ impl DeliveryMessage<'_> {
             attempts_before: 0,
             deferrals: 0,
             resend_after: Some(delivery.attempts),
+            traceparent: None,
         };
         protocol::tagged("deliver", &message)
     }

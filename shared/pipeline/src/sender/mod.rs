@@ -12,7 +12,7 @@ mod stats;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::attempt::{Attempted, deliver_once};
+use crate::attempt::{Attempted, deliver_once, failure_summary};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
@@ -26,11 +26,13 @@ use webhooks::deliveries::retry::{DeliveryPolicy, deferral_delay, random_jitter}
 use webhooks::deliveries::stats::{DeliveryCounts, StatsStore};
 use webhooks::deliveries::store::DeliveryStore;
 use webhooks::deliveries::{Attempt, Delivery, DeliveryStatus};
+use webhooks::endpoints::Endpoint;
 use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::store::EventStore;
 use webhooks::ports::{Clock, ErrorChain, StoreError};
 use webhooks::queues::messages::{DeliveriesMessage, DeliveryMessage};
 use webhooks::queues::{Queue, QueueError, ReceivedMessage};
+use webhooks::traces::{Span, SpanKind, TraceContext, Tracer};
 
 use self::auto_disable::count_answer;
 use self::caches::{KeyCache, PayloadCache};
@@ -40,6 +42,29 @@ use self::slow_lane::{SLOW_AFTER, SlowLane};
 use self::stats::Tally;
 use crate::metrics::Metrics;
 use crate::services::recover::run_job_page;
+
+/// An attempt's span: OpenTelemetry's HTTP client attributes (the URL without its query,
+/// which may carry a token) and the delivery's ids.
+fn describe_attempt(
+    span: &mut Span,
+    pending: &DeliveryMessage<'_>,
+    endpoint: &Endpoint,
+    attempt: &Attempt,
+    number: u32,
+) {
+    span.set("webhooks.delivery_id", pending.id.to_string());
+    span.set("webhooks.endpoint_id", pending.endpoint_id.to_string());
+    span.set("webhooks.event_id", pending.event_id.as_str());
+    span.set("webhooks.attempt", i64::from(number));
+    span.set("http.request.method", "POST");
+    span.set("url.full", endpoint.url.split(['?', '#']).next().unwrap_or_default());
+    if let Some(status) = attempt.http_status {
+        span.set("http.response.status_code", status);
+    }
+    if !attempt.succeeded() {
+        span.fail(failure_summary(attempt));
+    }
+}
 
 /// Deliveries sent at once within one batch.
 const BATCH_CONCURRENCY: usize = 10;
@@ -90,6 +115,8 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     metrics: Arc<Metrics>,
     /// What the operator hears of ([`Sender::with_operator_alerts`]); nothing without it.
     alerts: Option<OperatorAlerts<Q>>,
+    /// An "attempt" span per request, when traces are on ([`Sender::with_tracer`]).
+    tracer: Tracer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +339,8 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             }
         }
         let keys = self.keys.keys_for(&endpoint, now);
+        let parent = pending.traceparent.as_deref().and_then(TraceContext::parse);
+        let mut span = self.tracer.start("attempt", SpanKind::Client, parent);
         let attempting = deliver_once(&self.http, &endpoint, &keys, delivery, payload, now, self.policy.timeout);
         let Attempted { mut delivery, attempt, answer } = match &self.slow_lane {
             None => attempting.await,
@@ -327,13 +356,17 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             },
         };
         drop(turn);
+        if let Some(span) = &mut span {
+            describe_attempt(span, &pending, &endpoint, &attempt, attempt_number);
+        }
+        self.tracer.end(span);
 
         if answer == Answer::Delivered {
             self.save(&delivery, Some(&attempt)).await?;
             self.log_attempt(&pending, &attempt, attempt_number, &delivery);
             count_answer(&self.store, &endpoint, answer, &self.policy).await?;
             if let Some(alerts) = &self.alerts {
-                alerts.delivered(&endpoint, &delivery.id, now).await;
+                alerts.delivered(&self.store, &endpoint, &delivery.id, now).await;
             }
             return Ok(SendOutcome::Delivered);
         }
@@ -344,7 +377,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             self.metrics.endpoint_auto_disabled(&endpoint.tenant);
         }
         if let Some(alerts) = &self.alerts {
-            alerts.failed(&endpoint, &delivery.id, answer, counted, now).await;
+            alerts.failed(&self.store, &endpoint, &delivery.id, answer, counted, now).await;
         }
         match retry_delay(&self.policy, attempt_number, random_jitter(), answer) {
             Some(delay) if !disabled_now && answer != Answer::Gone => {
@@ -371,7 +404,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
                     "delivery failed for good after its last retry"
                 );
                 if let Some(alerts) = &self.alerts {
-                    alerts.exhausted(&endpoint, &delivery.id, now).await;
+                    alerts.exhausted(&self.store, &endpoint, &delivery.id, now).await;
                 }
                 Ok(SendOutcome::GaveUp)
             }

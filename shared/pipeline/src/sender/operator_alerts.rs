@@ -5,7 +5,7 @@
 
 use webhooks::deliveries::receiver_answer::Answer;
 use webhooks::endpoints::Endpoint;
-use webhooks::endpoints::store::FailureCount;
+use webhooks::endpoints::store::{EndpointStore, FailureCount};
 use webhooks::events::operational::{OperationalEvent, OperationalType, reasons};
 use webhooks::ids::DeliveryId;
 use webhooks::queues::Queue;
@@ -22,25 +22,35 @@ pub struct OperatorAlerts<Q> {
 }
 
 impl<Q: Queue> OperatorAlerts<Q> {
-    async fn tell(&self, event_type: OperationalType, endpoint: &Endpoint, delivery: &DeliveryId, now: Timestamp) {
-        self.send(OperationalEvent::about(event_type, &endpoint.tenant, &endpoint.id).with_delivery(delivery), now)
-            .await;
-    }
-
-    async fn send(&self, event: OperationalEvent, now: Timestamp) {
-        notify(&self.events, event, now).await;
+    async fn tell<S: EndpointStore>(
+        &self,
+        store: &S,
+        event_type: OperationalType,
+        endpoint: &Endpoint,
+        delivery: &DeliveryId,
+        now: Timestamp,
+    ) {
+        let event = OperationalEvent::about(event_type, &endpoint.tenant, &endpoint.id).with_delivery(delivery);
+        notify(&self.events, store, event, now).await;
     }
 
     /// After a delivered attempt: `endpoint` as read before it, failing then?
-    pub async fn delivered(&self, endpoint: &Endpoint, delivery: &DeliveryId, now: Timestamp) {
+    pub async fn delivered<S: EndpointStore>(
+        &self,
+        store: &S,
+        endpoint: &Endpoint,
+        delivery: &DeliveryId,
+        now: Timestamp,
+    ) {
         if endpoint.failure_count >= self.failing_after {
-            self.tell(OperationalType::DeliveryRecovered, endpoint, delivery, now).await;
+            self.tell(store, OperationalType::DeliveryRecovered, endpoint, delivery, now).await;
         }
     }
 
     /// After a failed attempt, counted as `counted`.
-    pub async fn failed(
+    pub async fn failed<S: EndpointStore>(
         &self,
+        store: &S,
         endpoint: &Endpoint,
         delivery: &DeliveryId,
         answer: Answer,
@@ -51,19 +61,25 @@ impl<Q: Queue> OperatorAlerts<Q> {
             let event = OperationalEvent::about(OperationalType::DeliveryFailing, &endpoint.tenant, &endpoint.id)
                 .with_delivery(delivery)
                 .with_failures(counted.failure_count);
-            self.send(event, now).await;
+            notify(&self.events, store, event, now).await;
         }
         if counted.disabled_now {
             let reason = if answer == Answer::Gone { reasons::GONE } else { reasons::FAILURES };
             let event = OperationalEvent::about(OperationalType::EndpointDisabled, &endpoint.tenant, &endpoint.id)
                 .with_delivery(delivery)
                 .with_reason(reason);
-            self.send(event, now).await;
+            notify(&self.events, store, event, now).await;
         }
     }
 
     /// A delivery failed its last attempt.
-    pub async fn exhausted(&self, endpoint: &Endpoint, delivery: &DeliveryId, now: Timestamp) {
-        self.tell(OperationalType::DeliveryExhausted, endpoint, delivery, now).await;
+    pub async fn exhausted<S: EndpointStore>(
+        &self,
+        store: &S,
+        endpoint: &Endpoint,
+        delivery: &DeliveryId,
+        now: Timestamp,
+    ) {
+        self.tell(store, OperationalType::DeliveryExhausted, endpoint, delivery, now).await;
     }
 }

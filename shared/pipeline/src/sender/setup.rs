@@ -8,6 +8,7 @@ use webhooks::deliveries::rate_limit::RateCounter;
 use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks::ports::Clock;
 use webhooks::queues::Queue;
+use webhooks::traces::Tracer;
 
 use super::in_flight::InFlight;
 use super::operator_alerts::OperatorAlerts;
@@ -35,6 +36,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             stats_by_caller: false,
             metrics,
             alerts: None,
+            tracer: Tracer::off(),
         }
     }
 }
@@ -66,6 +68,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             stats_by_caller,
             metrics,
             alerts,
+            tracer,
         } = self;
         Sender {
             store,
@@ -83,7 +86,15 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             stats_by_caller,
             metrics,
             alerts,
+            tracer,
         }
+    }
+
+    /// The same sender recording an "attempt" span per request with `tracer`, the child of
+    /// the fan-out its message names.
+    pub fn with_tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = tracer;
+        self
     }
 
     /// The same sender telling the operator's webhooks, through `events` (the events queue),

@@ -163,7 +163,7 @@ impl<S: EndpointStore + EventTypeStore, C: Clock, Q: Queue> Endpoints<'_, S, C, 
         if let Some(reason) = reason {
             event = event.with_reason(reason);
         }
-        notify(self.events, event, self.clock.now()).await;
+        notify(self.events, self.store, event, self.clock.now()).await;
     }
 
     /// Creates the endpoint; `Invalid` naming every bad field, `LimitReached` when the tenant
@@ -203,7 +203,7 @@ impl<S: EndpointStore + EventTypeStore, C: Clock, Q: Queue> Endpoints<'_, S, C, 
     pub async fn delete(&self, tenant: &str, id: &EndpointId) -> Result<(), ServiceError> {
         self.store.delete_endpoint(tenant, id).await?;
         let event = OperationalEvent::about(OperationalType::EndpointDeleted, tenant, id);
-        notify(self.events, event, self.clock.now()).await;
+        notify(self.events, self.store, event, self.clock.now()).await;
         Ok(())
     }
 

@@ -184,7 +184,7 @@ mod tests {
             event_type: "run.failed",
             created_at: Timestamp::from_millis(7_000),
         };
-        let first = DeliveryMessage::first(pending);
+        let first = DeliveryMessage::first(pending, None);
         assert!(first.starts_with(r#"{"kind":"deliver","v":1,"#), "{first}");
         let read = delivery(&first);
         assert_eq!((read.id.as_str(), read.attempts_before), (id.as_str(), 0));
