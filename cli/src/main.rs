@@ -111,6 +111,14 @@ enum Command {
     },
     #[command(flatten)]
     Client(ClientCommand),
+    /// Measure the embedded service end to end (a fresh SQLite file per workload, a receiver
+    /// in this process): deliveries/s, latency, CPU per 1,000 deliveries, peak memory; a
+    /// table, or with --json one JSON document on stdout. Progress on stderr.
+    Bench {
+        /// Events of the flat-out workloads (the fan-out 10 one sends a tenth as many).
+        #[arg(long, default_value = "20000", value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+        events: u64,
+    },
     /// Print a shell's completion script: `webhooks completions bash > /etc/bash_completion.d/webhooks`,
     /// or `source <(webhooks completions bash)`.
     Completions {
@@ -145,8 +153,15 @@ async fn main() {
         Command::Serve { log_format, .. } => log_format.as_deref(),
         _ => None,
     };
-    init_logs(log_format);
+    if matches!(cli.command, Command::Bench { .. }) {
+        // The services it starts log warnings only, on stderr: stdout is the report.
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        init_logs(log_format);
+    }
     match cli.command {
+        Command::Bench { events } => bench(usize::try_from(events).unwrap_or(usize::MAX), cli.client.json).await,
         Command::Client(command) => std::process::exit(webhooks_cli::commands::run(&cli.client, command).await),
         Command::Completions { shell } => {
             let shell = match shell.as_str() {
@@ -224,6 +239,43 @@ async fn main() {
             let running = if aws { start_aws(config, prefix, provision).await } else { start(config).await };
             serve(running).await;
         }
+    }
+}
+
+async fn bench(events: usize, json: bool) {
+    use webhooks_cli::bench::{machine, measure, table, workloads};
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{msg:28} {bar:40} {pos}/{len} deliveries").expect("a valid template"),
+    );
+    let mut results = Vec::new();
+    for workload in workloads(events) {
+        bar.set_length((workload.events * usize::from(workload.fan_out)) as u64);
+        bar.set_position(0);
+        bar.set_message(workload.name.clone());
+        match measure(&workload, &|arrived| bar.set_position(arrived)).await {
+            Ok(measured) => results.push(measured),
+            Err(error) => {
+                bar.abandon();
+                eprintln!("webhooks bench: {}: {error}", workload.name);
+                std::process::exit(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let command = format!("webhooks bench --events {events}");
+    if json {
+        let report = serde_json::json!({"command": command, "machine": machine(), "workloads": results});
+        println!("{report}");
+    } else {
+        let machine = machine();
+        let cpu = machine["cpu"].as_str().unwrap_or("an unknown CPU");
+        println!(
+            "{command}, on {} cores of {cpu} ({} {})",
+            machine["cpus"],
+            machine["os"].as_str().unwrap_or(""),
+            machine["arch"].as_str().unwrap_or("")
+        );
+        print!("{}", table(&results));
     }
 }
 
