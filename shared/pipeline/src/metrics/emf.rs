@@ -17,11 +17,30 @@ pub const STACK_DIMENSION: &str = "Stack";
 
 /// Every metric an EMF line may carry (the template's alarms name only these).
 pub fn metric_names() -> Vec<String> {
+    let mut names = count_names();
+    names.extend(DURATIONS.map(str::to_owned));
+    names
+}
+
+/// The duration metrics, each an array of the values observed since the last line.
+const DURATIONS: [&str; 2] = ["DeliveryLatency", "AttemptDuration"];
+
+/// The count metrics' names, in the order of [`count_values`].
+fn count_names() -> Vec<String> {
     let mut names = vec!["EventsAccepted".to_owned()];
     names.extend(Outcome::ALL.map(|outcome| format!("Deliveries{}", title(outcome.as_str()))));
     names.extend(StatusClass::ALL.map(|class| format!("Attempts{}", title(class.as_str()))));
-    names.extend(["EndpointsAutoDisabled", "DeliveryLatency", "AttemptDuration"].map(str::to_owned));
+    names.push("EndpointsAutoDisabled".to_owned());
     names
+}
+
+/// The counters, in the order of [`count_names`].
+fn count_values(values: &CounterValues) -> Vec<u64> {
+    let mut counts = vec![values.events_accepted];
+    counts.extend(values.deliveries);
+    counts.extend(values.attempts);
+    counts.push(values.endpoints_auto_disabled);
+    counts
 }
 
 /// EMF takes at most 100 values of one metric in one line; a sender batch has at most 10.
@@ -75,17 +94,8 @@ impl Metrics {
         let now = self.totals();
         let mut state = pending.state.lock().expect("not poisoned");
         let was = std::mem::replace(&mut state.reported, now.clone());
-        let mut counts: Vec<(String, u64)> =
-            vec![("EventsAccepted".to_owned(), now.events_accepted - was.events_accepted)];
-        for outcome in Outcome::ALL {
-            let i = outcome as usize;
-            counts.push((format!("Deliveries{}", title(outcome.as_str())), now.deliveries[i] - was.deliveries[i]));
-        }
-        for class in StatusClass::ALL {
-            let i = class as usize;
-            counts.push((format!("Attempts{}", title(class.as_str())), now.attempts[i] - was.attempts[i]));
-        }
-        counts.push(("EndpointsAutoDisabled".to_owned(), now.endpoints_auto_disabled - was.endpoints_auto_disabled));
+        let deltas = count_values(&now).into_iter().zip(count_values(&was)).map(|(now, was)| now - was);
+        let counts: Vec<(String, u64)> = count_names().into_iter().zip(deltas).collect();
         let latencies = std::mem::take(&mut state.latencies);
         let attempts = std::mem::take(&mut state.attempts);
         drop(state);
@@ -96,7 +106,7 @@ impl Metrics {
             definitions.push(json!({"Name": name, "Unit": "Count"}));
             document.insert(name, json!(value));
         }
-        for (name, values) in [("DeliveryLatency", latencies), ("AttemptDuration", attempts)] {
+        for (name, values) in DURATIONS.into_iter().zip([latencies, attempts]) {
             if !values.is_empty() {
                 definitions.push(json!({"Name": name, "Unit": "Seconds"}));
                 document.insert(name.to_owned(), json!(values));
