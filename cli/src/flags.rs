@@ -48,11 +48,15 @@ pub struct SettingsFlags {
     /// "https://app.example.com https://*.example.org" (default 'none': no site)
     #[arg(long, value_name = "ORIGINS")]
     console_frame_ancestors: Option<String>,
+    /// What the delivery history keeps: `all` (the default) or `failures` (a delivery that
+    /// succeeds at its first attempt is counted in its endpoint's stats and logged, not kept)
+    #[arg(long, value_name = "all|failures")]
+    history: Option<String>,
 }
 
 impl SettingsFlags {
     /// Each setting's variable, its flag, and the flag's value if it was given.
-    fn given(&self) -> [(&'static str, &'static str, Option<String>); 11] {
+    fn given(&self) -> [(&'static str, &'static str, Option<String>); 12] {
         [
             (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls", self.allow_insecure_urls.then(|| "true".to_owned())),
             (
@@ -69,6 +73,7 @@ impl SettingsFlags {
             (env::SUBSCRIPTION_CACHE, "--subscription-cache", self.subscription_cache.clone()),
             (env::UNKNOWN_EVENT_TYPES, "--unknown-event-types", self.unknown_event_types.clone()),
             (env::CONSOLE_FRAME_ANCESTORS, "--console-frame-ancestors", self.console_frame_ancestors.clone()),
+            (env::HISTORY, "--history", self.history.clone()),
         ]
     }
 
@@ -133,6 +138,7 @@ mod tests {
             (&["--allow-private", "10.0.0.0/40"][..], "--allow-private (or WEBHOOKS_ALLOW_PRIVATE): "),
             (&["--delivery-timeout", "soon"][..], "--delivery-timeout (or WEBHOOKS_DELIVERY_TIMEOUT): "),
             (&["--unknown-event-types", "maybe"][..], "--unknown-event-types (or WEBHOOKS_UNKNOWN_EVENT_TYPES): "),
+            (&["--history", "some"][..], "--history (or WEBHOOKS_HISTORY): must be all or failures"),
             (
                 &["--console-frame-ancestors", "https://a.example.com; script-src *"][..],
                 "--console-frame-ancestors (or WEBHOOKS_CONSOLE_FRAME_ANCESTORS): ",

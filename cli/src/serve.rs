@@ -227,6 +227,7 @@ where
             .with_metrics(metrics)
             .with_tracer(tracer)
             .with_operator_alerts(events.clone(), config.settings.delivery_failing_after)
+            .with_history(config.settings.history)
             .flushing_stats_by_caller(),
     );
     if let Some(exporter) = exporter {

@@ -117,6 +117,7 @@ async fn the_pipeline_runs_on_a_fake_http_client_and_a_held_clock() {
             policy: policy.clone(),
             accept_unknown_event_types: false,
             console_frame_ancestors: "'none'".into(),
+            history: Default::default(),
         },
         metrics: Default::default(),
         tracer: Default::default(),

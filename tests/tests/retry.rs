@@ -132,6 +132,7 @@ async fn a_retry_whose_enqueue_fails_leaves_the_delivery_failed() {
             policy: DeliveryPolicy::default(),
             accept_unknown_event_types: false,
             console_frame_ancestors: "'none'".into(),
+            history: Default::default(),
         },
         metrics: Default::default(),
         tracer: Default::default(),

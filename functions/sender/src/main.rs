@@ -24,6 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .with_metrics(telemetry.metrics.clone())
             .with_tracer(telemetry.tracer.clone())
             .with_operator_alerts(backend.events.clone(), settings.service.delivery_failing_after)
+            .with_history(settings.service.history)
     };
     let main_lane = &sender(backend.deliveries.clone()).with_slow_lane(backend.slow_deliveries.clone());
     let slow_lane = &sender(backend.slow_deliveries.clone());

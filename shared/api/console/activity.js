@@ -21,6 +21,14 @@ function deliveryTable(rows, withEndpoint) {
   return h('table', {}, h('thead', {}, h('tr', {}, heads.map((t) => h('th', { text: t })))), h('tbody', {}, rows));
 }
 
+/// What a list of deliveries leaves out, when the deployment keeps failures only
+/// (`--history failures`); nothing otherwise.
+function historyNote() {
+  if (!me || me.history !== 'failures') return null;
+  return h('p', { class: 'notice', id: 'history-note',
+    text: 'This service keeps failures only: a delivery that succeeded at its first attempt is counted in its endpoint\'s chart but not listed. Deliveries that needed a retry, or failed, are listed with all their attempts.' });
+}
+
 /// A delivery log at `route` (the page's hash) from `path` (its API route): the status and
 /// event type filters, 50 deliveries, "Older deliveries". Answers the page's parts.
 async function deliveryLog(route, path, params, withEndpoint) {
@@ -49,7 +57,8 @@ async function deliveryLog(route, path, params, withEndpoint) {
     h('div', { class: 'actions' },
       h('label', { for: 'status-filter', text: 'Status' }), status,
       h('label', { for: 'delivery-type-filter', text: 'Event type' }), type),
-    rows.length ? deliveryTable(rows, withEndpoint) : h('p', { class: 'notice', text: filtered ? 'No delivery matches.' : 'No delivery yet.' }),
+    historyNote(),
+    rows.length ? deliveryTable(rows, withEndpoint) : h('p', { class: 'notice', text: filtered ? 'No delivery matches.' : historyNote() ? 'No delivery kept yet.' : 'No delivery yet.' }),
     page.next_cursor ? h('p', {}, h('a', { href: `${route}?${older}`, text: 'Older deliveries' })) : null,
   ];
 }
@@ -94,7 +103,8 @@ async function eventPage(id) {
     h('h2', { text: 'Payload' }),
     h('pre', { class: 'card mono', text: JSON.stringify(event.payload, null, 2) }),
     h('h2', { text: 'Deliveries' }),
-    rows.length ? deliveryTable(rows, true) : h('p', { class: 'notice', text: 'No endpoint took it.' }));
+    historyNote(),
+    rows.length ? deliveryTable(rows, true) : h('p', { class: 'notice', text: historyNote() ? 'No delivery of it is kept.' : 'No endpoint took it.' }));
 }
 
 async function eventTypesPage() {

@@ -84,6 +84,10 @@ pub struct Me {
     /// A portal session's limits; absent for an API key.
     #[serde(skip_serializing_if = "Option::is_none")]
     portal: Option<PortalLimits>,
+    /// What this deployment's delivery history keeps: `all`, or `failures` (a delivery that
+    /// succeeded at its first attempt is counted in its endpoint's stats, not listed).
+    #[schema(value_type = String)]
+    history: &'static str,
 }
 
 /// What a portal session is limited to.
@@ -101,8 +105,9 @@ pub struct PortalLimits {
 /// console) to offer only what it may do. Any valid key may ask; the key itself never shows.
 #[utoipa::path(get, path = "/v1/me", operation_id = "get_current_key", tag = "api keys",
     responses((status = 200, description = "The key making the request", body = Me)))]
-pub async fn me(caller: Caller, _: NoQuery) -> Json<Me> {
+pub async fn me<P: Ports>(State(app): State<Arc<App<P>>>, caller: Caller, _: NoQuery) -> Json<Me> {
     let scopes = caller.scopes();
+    let history = app.settings.history.as_str();
     Json(match caller {
         Caller::Key(key) => Me {
             id: key.id.to_string(),
@@ -112,6 +117,7 @@ pub async fn me(caller: Caller, _: NoQuery) -> Json<Me> {
             prefix: key.prefix,
             created_at: key.created_at,
             portal: None,
+            history,
         },
         Caller::Portal(session) => Me {
             id: session.id.to_string(),
@@ -125,6 +131,7 @@ pub async fn me(caller: Caller, _: NoQuery) -> Json<Me> {
                 endpoints: session.endpoints,
                 expires_at: session.expires_at,
             }),
+            history,
         },
     })
 }

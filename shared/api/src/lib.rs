@@ -79,7 +79,7 @@ fn canonical<P: Ports>(app: Arc<App<P>>) -> Router {
         .route("/v1/deliveries", get(deliveries::delivery_log::<P>))
         .route("/v1/api-keys", post(api_keys::create::<P>).get(api_keys::list::<P>))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::delete::<P>))
-        .route("/v1/me", get(api_keys::me))
+        .route("/v1/me", get(api_keys::me::<P>))
         .route("/v1/portal-sessions", post(portal_sessions::create::<P>).delete(portal_sessions::delete_all::<P>))
         .route("/v1/portal-sessions/{id}", axum::routing::delete(portal_sessions::delete::<P>))
         .route("/v1/dead-letters/{queue}", get(dead_letters::show::<P>))

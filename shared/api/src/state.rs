@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 pub use webhooks::backend::Ports;
+use webhooks::deliveries::history::History;
 use webhooks::deliveries::retry::DeliveryPolicy;
 use webhooks::queues::dead_letters::DeadLetterQueues;
 use webhooks::security::url_guard::UrlPolicy;
@@ -27,6 +28,8 @@ pub struct ApiSettings {
     pub accept_unknown_event_types: bool,
     /// Who may embed the console (CSP `frame-ancestors`).
     pub console_frame_ancestors: String,
+    /// What the delivery history keeps, for clients to say (`GET /v1/me`).
+    pub history: History,
 }
 
 impl From<&Settings> for ApiSettings {
@@ -37,6 +40,7 @@ impl From<&Settings> for ApiSettings {
             policy: settings.policy.clone(),
             accept_unknown_event_types: settings.accept_unknown_event_types,
             console_frame_ancestors: settings.console_frame_ancestors.clone(),
+            history: settings.history,
         }
     }
 }

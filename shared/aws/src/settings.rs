@@ -40,7 +40,7 @@ pub mod env {
     pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 20] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -58,6 +58,7 @@ pub mod env {
         SUBSCRIPTION_CACHE,
         UNKNOWN_EVENT_TYPES,
         CONSOLE_FRAME_ANCESTORS,
+        HISTORY,
         LOG_FILTER,
         OTLP_ENDPOINT,
     ];

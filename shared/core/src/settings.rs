@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::deliveries::history::History;
 use crate::deliveries::retry::{DeliveryPolicy, parse_schedule};
 use crate::endpoints::rules::{DEFAULT_MAX_ENDPOINTS, parse_max_endpoints};
 use crate::security::url_guard::{UrlPolicy, parse_allow_list};
@@ -41,9 +42,12 @@ pub mod env {
     /// by spaces, e.g. `https://app.example.com https://*.example.org`; `'none'` (the
     /// default) lets no site embed it.
     pub const CONSOLE_FRAME_ANCESTORS: &str = "WEBHOOKS_CONSOLE_FRAME_ANCESTORS";
+    /// What the delivery history keeps: `all` (the default) or `failures` (no delivery that
+    /// succeeded at its first attempt; those are counted and logged only).
+    pub const HISTORY: &str = "WEBHOOKS_HISTORY";
 
     /// Every variable [`super::Settings`] reads.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         RETRY_SCHEDULE,
         DISABLE_AFTER,
         DELIVERY_FAILING_AFTER,
@@ -55,6 +59,7 @@ pub mod env {
         SUBSCRIPTION_CACHE,
         UNKNOWN_EVENT_TYPES,
         CONSOLE_FRAME_ANCESTORS,
+        HISTORY,
     ];
 }
 
@@ -85,6 +90,8 @@ pub struct Settings {
     pub console_frame_ancestors: String,
     /// Consecutive failures at which the operator hears `delivery.failing`.
     pub delivery_failing_after: u32,
+    /// What the delivery history keeps ([`env::HISTORY`]).
+    pub history: History,
 }
 
 impl Default for Settings {
@@ -98,6 +105,7 @@ impl Default for Settings {
             accept_unknown_event_types: false,
             console_frame_ancestors: NO_FRAME_ANCESTORS.to_owned(),
             delivery_failing_after: crate::events::operational::DEFAULT_FAILING_AFTER,
+            history: History::All,
         }
     }
 }
@@ -181,6 +189,9 @@ impl Settings {
         if let Some(origins) = read(lookup, env::CONSOLE_FRAME_ANCESTORS, parse_frame_ancestors)? {
             settings.console_frame_ancestors = origins;
         }
+        if let Some(history) = read(lookup, env::HISTORY, History::parse)? {
+            settings.history = history;
+        }
         Ok(settings)
     }
 }
@@ -261,5 +272,19 @@ mod tests {
         {
             assert!(parse_frame_ancestors(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn history_is_all_unless_set_to_failures() {
+        let read = |value: &str| {
+            let value = value.to_owned();
+            Settings::from_lookup(move |name| (name == env::HISTORY).then(|| value.clone()))
+        };
+        assert_eq!(Settings::from_lookup(|_| None).unwrap().history, History::All);
+        assert_eq!(read("").unwrap().history, History::All);
+        assert_eq!(read("failures").unwrap().history, History::Failures);
+        let refused = read("some").unwrap_err();
+        assert_eq!(refused.name, env::HISTORY);
+        assert_eq!(refused.to_string(), "setting WEBHOOKS_HISTORY: must be all or failures");
     }
 }

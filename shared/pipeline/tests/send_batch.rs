@@ -202,7 +202,7 @@ async fn a_resend_is_sent_once_even_when_its_message_comes_twice() {
     let sender = Sender::new(store.clone(), queue, ScriptedHttp::default(), SystemClock, DeliveryPolicy::default());
     let sent = || sender.http.sent.lock().unwrap().len();
     let payload = RawValue::from_string(r#"{"n":1}"#.into()).unwrap();
-    let message = |resend_after: Option<u32>| webhooks::queues::ReceivedMessage {
+    let received = |resend_after: Option<u32>, receive_count: u32| webhooks::queues::ReceivedMessage {
         message_id: "m1".into(),
         receipt: "r1".into(),
         body: serde_json::to_string(&DeliveryMessage {
@@ -219,17 +219,18 @@ async fn a_resend_is_sent_once_even_when_its_message_comes_twice() {
             traceparent: None,
         })
         .unwrap(),
-        receive_count: 1,
+        receive_count,
         sent_at: now,
         reason: None,
     };
+    let message = |resend_after| received(resend_after, 1);
     let delivery_id = DeliveryId::for_event("acme", "evt-1", &endpoint.id, now);
     let status = || store.delivery_status("acme", &endpoint.id, &delivery_id);
 
     assert!(sender.handle_batch(vec![message(None)]).await.is_empty());
     assert_eq!(status().await.unwrap(), Some(DeliveryStatus::Delivered));
     assert_eq!(sent(), 1);
-    assert!(sender.handle_batch(vec![message(None)]).await.is_empty());
+    assert!(sender.handle_batch(vec![received(None, 2)]).await.is_empty());
     assert_eq!(sent(), 1, "a redelivered first message sends nothing");
 
     // Asked when it had 1 attempt: sent once, however often the message comes.

@@ -98,10 +98,7 @@ impl DeliveryStore for DynamoStore {
         let item = self.get_item("GetItem", key, true, &[]).await?.ok_or(StoreError::NotFound)?;
         let delivery = delivery_from_item(tenant, &item)?;
         let event = self.get_item("GetItem", event_key(tenant, &delivery.event_id), false, &[]).await?;
-        let payload = event
-            .as_ref()
-            .and_then(|event| optional_text(event, "payload"))
-            .and_then(|text| RawValue::from_string(text.to_owned()).ok());
+        let payload = event.as_ref().map_or(Ok(None), payloads::read)?;
         Ok(DeliveryDetail { attempts: attempts_from_item(&item)?, delivery, payload })
     }
 

@@ -7,9 +7,10 @@ use super::*;
 impl EventStore for DynamoStore {
     async fn record_event(&self, event: &Event, message_id: &str) -> Result<EventRecord, StoreError> {
         let mut item = event_key(&event.tenant, &event.id);
+        let (payload_name, payload) = payloads::stored(event.payload.get());
         item.extend([
             ("type".to_owned(), text(&event.event_type)),
-            ("payload".to_owned(), text(event.payload.get())),
+            (payload_name.to_owned(), payload),
             ("msg".to_owned(), text(message_id)),
             ("created".to_owned(), number(event.created_at.as_millis())),
             (TTL_ATTRIBUTE.to_owned(), self.expires_at(event.created_at)),
@@ -50,9 +51,8 @@ impl EventStore for DynamoStore {
 
     async fn event_payload(&self, tenant: &str, event_id: &str) -> Result<Option<Box<RawValue>>, StoreError> {
         // Consistent: the dispatcher wrote the event a moment before the delivery's message.
-        let event = self.get_item("GetItem", event_key(tenant, event_id), true, &["payload"]).await?;
-        let Some(text) = event.as_ref().and_then(|event| optional_text(event, "payload")) else { return Ok(None) };
-        RawValue::from_string(text.to_owned()).map(Some).map_err(|_| malformed("payload"))
+        let event = self.get_item("GetItem", event_key(tenant, event_id), true, &payloads::ATTRIBUTES).await?;
+        event.as_ref().map_or(Ok(None), payloads::read)
     }
 
     async fn get_event(&self, tenant: &str, event_id: &str) -> Result<Option<Event>, StoreError> {
@@ -64,7 +64,7 @@ impl EventStore for DynamoStore {
             id: event_id.to_owned(),
             event_type: get_text(&item, "type")?.to_owned(),
             entity_id: entity_of(&item)?,
-            payload: RawValue::from_string(get_text(&item, "payload")?.to_owned()).map_err(|_| malformed("payload"))?,
+            payload: payloads::read(&item)?.ok_or_else(|| malformed(payloads::PLAIN))?,
             created_at: Timestamp::from_millis(get_number(&item, "created")?),
         }))
     }

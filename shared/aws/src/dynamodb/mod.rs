@@ -14,6 +14,7 @@ mod idempotency;
 mod portal_sessions;
 
 mod items;
+mod payloads;
 mod rate_counter;
 mod stats;
 mod subscriptions;

@@ -1,7 +1,9 @@
 //! Deliveries: the model ([`Delivery`], its attempts), the retry schedule (`retry`), how a
 //! receiver's answer is read (`receiver_answer`), rate limits (`rate_limit`), the outbound
-//! HTTP port (`outbound`), the delivery store (`store`) and counts per hour (`stats`).
+//! HTTP port (`outbound`), the delivery store (`store`), counts per hour (`stats`) and what the
+//! history keeps (`history`).
 
+pub mod history;
 pub mod local_rate_counter;
 pub mod outbound;
 pub mod rate_limit;

@@ -2,6 +2,7 @@
 //! retry through the queue's visibility timeout (the message is the retry timer).
 
 pub mod auto_disable;
+mod batch_reads;
 mod caches;
 pub mod in_flight;
 mod operator_alerts;
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::Instrument;
+use webhooks::deliveries::history::History;
 use webhooks::deliveries::local_rate_counter::LocalRateCounter;
 use webhooks::deliveries::outbound::HttpSender;
 use webhooks::deliveries::rate_limit::RateCounter;
@@ -35,6 +37,7 @@ use webhooks::queues::{Queue, QueueError, ReceivedMessage};
 use webhooks::traces::{Span, SpanKind, TraceContext, Tracer};
 
 use self::auto_disable::count_answer;
+use self::batch_reads::BatchReads;
 use self::caches::{KeyCache, PayloadCache};
 use self::in_flight::InFlight;
 use self::operator_alerts::OperatorAlerts;
@@ -117,6 +120,8 @@ pub struct Sender<S, Q, H, C, R = LocalRateCounter> {
     alerts: Option<OperatorAlerts<Q>>,
     /// An "attempt" span per request, when traces are on ([`Sender::with_tracer`]).
     tracer: Tracer,
+    /// Which deliveries are written ([`Sender::with_history`]).
+    history: History,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,9 +190,14 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     /// Saves the delivery (with its attempt, if one was made) and counts it.
     async fn save(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
         self.store.save_delivery(delivery, attempt).await?;
+        self.count(delivery, attempt);
+        Ok(())
+    }
+
+    /// Counts the delivery in its endpoint's stats and the metrics.
+    fn count(&self, delivery: &Delivery, attempt: Option<&Attempt>) {
         self.stats.count(&delivery.tenant, &delivery.endpoint_id, DeliveryCounts::of(delivery.status));
         self.metrics.delivery(delivery, attempt);
-        Ok(())
     }
 
     /// A delivery not sent now: moved to the slow lane if there is one, else deferred.
@@ -234,19 +244,25 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
 
     /// The event's payload: from the message if an older one carries it, else from the store
     /// (once per event while cached). `None` if the event is no longer retained.
-    async fn payload(&self, pending: &DeliveryMessage<'_>) -> Result<Option<Bytes>, StoreError> {
+    async fn payload(&self, pending: &DeliveryMessage<'_>, batch: &BatchReads) -> Result<Option<Bytes>, StoreError> {
         if let Some(payload) = pending.payload {
             return Ok(Some(Bytes::copy_from_slice(payload.get().as_bytes())));
         }
         if let Some(payload) = self.payloads.get(&pending.tenant, &pending.event_id) {
             return Ok(Some(payload));
         }
-        let Some(payload) = self.store.event_payload(&pending.tenant, &pending.event_id).await? else {
-            return Ok(None);
-        };
-        let payload = Bytes::from(payload.get().to_owned());
-        self.payloads.put(&pending.tenant, &pending.event_id, payload.clone());
-        Ok(Some(payload))
+        let key = (pending.tenant.clone(), pending.event_id.clone());
+        batch
+            .payloads
+            .get_or_read(key, || async {
+                let Some(payload) = self.store.event_payload(&pending.tenant, &pending.event_id).await? else {
+                    return Ok(None);
+                };
+                let payload = Bytes::from(payload.get().to_owned());
+                self.payloads.put(&pending.tenant, &pending.event_id, payload.clone());
+                Ok(Some(payload))
+            })
+            .await
     }
 
     /// Whether a delivered delivery is to be sent again: a manual resend asked for it, and no
@@ -262,6 +278,11 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     }
 
     pub async fn handle_message(&self, message: &ReceivedMessage) -> Result<SendOutcome, SendError> {
+        self.handle_in_batch(message, &BatchReads::default()).await
+    }
+
+    /// Handles one message of a batch whose deliveries share `batch`'s reads.
+    async fn handle_in_batch(&self, message: &ReceivedMessage, batch: &BatchReads) -> Result<SendOutcome, SendError> {
         let pending = match DeliveriesMessage::parse(&message.body) {
             Ok(DeliveriesMessage::Deliver(pending)) => pending,
             Ok(DeliveriesMessage::Recover(job)) => {
@@ -284,7 +305,9 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             return self.not_now(&pending, message).await;
         }
         let attempt_number = pending.attempt_number(message.receive_count);
-        let endpoint = match self.store.get_endpoint(&pending.tenant, &pending.endpoint_id).await {
+        let read_endpoint = || self.store.get_endpoint(&pending.tenant, &pending.endpoint_id);
+        let key = (pending.tenant.clone(), pending.endpoint_id.clone());
+        let endpoint = match batch.endpoints.get_or_read(key, read_endpoint).await {
             Ok(endpoint) => endpoint,
             Err(StoreError::NotFound) => {
                 self.metrics.skipped(&pending.tenant);
@@ -292,8 +315,13 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             }
             Err(error) => return Err(error.into()),
         };
-        if self.store.delivery_status(&pending.tenant, &pending.endpoint_id, &pending.id).await?
-            == Some(DeliveryStatus::Delivered)
+        // A delivery's first attempt (not a manual resend) reads no status: only a crash
+        // between its POST and the end of its handling can have delivered it already, and
+        // at-least-once allows that duplicate. It saves a read per delivery.
+        let first_attempt = attempt_number == 1 && pending.resend_after.is_none();
+        if !first_attempt
+            && self.store.delivery_status(&pending.tenant, &pending.endpoint_id, &pending.id).await?
+                == Some(DeliveryStatus::Delivered)
             && !self.resend_due(&pending).await?
         {
             self.metrics.skipped(&pending.tenant);
@@ -308,7 +336,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             return Ok(SendOutcome::Skipped);
         }
 
-        let Some(payload) = self.payload(&pending).await? else {
+        let Some(payload) = self.payload(&pending, batch).await? else {
             delivery.status = DeliveryStatus::Failed;
             delivery.last_error = Some("not sent: the event is no longer retained".to_owned());
             self.save(&delivery, None).await?;
@@ -362,7 +390,11 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
         self.tracer.end(span);
 
         if answer == Answer::Delivered {
-            self.save(&delivery, Some(&attempt)).await?;
+            if self.history.keeps_delivered(first_attempt) {
+                self.save(&delivery, Some(&attempt)).await?;
+            } else {
+                self.count(&delivery, Some(&attempt));
+            }
             self.log_attempt(&pending, &attempt, attempt_number, &delivery);
             count_answer(&self.store, &endpoint, answer, &self.policy).await?;
             if let Some(alerts) = &self.alerts {
@@ -444,11 +476,12 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
     /// Handles a batch concurrently; answers the ids of the messages that must stay on the
     /// queue: retries, and errors short of the last receive (see [`Sender::with_dead_letters`]).
     pub async fn handle_batch(&self, messages: Vec<ReceivedMessage>) -> Vec<String> {
+        let batch = &BatchReads::default();
         let unfinished = stream::iter(messages)
             .map(|message| {
                 let span = delivery_span(&message);
                 async move {
-                    match self.handle_message(&message).await {
+                    match self.handle_in_batch(&message, batch).await {
                         Ok(
                             SendOutcome::Delivered
                             | SendOutcome::Skipped

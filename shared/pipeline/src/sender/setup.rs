@@ -1,8 +1,9 @@
 //! Building a [`Sender`]: the defaults, and what each deployment adds (a shared rate
-//! counter, the DLQ, the slow lane, the metrics, the operator's alerts).
+//! counter, the DLQ, the slow lane, the metrics, the operator's alerts, the history kept).
 
 use std::sync::Arc;
 
+use webhooks::deliveries::history::History;
 use webhooks::deliveries::outbound::HttpSender;
 use webhooks::deliveries::rate_limit::RateCounter;
 use webhooks::deliveries::retry::DeliveryPolicy;
@@ -37,6 +38,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock> Sender<S, Q, H, C> {
             metrics,
             alerts: None,
             tracer: Tracer::off(),
+            history: History::All,
         }
     }
 }
@@ -69,6 +71,7 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             metrics,
             alerts,
             tracer,
+            history,
         } = self;
         Sender {
             store,
@@ -87,7 +90,15 @@ impl<S: SenderStore, Q: Queue, H: HttpSender, C: Clock, R: RateCounter> Sender<S
             metrics,
             alerts,
             tracer,
+            history,
         }
+    }
+
+    /// The same sender keeping `history`: with [`History::Failures`], a delivery that
+    /// succeeds at its first attempt is counted and logged, and not written.
+    pub fn with_history(mut self, history: History) -> Self {
+        self.history = history;
+        self
     }
 
     /// The same sender recording an "attempt" span per request with `tracer`, the child of
