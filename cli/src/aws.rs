@@ -11,7 +11,7 @@ use webhooks_aws::{AwsBackend, AwsPorts, AwsSettings, load_sdk_config};
 use webhooks_http::ReqwestSender;
 
 use crate::admin_key::mint_admin_key;
-use crate::serve::{Backend, Running, ServeConfig, run_pipeline};
+use crate::serve::{Backend, Pipeline, Running, ServeConfig, run_pipeline};
 
 #[derive(Clone, Debug)]
 pub struct AwsServe {
@@ -45,7 +45,13 @@ pub async fn start_aws(config: ServeConfig, aws: AwsServe) -> Result<Running, St
     let aws_backend = AwsBackend::with_clients(dynamodb, sqs, &settings);
     // Counted in the table, as the deployed senders count: shared by every process.
     let rates = aws_backend.store.clone();
+    let pipeline = Pipeline {
+        store: aws_backend.store.clone(),
+        events: aws_backend.events.clone(),
+        deliveries: aws_backend.deliveries.clone(),
+    };
     let backend = Backend::<AwsPorts<ReqwestSender>> {
+        pipeline,
         dead_letters: aws_backend.dead_letters(),
         store: aws_backend.store,
         events: aws_backend.events,

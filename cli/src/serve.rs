@@ -121,10 +121,18 @@ pub async fn start(config: ServeConfig) -> Result<Running, String> {
             tracing::info!(queue = queue.name(), recovered, "resuming messages left in flight");
         }
     }
+    // The pipeline's steps after an accepted event commit without waiting for an fsync.
+    let relaxed = db.relaxed();
+    let pipeline = Pipeline::<Embedded> {
+        store: relaxed.store(),
+        events: relaxed.queue((&queues.events).into()),
+        deliveries: relaxed.queue((&queues.deliveries).into()),
+    };
     let backend = Backend::<Embedded> {
         store,
         events,
         deliveries,
+        pipeline,
         dead_letters: DeadLetterQueues {
             events: db.queue((&queues.events_dlq).into()),
             deliveries: db.queue((&queues.deliveries_dlq).into()),
@@ -148,6 +156,17 @@ pub(crate) struct Backend<P: Ports> {
     pub subscription_cache: Duration,
     /// The pollers' long-poll wait: SQS bills every receive, so AWS waits longer.
     pub poll_wait: Duration,
+    /// What the dispatcher and the sender use.
+    pub pipeline: Pipeline<P>,
+}
+
+/// The store and queues as the dispatcher and the sender use them: on SQLite the same
+/// database, committing without waiting for an fsync ([`SqliteDatabase::relaxed`]); on AWS
+/// the same clients as the API's.
+pub(crate) struct Pipeline<P: Ports> {
+    pub store: P::Store,
+    pub events: P::Queue,
+    pub deliveries: P::Queue,
 }
 
 /// The API, the dispatcher's and the sender's pollers over `backend`; the same handlers the
@@ -165,7 +184,7 @@ where
     P::Queue: Clone,
     P::Store: Clone,
 {
-    let Backend { store, events, deliveries, dead_letters, pruned, subscription_cache, poll_wait } = backend;
+    let Backend { store, events, deliveries, dead_letters, pruned, subscription_cache, poll_wait, pipeline } = backend;
     let minted_admin_key = ensure_admin_key(&store, config.admin_key.clone()).await?;
     let http = ReqwestSender::with_lookup(config.settings.url_policy.clone(), config.lookup.clone());
     let metrics = Arc::new(Metrics::new(config.metrics_tenant_labels));
@@ -203,14 +222,14 @@ where
     tasks.push(tokio::spawn(api_server::serve(listener, router(app), api_limits, api_shutdown)));
 
     let dispatcher = Arc::new(
-        Dispatcher::new(store.clone(), deliveries.clone(), dead_letters.events, subscription_cache)
+        Dispatcher::new(pipeline.store.clone(), pipeline.deliveries.clone(), dead_letters.events, subscription_cache)
             .accepting_unknown_types(config.settings.accept_unknown_event_types)
             .with_tracer(tracer.clone()),
     );
     let dispatch_settings =
         EventSourceSettings { batch_size: 10, concurrency: 4, wait: poll_wait, one_at_a_time: false };
     tasks.push(tokio::spawn(run_event_source(
-        Arc::new(events.clone()),
+        Arc::new(pipeline.events.clone()),
         dispatch_settings,
         move |batch| {
             let dispatcher = dispatcher.clone();
@@ -220,13 +239,13 @@ where
     )));
 
     let sender = Arc::new(
-        Sender::new(store, deliveries.clone(), http, SystemClock, config.settings.policy.clone())
+        Sender::new(pipeline.store, pipeline.deliveries.clone(), http, SystemClock, config.settings.policy.clone())
             .with_rate_counter(rates)
             .with_endpoint_concurrency(config.endpoint_concurrency)
             .with_dead_letters(dead_letters.deliveries)
             .with_metrics(metrics)
             .with_tracer(tracer)
-            .with_operator_alerts(events.clone(), config.settings.delivery_failing_after)
+            .with_operator_alerts(pipeline.events, config.settings.delivery_failing_after)
             .with_history(config.settings.history)
             .flushing_stats_by_caller(),
     );
@@ -260,7 +279,7 @@ where
             let sender = sender.clone();
             async move { sender.handle_batch(batch).await }
         };
-        run_event_source(Arc::new(deliveries), send_settings, handler, watching).await;
+        run_event_source(Arc::new(pipeline.deliveries), send_settings, handler, watching).await;
         // The counts of the last deliveries handled.
         last_flush.flush_stats().await;
     }));

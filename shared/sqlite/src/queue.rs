@@ -93,6 +93,10 @@ impl SqliteQueue {
     }
 }
 
+/// A queue's visible messages, oldest first.
+const RECEIVABLE: &str = "SELECT id, body, receive_count, sent_at, reason FROM queue_messages \
+     WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3";
+
 /// Receives up to `max` visible messages in one transaction; also answers when the next
 /// hidden message becomes visible, so an empty receive knows how long it may sleep.
 fn receive_now(
@@ -106,10 +110,7 @@ fn receive_now(
     let redrive = settings.max_receive_count.zip(settings.dead_letter_queue.as_deref());
     loop {
         let candidates: Vec<(i64, String, u32, i64, Option<String>)> = connection
-            .prepare_cached(
-                "SELECT id, body, receive_count, sent_at, reason FROM queue_messages \
-                 WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
-            )
+            .prepare_cached(RECEIVABLE)
             .map_err(backend)?
             .query_map(params![settings.name, now, (max - received.len()) as i64], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
@@ -326,5 +327,39 @@ impl Queue for SqliteQueue {
             .map_err(queue_error)?;
         self.wake.notify_waiters();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn receiving_prepares_its_statement_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+        let settings = QueueSettings {
+            name: "q".into(),
+            visibility_timeout: Duration::from_secs(30),
+            max_receive_count: None,
+            dead_letter_queue: None,
+        };
+        let queue = db.queue(settings);
+        for n in 0..5 {
+            queue.send_batch(vec![format!("m{n}")]).await.unwrap();
+            // Another time and another limit bound each time.
+            assert_eq!(queue.receive(n + 1, Duration::ZERO).await.unwrap().len(), 1);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let reprepared = db
+            .write(|connection| {
+                let statement = connection.prepare_cached(RECEIVABLE).map_err(backend)?;
+                Ok(statement.get_status(StatementStatus::RePrepare))
+            })
+            .await
+            .unwrap();
+        assert_eq!(reprepared, 0);
     }
 }
