@@ -52,11 +52,16 @@ pub struct SettingsFlags {
     /// succeeds at its first attempt is counted in its endpoint's stats and logged, not kept)
     #[arg(long, value_name = "all|failures")]
     history: Option<String>,
+    /// With --aws: the DynamoDB partitions each tenant's event log and delivery listing are
+    /// spread over, 1 (the default) to 32; raise it for a tenant past about 1,000 events or
+    /// deliveries a second, and never lower it while older items are kept
+    #[arg(long, value_name = "N")]
+    tenant_shards: Option<String>,
 }
 
 impl SettingsFlags {
     /// Each setting's variable, its flag, and the flag's value if it was given.
-    fn given(&self) -> [(&'static str, &'static str, Option<String>); 12] {
+    fn given(&self) -> [(&'static str, &'static str, Option<String>); 13] {
         [
             (env::ALLOW_INSECURE_URLS, "--allow-insecure-urls", self.allow_insecure_urls.then(|| "true".to_owned())),
             (
@@ -74,6 +79,7 @@ impl SettingsFlags {
             (env::UNKNOWN_EVENT_TYPES, "--unknown-event-types", self.unknown_event_types.clone()),
             (env::CONSOLE_FRAME_ANCESTORS, "--console-frame-ancestors", self.console_frame_ancestors.clone()),
             (env::HISTORY, "--history", self.history.clone()),
+            (env::TENANT_SHARDS, "--tenant-shards", self.tenant_shards.clone()),
         ]
     }
 
@@ -139,6 +145,10 @@ mod tests {
             (&["--delivery-timeout", "soon"][..], "--delivery-timeout (or WEBHOOKS_DELIVERY_TIMEOUT): "),
             (&["--unknown-event-types", "maybe"][..], "--unknown-event-types (or WEBHOOKS_UNKNOWN_EVENT_TYPES): "),
             (&["--history", "some"][..], "--history (or WEBHOOKS_HISTORY): must be all or failures"),
+            (
+                &["--tenant-shards", "33"][..],
+                "--tenant-shards (or WEBHOOKS_TENANT_SHARDS): must be a whole number from 1 to 32",
+            ),
             (
                 &["--console-frame-ancestors", "https://a.example.com; script-src *"][..],
                 "--console-frame-ancestors (or WEBHOOKS_CONSOLE_FRAME_ANCESTORS): ",

@@ -10,7 +10,7 @@ use webhooks::ids::{DeliveryId, EndpointId};
 use webhooks::pagination::decode_cursor;
 use webhooks::time::Timestamp;
 
-fn event(tenant: &str, id: &str, event_type: &str, at: Timestamp) -> Event {
+pub fn event(tenant: &str, id: &str, event_type: &str, at: Timestamp) -> Event {
     Event {
         tenant: tenant.to_owned(),
         id: id.to_owned(),
@@ -21,7 +21,7 @@ fn event(tenant: &str, id: &str, event_type: &str, at: Timestamp) -> Event {
     }
 }
 
-fn delivery(event: &Event, endpoint: &EndpointId) -> Delivery {
+pub fn delivery(event: &Event, endpoint: &EndpointId) -> Delivery {
     Delivery {
         id: DeliveryId::for_event(&event.tenant, &event.id, endpoint, event.created_at),
         tenant: event.tenant.clone(),

@@ -71,7 +71,9 @@ async fn event_log(api: &Api) {
     let mut expected = [all_id.as_str(), failures_id.as_str()];
     expected.sort();
     assert_eq!(endpoints, expected);
-    let other = api.get("/v1/events/order-2").await.body;
+    // Recorded once its attempt ends, which may be just after the receiver has it.
+    let other =
+        api.wait_until("/v1/events/order-2", WAIT, |b| b["deliveries"].as_array().is_some_and(|d| !d.is_empty())).await;
     assert_eq!(other["deliveries"].as_array().unwrap().len(), 1);
     assert_eq!(api.get("/v1/events/order-3").await.status, 404);
     let neighbour = api.with_key(&api.mint_key("other", &["webhooks:read"]).await);

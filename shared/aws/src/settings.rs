@@ -40,7 +40,7 @@ pub mod env {
     pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     /// Every variable the functions read, for documentation and the template check.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         TABLE,
         EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL,
@@ -59,6 +59,7 @@ pub mod env {
         UNKNOWN_EVENT_TYPES,
         CONSOLE_FRAME_ANCESTORS,
         HISTORY,
+        TENANT_SHARDS,
         LOG_FILTER,
         OTLP_ENDPOINT,
     ];
@@ -136,7 +137,8 @@ impl AwsBackend {
     pub fn with_clients(dynamodb: aws_sdk_dynamodb::Client, sqs: aws_sdk_sqs::Client, settings: &AwsSettings) -> Self {
         let usage = Usage::default();
         Self {
-            store: DynamoStore::new(dynamodb, settings.table.clone(), settings.service.retention),
+            store: DynamoStore::new(dynamodb, settings.table.clone(), settings.service.retention)
+                .with_shards(settings.service.tenant_shards),
             events: SqsQueue::new(sqs.clone(), settings.events_queue_url.clone(), usage.clone()),
             events_dead_letters: SqsQueue::new(sqs.clone(), settings.events_dlq_url.clone(), usage.clone()),
             deliveries: SqsQueue::new(sqs.clone(), settings.deliveries_queue_url.clone(), usage.clone()),

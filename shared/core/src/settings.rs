@@ -45,9 +45,13 @@ pub mod env {
     /// What the delivery history keeps: `all` (the default) or `failures` (no delivery that
     /// succeeded at its first attempt; those are counted and logged only).
     pub const HISTORY: &str = "WEBHOOKS_HISTORY";
+    /// On DynamoDB: the partitions each tenant's event log and delivery listing are spread
+    /// over, 1 (the default) to 32. One partition takes about 1,000 writes a second; may be
+    /// raised, never lowered while items written with more are kept.
+    pub const TENANT_SHARDS: &str = "WEBHOOKS_TENANT_SHARDS";
 
     /// Every variable [`super::Settings`] reads.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         RETRY_SCHEDULE,
         DISABLE_AFTER,
         DELIVERY_FAILING_AFTER,
@@ -60,6 +64,7 @@ pub mod env {
         UNKNOWN_EVENT_TYPES,
         CONSOLE_FRAME_ANCESTORS,
         HISTORY,
+        TENANT_SHARDS,
     ];
 }
 
@@ -92,6 +97,9 @@ pub struct Settings {
     pub delivery_failing_after: u32,
     /// What the delivery history keeps ([`env::HISTORY`]).
     pub history: History,
+    /// On DynamoDB, the partitions of each tenant's event log and delivery listing
+    /// ([`env::TENANT_SHARDS`]); SQLite has no partitions.
+    pub tenant_shards: u16,
 }
 
 impl Default for Settings {
@@ -106,6 +114,7 @@ impl Default for Settings {
             console_frame_ancestors: NO_FRAME_ANCESTORS.to_owned(),
             delivery_failing_after: crate::events::operational::DEFAULT_FAILING_AFTER,
             history: History::All,
+            tenant_shards: 1,
         }
     }
 }
@@ -133,6 +142,18 @@ pub fn parse_retention(text: &str) -> Result<Duration, String> {
         return Err("must be at least 1h (or 1 day, as a number of days)".into());
     }
     Ok(retention)
+}
+
+/// The most partitions a tenant's event log or delivery listing is spread over: a page of
+/// either reads each of them.
+pub const MAX_TENANT_SHARDS: u16 = 32;
+
+/// A whole number from 1 to [`MAX_TENANT_SHARDS`].
+pub fn parse_tenant_shards(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(n) if (1..=MAX_TENANT_SHARDS).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {MAX_TENANT_SHARDS}")),
+    }
 }
 
 /// Consecutive failures that disable an endpoint: a whole number of at least 1.
@@ -191,6 +212,9 @@ impl Settings {
         }
         if let Some(history) = read(lookup, env::HISTORY, History::parse)? {
             settings.history = history;
+        }
+        if let Some(shards) = read(lookup, env::TENANT_SHARDS, parse_tenant_shards)? {
+            settings.tenant_shards = shards;
         }
         Ok(settings)
     }

@@ -1,6 +1,15 @@
-//! The [`DeliveryStore`] port on DynamoDB: deliveries and their attempts.
+//! The [`DeliveryStore`] port on DynamoDB: deliveries and their attempts, each endpoint's in
+//! a partition of its own, and the tenant's in the `listing` index (`D#{tenant}`, or one of
+//! its [`shards`]: an event's deliveries share its shard).
 
 use super::*;
+
+impl DynamoStore {
+    /// The listing partition of a delivery of `event_id`.
+    fn delivery_listing(&self, tenant: &str, event_id: &str) -> String {
+        shards::sharded(delivery_log_partition(tenant), shards::shard_of(event_id, self.shards))
+    }
+}
 
 impl DeliveryStore for DynamoStore {
     async fn save_delivery(&self, delivery: &Delivery, attempt: Option<&Attempt>) -> Result<(), StoreError> {
@@ -20,7 +29,7 @@ impl DeliveryStore for DynamoStore {
         set(&mut e, "delivered", delivery.delivered_at.map(|at| number(at.as_millis())));
         set(&mut e, "retry_at", delivery.next_retry_at.map(|at| number(at.as_millis())));
         set(&mut e, "error", delivery.last_error.as_ref().map(text));
-        set(&mut e, LISTING_PARTITION_KEY, Some(text(delivery_log_partition(&delivery.tenant))));
+        set(&mut e, LISTING_PARTITION_KEY, Some(text(self.delivery_listing(&delivery.tenant, &delivery.event_id))));
         set(&mut e, LISTING_SORT_KEY, Some(text(delivery.id.as_str())));
         set(&mut e, TTL_ATTRIBUTE, Some(self.expires_at(delivery.created_at)));
         let count = format!(
@@ -126,7 +135,7 @@ impl DeliveryStore for DynamoStore {
         let condition = format!(
             "{} = {} AND {} BETWEEN {} AND {}",
             e.name(LISTING_PARTITION_KEY),
-            e.value("pk", text(delivery_log_partition(tenant))),
+            e.value("pk", text(self.delivery_listing(tenant, event_id))),
             e.name(LISTING_SORT_KEY),
             e.value("low", text(low)),
             e.value("high", text(high)),
@@ -153,7 +162,7 @@ impl DeliveryStore for DynamoStore {
             Some(endpoint_id) => (None, PARTITION_KEY, SORT_KEY, delivery_partition(tenant, endpoint_id.as_str())),
             None => (Some(LISTING_INDEX), LISTING_PARTITION_KEY, LISTING_SORT_KEY, delivery_log_partition(tenant)),
         };
-        let mut condition = format!("{} = {}", e.name(partition), e.value("pk", text(partition_value)));
+        let mut condition = format!("{} = {}", e.name(partition), e.value("pk", text(partition_value.clone())));
         if let Some(before) = &query.before {
             condition.push_str(&format!(" AND {} < {}", e.name(sort), e.value("before", text(before.as_str()))));
         }
@@ -182,7 +191,14 @@ impl DeliveryStore for DynamoStore {
             .scan_index_forward(false)
             // A filter drops items after the limit is applied, so read more per request.
             .limit(if filtered { 100 } else { query.limit as i32 + 1 });
-        let items = self.query("Query", request, query.limit + 1, |_| true).await?;
+        let want = query.limit + 1;
+        let items = match &query.endpoint_id {
+            Some(_) => self.query("Query", request, want, |_| true).await?,
+            None => {
+                let shards = self.query_shards(request, &partition_value, want).await?;
+                shards::merge_newest_first(shards, want, |item| optional_text(item, SORT_KEY).unwrap_or_default())
+            }
+        };
         let deliveries = items.iter().map(|item| delivery_from_item(tenant, item)).collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(deliveries, query.limit, |delivery| delivery.id.as_str()))
     }

@@ -1,6 +1,6 @@
 //! The [`EventStore`] port on DynamoDB: events, stored once, and the tenant's event log: a
 //! small entry per event (no payload, one write unit whatever the payload's size) in the
-//! partition `EVL#{tenant}`, sorted by receive time.
+//! partition `EVL#{tenant}` (or one of its [`shards`]), sorted by receive time.
 
 use super::*;
 
@@ -36,8 +36,8 @@ impl EventStore for DynamoStore {
         if recorded != EventRecord::Duplicate {
             // After the event, so a listed event always reads back; a crash between the two
             // leaves an unlisted event, which its redelivery (SameMessage) lists.
-            let mut entry =
-                key(event_log_partition(&event.tenant), event_log_sort_key(event.created_at.as_millis(), &event.id));
+            let log = shards::sharded(event_log_partition(&event.tenant), shards::shard_of(&event.id, self.shards));
+            let mut entry = key(log, event_log_sort_key(event.created_at.as_millis(), &event.id));
             entry.extend([
                 ("type".to_owned(), text(&event.event_type)),
                 ("created".to_owned(), number(event.created_at.as_millis())),
@@ -103,8 +103,13 @@ impl EventStore for DynamoStore {
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
             .scan_index_forward(false)
-            .limit(if filtered { 100 } else { query.limit as i32 + 1 });
-        let mut items = self.query("Query", request, query.limit + 2, |_| true).await?;
+            // The cursor's own event comes back too (BETWEEN), and one more says there is a
+            // next page: with fewer, a page would take a second request per shard.
+            .limit(if filtered { 100 } else { query.limit as i32 + 2 });
+        let want = query.limit + 2;
+        let shards = self.query_shards(request, &event_log_partition(tenant), want).await?;
+        let mut items =
+            shards::merge_newest_first(shards, want, |item| optional_text(item, SORT_KEY).unwrap_or_default());
         if let Some(before) = &before {
             items.retain(|item| optional_text(item, SORT_KEY) != Some(before.as_str()));
         }

@@ -16,6 +16,7 @@ mod portal_sessions;
 mod items;
 mod payloads;
 mod rate_counter;
+pub mod shards;
 mod stats;
 mod subscriptions;
 
@@ -74,6 +75,8 @@ pub struct DynamoStore {
     table: Arc<str>,
     retention: Duration,
     usage: Usage,
+    /// The partitions of each tenant's event log and delivery listing ([`shards`]).
+    shards: u16,
 }
 
 fn backend<E, R>(error: SdkError<E, R>) -> StoreError
@@ -197,7 +200,14 @@ fn condition_failed_at(error: &SdkError<TransactWriteItemsError, impl std::fmt::
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<Arc<str>>, retention: Duration) -> Self {
-        Self { client, table: table.into(), retention, usage: Usage::default() }
+        Self { client, table: table.into(), retention, usage: Usage::default(), shards: 1 }
+    }
+
+    /// The same store spreading each tenant's event log and delivery listing over `shards`
+    /// partitions ([`shards`]).
+    pub fn with_shards(mut self, shards: u16) -> Self {
+        self.shards = shards.max(1);
+        self
     }
 
     /// Requests and capacity by operation, since start or the last reset.
@@ -319,6 +329,21 @@ impl DynamoStore {
 
     /// Runs a query to the end or until `want` items passed `keep`, following
     /// LastEvaluatedKey internally (it never leaves the adapter).
+    /// Runs `request`, whose key condition names its partition `:pk`, on every shard of
+    /// `partition` at once ([`shards`]); answers each shard's items, up to `want` each.
+    async fn query_shards(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        partition: &str,
+        want: usize,
+    ) -> Result<Vec<Vec<Item>>, StoreError> {
+        try_join_all(shards::all(partition, self.shards).into_iter().map(|pk| {
+            let request = request.clone().expression_attribute_values(":pk", AttributeValue::S(pk));
+            self.query("Query", request, want, |_| true)
+        }))
+        .await
+    }
+
     async fn query(
         &self,
         operation: &'static str,
