@@ -243,7 +243,7 @@ async fn main() {
 }
 
 async fn bench(events: usize, json: bool) {
-    use webhooks_cli::bench::{machine, measure, table, workloads};
+    use webhooks_cli::bench::{highest_rate, machine, measure, table, workloads};
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{msg:28} {bar:40} {pos}/{len} deliveries").expect("a valid template"),
     );
@@ -261,10 +261,21 @@ async fn bench(events: usize, json: bool) {
             }
         }
     }
+    bar.set_length(0);
+    let search = highest_rate(events, &|probe| bar.set_message(probe.to_owned())).await.unwrap_or_else(|error| {
+        bar.abandon();
+        eprintln!("webhooks bench: the highest rate: {error}");
+        std::process::exit(1);
+    });
     bar.finish_and_clear();
     let command = format!("webhooks bench --events {events}");
     if json {
-        let report = serde_json::json!({"command": command, "machine": machine(), "workloads": results});
+        let report = serde_json::json!({
+            "command": command,
+            "machine": machine(),
+            "workloads": results,
+            "highest_rate": search,
+        });
         println!("{report}");
     } else {
         let machine = machine();
@@ -276,6 +287,26 @@ async fn bench(events: usize, json: bool) {
             machine["arch"].as_str().unwrap_or("")
         );
         print!("{}", table(&results));
+        let probes: Vec<String> = search
+            .probes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:.0}/s: p99 {:.1} ms{}",
+                    p.offered_events_per_s,
+                    p.p99_ms,
+                    if p.held { "" } else { " (missed)" }
+                )
+            })
+            .collect();
+        match search.highest_events_per_s {
+            Some(rate) => println!(
+                "highest rate with p99 under {} ms (1 per POST, fan-out 1): {rate:.0} events/s ({})",
+                search.p99_goal_ms,
+                probes.join(", ")
+            ),
+            None => println!("p99 is over {} ms even at {}", search.p99_goal_ms, probes.join(", ")),
+        }
     }
 }
 

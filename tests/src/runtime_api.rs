@@ -37,23 +37,28 @@ struct Shared {
     waiting: std::sync::Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     init_error: watch::Sender<Option<Value>>,
     next_id: AtomicU64,
+    /// How many times a function asked for its next invocation.
+    polls: watch::Sender<u64>,
 }
 
 pub struct RuntimeApi {
     pub address: SocketAddr,
     invocations: mpsc::UnboundedSender<Invocation>,
     init_error: watch::Receiver<Option<Value>>,
+    polls: watch::Receiver<u64>,
 }
 
 impl RuntimeApi {
     pub async fn start() -> Self {
         let (invoke, invocations) = mpsc::unbounded_channel();
         let (init_error_sender, init_errors) = watch::channel(None);
+        let (polled, polls) = watch::channel(0);
         let shared = Arc::new(Shared {
             invocations: Mutex::new(invocations),
             waiting: Default::default(),
             init_error: init_error_sender,
             next_id: AtomicU64::new(1),
+            polls: polled,
         });
         let app = Router::new()
             .route(&format!("{PREFIX}/invocation/next"), get(next))
@@ -64,7 +69,19 @@ impl RuntimeApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { address, invocations: invoke, init_error: init_errors }
+        Self { address, invocations: invoke, init_error: init_errors, polls }
+    }
+
+    /// How many times a function has asked for its next invocation so far.
+    pub fn polls(&self) -> u64 {
+        *self.polls.borrow()
+    }
+
+    /// Waits until functions have asked for their next invocation `count` times in all.
+    pub async fn wait_for_polls(&self, count: u64) {
+        let mut polls = self.polls.clone();
+        let polled = polls.wait_for(|n| *n >= count);
+        tokio::time::timeout(Duration::from_secs(30), polled).await.expect("polled within 30 s").unwrap();
     }
 
     /// Invokes the function with `event` and waits for its answer (or its init error).
@@ -161,6 +178,7 @@ impl Drop for Function {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> (HeaderMap, String) {
+    shared.polls.send_modify(|polls| *polls += 1);
     let (event, answer) = shared.invocations.lock().await.recv().await.expect("the test holds the sender");
     let id = format!("req-{}", shared.next_id.fetch_add(1, Ordering::Relaxed));
     shared.waiting.lock().unwrap().insert(id.clone(), answer);

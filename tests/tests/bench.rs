@@ -1,5 +1,6 @@
 //! `webhooks bench` at a tiny size: it runs every workload to the end, each delivery arriving
-//! once, and `--json` prints one JSON document on stdout and nothing else. (Its figures are
+//! once, searches for the highest rate within the latency goal, and `--json` prints one
+//! JSON document on stdout and nothing else. (Its figures are
 //! for `docs/performance.md`, never asserted here.)
 
 use std::process::Command;
@@ -43,6 +44,21 @@ fn every_workload_delivers_everything_once_and_json_is_the_only_output() {
     assert_eq!(workloads[2]["fan_out"], 10);
     assert_eq!(workloads[2]["events"], 2, "a tenth of the events, as many deliveries");
     assert_eq!(workloads[3]["offered_events_per_s"], 200.0);
+
+    // The search for the highest rate within the latency goal: rates doubled from 1,000
+    // until one misses, then narrowed between the last that held and the first that missed.
+    let search = &report["highest_rate"];
+    assert_eq!(search["p99_goal_ms"], 20.0);
+    let probes = search["probes"].as_array().unwrap();
+    assert_eq!(probes[0]["offered_events_per_s"], 1000.0);
+    let held: Vec<f64> =
+        probes.iter().filter(|p| p["held"] == true).map(|p| p["offered_events_per_s"].as_f64().unwrap()).collect();
+    let highest = held.iter().copied().fold(None, |most: Option<f64>, rate| Some(most.map_or(rate, |m| m.max(rate))));
+    assert_eq!(search["highest_events_per_s"].as_f64(), highest, "{search}");
+    for probe in probes {
+        let within = probe["p99_ms"].as_f64().unwrap() <= 20.0;
+        assert!(probe["held"] == false || within, "a probe that held is within the goal: {probe}");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! here, never from timed tests.
 
 mod receiver;
+mod search;
 mod usage;
 
 use std::net::SocketAddr;
@@ -18,8 +19,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use self::receiver::BenchReceiver;
-use self::usage::{peak_rss_mib, process_cpu, thread_cpu};
+use self::usage::{peak_rss_mib, process_cpu, reset_peak_rss, thread_cpu};
 use crate::serve::{ServeConfig, start};
+
+pub use self::search::{P99_GOAL_MS, RateSearch, highest_rate};
 
 /// Requests the load generator keeps open at once when it goes flat out.
 const IN_FLIGHT_POSTS: usize = 16;
@@ -180,6 +183,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs one workload on a fresh service; `progress` hears how many deliveries arrived.
 pub async fn measure(workload: &Workload, progress: &dyn Fn(u64)) -> Result<Measured, String> {
+    reset_peak_rss();
     let dir = scratch_dir();
     let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.clone());
     config.settings.url_policy.allow_insecure_local = true;

@@ -24,7 +24,13 @@ pub fn process_cpu() -> Duration {
     std::fs::read_to_string("/proc/self/stat").map_or(Duration::ZERO, |stat| cpu_of(&stat))
 }
 
-/// The process's peak resident memory so far, in MiB (`VmHWM`).
+/// Starts the peak of [`peak_rss_mib`] again from the memory resident now, so that a
+/// workload's peak is its own (Linux: `/proc/self/clear_refs`; elsewhere nothing).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident memory since the last [`reset_peak_rss`], in MiB (`VmHWM`).
 pub fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = status
