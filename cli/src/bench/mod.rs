@@ -42,9 +42,16 @@ pub struct Workload {
     pub rate: Option<f64>,
 }
 
+/// Endpoints of the widest fan-out: as many as one tenant may be allowed
+/// (`MAX_MAX_ENDPOINTS`).
+const WIDEST_FAN_OUT: usize = 10_000;
+/// Endpoint creations in flight at once while a workload is set up.
+const IN_FLIGHT_CREATES: usize = 16;
+
 /// The default set for `events` events (the fan-out 10 run sends a tenth as many, for as
 /// many deliveries): flat out at fan-out 1 and 10, 100 events per POST and one per POST,
-/// then one per POST at fixed rates (at most 10 s of each).
+/// then one per POST at fixed rates (at most 10 s of each), then one event to half as many
+/// endpoints as `events` (10,000 at most: the default's).
 pub fn workloads(events: usize) -> Vec<Workload> {
     let flat = |name: &str, events: usize, fan_out: u16, per_post: usize| Workload {
         name: name.to_owned(),
@@ -67,6 +74,14 @@ pub fn workloads(events: usize) -> Vec<Workload> {
             rate: Some(rate),
         });
     }
+    let widest = (events / 2).clamp(1, WIDEST_FAN_OUT);
+    all.push(Workload {
+        name: format!("1 event to {widest} endpoints"),
+        events: 1,
+        fan_out: u16::try_from(widest).unwrap_or(u16::MAX),
+        per_post: 1,
+        rate: None,
+    });
     all
 }
 
@@ -188,6 +203,7 @@ pub async fn measure(workload: &Workload, progress: &dyn Fn(u64)) -> Result<Meas
     let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.clone());
     config.settings.url_policy.allow_insecure_local = true;
     config.admin_key = Some(BENCH_KEY.to_owned());
+    config.settings.max_endpoints = config.settings.max_endpoints.max(usize::from(workload.fan_out));
     let running = start(config).await?;
     let api = format!("http://{}", running.addr);
     let outcome = measure_on(&api, workload, progress).await;
@@ -196,22 +212,35 @@ pub async fn measure(workload: &Workload, progress: &dyn Fn(u64)) -> Result<Meas
     outcome
 }
 
-async fn measure_on(api: &str, workload: &Workload, progress: &dyn Fn(u64)) -> Result<Measured, String> {
-    let receiver = BenchReceiver::start()?;
+/// The workload's endpoints, one per receiver path, each subscribed to the events sent.
+async fn create_endpoints(api: &str, receiver: &BenchReceiver, count: u16) -> Result<(), String> {
+    use futures_util::StreamExt;
     let client = reqwest::Client::new();
-    for k in 0..workload.fan_out {
-        let body = json!({"url": receiver.url(k), "events": ["run.failed"]});
-        let created = client
+    let creations = (0..count).map(|k| {
+        let body = json!({"url": receiver.url(k), "events": ["run.failed"]}).to_string();
+        let request = client
             .post(format!("{api}/v1/webhooks"))
             .bearer_auth(BENCH_KEY)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await;
-        if !created.as_ref().is_ok_and(|answer| answer.status().as_u16() == 201) {
-            return Err(format!("creating the benchmark's endpoint: {created:?}"));
+            .body(body)
+            .send();
+        async move {
+            match request.await {
+                Ok(answer) if answer.status().as_u16() == 201 => Ok(()),
+                created => Err(format!("creating the benchmark's endpoint: {created:?}")),
+            }
         }
+    });
+    let mut created = futures_util::stream::iter(creations).buffer_unordered(IN_FLIGHT_CREATES);
+    while let Some(outcome) = created.next().await {
+        outcome?;
     }
+    Ok(())
+}
+
+async fn measure_on(api: &str, workload: &Workload, progress: &dyn Fn(u64)) -> Result<Measured, String> {
+    let receiver = BenchReceiver::start()?;
+    create_endpoints(api, &receiver, workload.fan_out).await?;
     let expected = workload.events * usize::from(workload.fan_out);
     let cpu_before = process_cpu();
     let generator = generate(api.to_owned(), workload.clone());

@@ -66,6 +66,8 @@ pub use webhooks::settings::DEFAULT_RETENTION;
 /// BatchGetItem takes at most 100 keys, BatchWriteItem 25 requests.
 const BATCH_GET_LIMIT: usize = 100;
 const BATCH_WRITE_LIMIT: usize = 25;
+/// BatchGetItem requests one read has in flight at once.
+const BATCH_GETS_AT_ONCE: usize = 10;
 /// Rounds of retrying unprocessed batch items before giving up with an error.
 const BATCH_RETRIES: u32 = 8;
 
@@ -378,36 +380,45 @@ impl DynamoStore {
         }
     }
 
+    /// The items of `keys` that exist, in any order: requests of 100 keys, several at once
+    /// (a tenant's 10,000 endpoints are a hundred requests).
     async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let chunks: Vec<Vec<Item>> = keys.chunks(BATCH_GET_LIMIT).map(<[Item]>::to_vec).collect();
+        let mut gets =
+            stream::iter(chunks).map(|chunk| self.batch_get_chunk(chunk)).buffer_unordered(BATCH_GETS_AT_ONCE);
         let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH_GET_LIMIT) {
-            let mut pending =
-                Some(KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).build().expect("keys set"));
-            let mut round = 0;
-            while let Some(request) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&*self.table, request)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                let items = output.responses.and_then(|mut tables| tables.remove(&*self.table)).unwrap_or_default();
-                self.usage
-                    .record("BatchGetItem", total_capacity(output.consumed_capacity.as_deref().unwrap_or_default()));
-                found.extend(items);
-                pending = output
-                    .unprocessed_keys
-                    .and_then(|mut tables| tables.remove(&*self.table))
-                    .filter(|rest| !rest.keys().is_empty());
-                round += 1;
-                if pending.is_some() {
-                    if round > BATCH_RETRIES {
-                        return Err(StoreError::Backend("BatchGetItem kept leaving keys unprocessed".into()));
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << round.min(6))).await;
+        while let Some(items) = gets.next().await {
+            found.extend(items?);
+        }
+        Ok(found)
+    }
+
+    async fn batch_get_chunk(&self, chunk: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(chunk)).build().expect("keys set"));
+        let mut round = 0;
+        while let Some(request) = pending.take() {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&*self.table, request)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(backend)?;
+            let items = output.responses.and_then(|mut tables| tables.remove(&*self.table)).unwrap_or_default();
+            self.usage.record("BatchGetItem", total_capacity(output.consumed_capacity.as_deref().unwrap_or_default()));
+            found.extend(items);
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&*self.table))
+                .filter(|rest| !rest.keys().is_empty());
+            round += 1;
+            if pending.is_some() {
+                if round > BATCH_RETRIES {
+                    return Err(StoreError::Backend("BatchGetItem kept leaving keys unprocessed".into()));
                 }
+                tokio::time::sleep(Duration::from_millis(25 << round.min(6))).await;
             }
         }
         Ok(found)

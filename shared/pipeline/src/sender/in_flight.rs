@@ -1,10 +1,11 @@
 //! The per-endpoint in-flight bound: one sender process has at most [`PER_ENDPOINT`] requests
 //! open to one endpoint at a time (`serve --endpoint-concurrency`). Past that, a delivery
-//! waits for a turn while the endpoint answers quickly, and is deferred by the caller (no
-//! attempt made) once it is slow: a request of it has been open for [`SLOW_AFTER`], or its
-//! last answer took that long. So a
-//! receiver that hangs or answers slowly holds a small, fixed share of the sender's slots and
-//! every other endpoint keeps the rest, while a burst to a fast endpoint just queues.
+//! waits for a turn while the endpoint answers quickly, however long the line, and is
+//! deferred by the caller (no attempt made) once it is slow: a request of it has been open
+//! for [`SLOW_AFTER`], or its last answer took that long. So a receiver that hangs or
+//! answers slowly holds a small, fixed share of the sender's slots and every other endpoint
+//! keeps the rest, while a burst to a fast endpoint just queues: deferral is for slow
+//! receivers, not for a backlog the sender is working through.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,12 @@ impl Lane {
         self.last_took >= SLOW_AFTER || self.open.values().any(|started| now - *started >= SLOW_AFTER)
     }
 
+    /// When the endpoint turns slow if nothing changes: as its oldest open request reaches
+    /// [`SLOW_AFTER`] (later than `now`, the endpoint not slow yet).
+    fn slow_at(&self, now: Instant) -> Instant {
+        self.open.values().min().map_or(now + SLOW_AFTER, |oldest| *oldest + SLOW_AFTER).max(now)
+    }
+
     fn is_idle(&self) -> bool {
         self.waiting == 0 && self.open.is_empty()
     }
@@ -117,30 +124,44 @@ impl InFlight {
     /// else after waiting up to [`SLOW_AFTER`] while the endpoint is not slow; `None` means
     /// defer the delivery.
     pub async fn turn(&self, endpoint: &EndpointId) -> Option<Turn> {
-        let sending = {
+        let (sending, mut deadline) = {
             let mut lanes = self.lanes.lock().expect("in-flight lanes");
             let lane = lanes.entry(endpoint.clone()).or_insert_with(|| Lane::new(self.per_endpoint));
             if let Ok(permit) = lane.sending.clone().try_acquire_owned() {
                 return Some(lane.start(permit, endpoint, &self.lanes));
             }
-            if lane.is_slow(Instant::now()) {
+            let now = Instant::now();
+            if lane.is_slow(now) {
                 return None;
             }
             lane.waiting += 1;
-            lane.sending.clone()
+            (lane.sending.clone(), lane.slow_at(now))
         };
-        let waited = tokio::time::timeout(SLOW_AFTER, sending.acquire_owned()).await;
-        let mut lanes = self.lanes.lock().expect("in-flight lanes");
-        // A lane with a waiter is never removed, so this one is still there.
-        let lane = lanes.get_mut(endpoint).expect("a lane with a waiter stays");
-        lane.waiting -= 1;
-        match waited {
-            Ok(Ok(permit)) => Some(lane.start(permit, endpoint, &self.lanes)),
-            _ => {
-                if lane.is_idle() {
-                    lanes.remove(endpoint);
+        // One place in line, kept across the checks below (the semaphore is first come,
+        // first served).
+        let acquire = sending.acquire_owned();
+        tokio::pin!(acquire);
+        loop {
+            let waited = tokio::time::timeout_at(deadline, acquire.as_mut()).await;
+            let mut lanes = self.lanes.lock().expect("in-flight lanes");
+            // A lane with a waiter is never removed, so this one is still there.
+            let lane = lanes.get_mut(endpoint).expect("a lane with a waiter stays");
+            let now = Instant::now();
+            match waited {
+                Ok(Ok(permit)) => {
+                    lane.waiting -= 1;
+                    return Some(lane.start(permit, endpoint, &self.lanes));
                 }
-                None
+                // A long line at an endpoint that answers quickly is the sender's own backlog,
+                // not a slow receiver: it keeps its place.
+                Err(_) if !lane.is_slow(now) => deadline = lane.slow_at(now),
+                _ => {
+                    lane.waiting -= 1;
+                    if lane.is_idle() {
+                        lanes.remove(endpoint);
+                    }
+                    return None;
+                }
             }
         }
     }
@@ -188,6 +209,32 @@ mod tests {
         for waiter in line {
             assert!(waiter.await.unwrap(), "every delivery in line got a turn");
         }
+        assert_eq!(in_flight.endpoints(), 0, "idle endpoints leave the map");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_line_longer_than_the_slow_mark_at_a_fast_endpoint_is_not_deferred() {
+        let in_flight = InFlight::default();
+        let (fast, _) = endpoints();
+        // 25 rounds of 16 requests of 100 ms each: the last in line waits 2.4 s, more than
+        // twice SLOW_AFTER, for an endpoint that answers every request in a tenth of it.
+        let line: Vec<_> = (0..25 * PER_ENDPOINT)
+            .map(|_| {
+                let (in_flight, fast) = (in_flight.clone(), fast.clone());
+                tokio::spawn(async move {
+                    let turn = in_flight.turn(&fast).await?;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    drop(turn);
+                    Some(Instant::now())
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        let mut last = started;
+        for waiter in line {
+            last = last.max(waiter.await.unwrap().expect("no delivery in line deferred"));
+        }
+        assert_eq!(last - started, Duration::from_millis(2500), "first come, first served, 16 at a time");
         assert_eq!(in_flight.endpoints(), 0, "idle endpoints leave the map");
     }
 
