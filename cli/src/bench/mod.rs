@@ -198,7 +198,6 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs one workload on a fresh service; `progress` hears how many deliveries arrived.
 pub async fn measure(workload: &Workload, progress: &dyn Fn(u64)) -> Result<Measured, String> {
-    reset_peak_rss();
     let dir = scratch_dir();
     let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.clone());
     config.settings.url_policy.allow_insecure_local = true;
@@ -241,6 +240,8 @@ async fn create_endpoints(api: &str, receiver: &BenchReceiver, count: u16) -> Re
 async fn measure_on(api: &str, workload: &Workload, progress: &dyn Fn(u64)) -> Result<Measured, String> {
     let receiver = BenchReceiver::start()?;
     create_endpoints(api, &receiver, workload.fan_out).await?;
+    // The peak of the run, not of its setup.
+    reset_peak_rss();
     let expected = workload.events * usize::from(workload.fan_out);
     let cpu_before = process_cpu();
     let generator = generate(api.to_owned(), workload.clone());

@@ -283,6 +283,24 @@ impl SqliteDatabase {
         .map_err(|e| StoreError::Backend(BackendError::caused_by("a read task failed", e)))?
     }
 
+    /// A point lookup by key, run on the calling thread with a pooled read connection: from
+    /// SQLite's page cache it takes microseconds, less than handing it to the blocking pool
+    /// and waking the caller again (the hot path makes several per delivery). Only for reads
+    /// of a few rows by an index; anything that may scan goes through [`Self::read`].
+    pub(crate) fn look_up<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let pooled = self.inner.readers.lock().expect("reader pool").pop();
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => open_reader(&self.inner.path)?,
+        };
+        let result = work(&connection);
+        let mut readers = self.inner.readers.lock().expect("reader pool");
+        if readers.len() < READ_POOL {
+            readers.push(connection);
+        }
+        result
+    }
+
     pub(crate) fn wake_handle(&self, queue: &str) -> Arc<Notify> {
         self.inner.wake.lock().expect("wake map").entry(queue.to_owned()).or_default().clone()
     }

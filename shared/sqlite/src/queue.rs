@@ -1,6 +1,8 @@
 //! The [`Queue`] port on SQLite, with SQS semantics: per-message visibility timeout, receive
 //! count, redrive to a dead-letter queue at the receive after `max_receive_count`, and long
-//! polling that a send wakes at once. A parked message keeps its reason in a column; the
+//! polling that a send wakes at once. A send wakes one waiting receiver per 10 messages,
+//! not all: each receive is a write transaction, and at low rates the others would find
+//! nothing; a receive that filled its batch wakes one more, in case there is more. A parked message keeps its reason in a column; the
 //! redrive gives one to those it moves.
 
 use std::sync::Arc;
@@ -93,6 +95,9 @@ impl SqliteQueue {
     }
 }
 
+/// Messages a receiver takes at most (SQS's batch).
+const RECEIVE_BATCH: usize = 10;
+
 /// A queue's visible messages, oldest first.
 const RECEIVABLE: &str = "SELECT id, body, receive_count, sent_at, reason FROM queue_messages \
      WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3";
@@ -181,6 +186,7 @@ impl SqliteQueue {
             return Ok(());
         }
         let name = self.settings.name.clone();
+        let count = bodies.len();
         let delay = delay.min(MAX_SEND_DELAY).as_millis() as i64;
         self.db
             .write(move |connection| {
@@ -197,7 +203,10 @@ impl SqliteQueue {
             })
             .await
             .map_err(queue_error)?;
-        self.wake.notify_waiters();
+        // A receiver per batch's worth, so that a burst is received by several at once.
+        for _ in 0..count.div_ceil(RECEIVE_BATCH) {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 }
@@ -273,6 +282,10 @@ impl Queue for SqliteQueue {
                 .await
                 .map_err(queue_error)?;
             let now = Instant::now();
+            if messages.len() >= max {
+                // There may be more: the next receiver looks too.
+                self.wake.notify_one();
+            }
             if !messages.is_empty() || now >= deadline {
                 return Ok(messages);
             }
@@ -325,7 +338,7 @@ impl Queue for SqliteQueue {
             })
             .await
             .map_err(queue_error)?;
-        self.wake.notify_waiters();
+        self.wake.notify_one();
         Ok(())
     }
 }
@@ -336,17 +349,41 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn receiving_prepares_its_statement_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
-        let settings = QueueSettings {
+    fn queue(db: &SqliteDatabase) -> SqliteQueue {
+        db.queue(QueueSettings {
             name: "q".into(),
             visibility_timeout: Duration::from_secs(30),
             max_receive_count: None,
             dead_letter_queue: None,
-        };
-        let queue = db.queue(settings);
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_reaches_every_waiting_receiver() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+        let queue = queue(&db);
+        // Four receivers wait; 40 messages arrive at once: each receiver gets a full batch
+        // (the first wakes the next), none sleeps through the burst.
+        let receivers: Vec<_> = (0..4)
+            .map(|_| {
+                let queue = queue.clone();
+                tokio::spawn(async move { queue.receive(10, Duration::from_secs(20)).await.unwrap().len() })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        queue.send_batch((0..40).map(|n| format!("m{n}")).collect()).await.unwrap();
+        for receiver in receivers {
+            let got = tokio::time::timeout(Duration::from_secs(10), receiver).await;
+            assert_eq!(got.expect("every receiver woke for the burst").unwrap(), 10);
+        }
+    }
+
+    #[tokio::test]
+    async fn receiving_prepares_its_statement_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+        let queue = queue(&db);
         for n in 0..5 {
             queue.send_batch(vec![format!("m{n}")]).await.unwrap();
             // Another time and another limit bound each time.

@@ -34,19 +34,14 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        let key_hash = key_hash.to_owned();
-        self.db
-            .read(move |connection| {
-                connection
-                    .prepare_cached(
-                        "SELECT id, tenant, name, scopes, prefix, created_at FROM api_keys WHERE key_hash = ?1",
-                    )
-                    .map_err(backend)?
-                    .query_row(params![key_hash], api_key_from_row)
-                    .optional()
-                    .map_err(backend)
-            })
-            .await
+        self.db.look_up(|connection| {
+            connection
+                .prepare_cached("SELECT id, tenant, name, scopes, prefix, created_at FROM api_keys WHERE key_hash = ?1")
+                .map_err(backend)?
+                .query_row(params![key_hash], api_key_from_row)
+                .optional()
+                .map_err(backend)
+        })
     }
 
     async fn list_api_keys(&self, tenant: Option<&str>) -> Result<Vec<ApiKey>, StoreError> {

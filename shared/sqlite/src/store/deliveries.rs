@@ -137,18 +137,15 @@ impl DeliveryStore for SqliteStore {
         endpoint_id: &EndpointId,
         id: &DeliveryId,
     ) -> Result<Option<DeliveryStatus>, StoreError> {
-        let (tenant, endpoint_id, id) = (tenant.to_owned(), endpoint_id.to_string(), id.to_string());
-        self.db
-            .read(move |connection| {
-                let status: Option<String> = connection
-                    .prepare_cached("SELECT status FROM deliveries WHERE id = ?1 AND tenant = ?2 AND endpoint_id = ?3")
-                    .map_err(backend)?
-                    .query_row(params![id, tenant, endpoint_id], |row| row.get(0))
-                    .optional()
-                    .map_err(backend)?;
-                Ok(status.as_deref().and_then(DeliveryStatus::parse))
-            })
-            .await
+        self.db.look_up(|connection| {
+            let status: Option<String> = connection
+                .prepare_cached("SELECT status FROM deliveries WHERE id = ?1 AND tenant = ?2 AND endpoint_id = ?3")
+                .map_err(backend)?
+                .query_row(params![id.as_str(), tenant, endpoint_id.as_str()], |row| row.get(0))
+                .optional()
+                .map_err(backend)?;
+            Ok(status.as_deref().and_then(DeliveryStatus::parse))
+        })
     }
 
     async fn event_deliveries(

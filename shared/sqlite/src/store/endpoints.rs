@@ -25,8 +25,7 @@ impl EndpointStore for SqliteStore {
     }
 
     async fn get_endpoint(&self, tenant: &str, id: &EndpointId) -> Result<Endpoint, StoreError> {
-        let (tenant, id) = (tenant.to_owned(), id.to_string());
-        self.db.read(move |connection| select_endpoint(connection, &tenant, &id)?.ok_or(StoreError::NotFound)).await
+        self.db.look_up(|connection| select_endpoint(connection, tenant, id.as_str())?.ok_or(StoreError::NotFound))
     }
 
     async fn find_endpoint_by_uid(&self, tenant: &str, uid: &str) -> Result<Endpoint, StoreError> {
@@ -140,18 +139,15 @@ impl EndpointStore for SqliteStore {
     }
 
     async fn subscriptions_version(&self, tenant: &str) -> Result<u64, StoreError> {
-        let tenant = tenant.to_owned();
-        self.db
-            .read(move |connection| {
-                let version: Option<i64> = connection
-                    .prepare_cached("SELECT version FROM subscription_versions WHERE tenant = ?1")
-                    .map_err(backend)?
-                    .query_row(params![tenant], |row| row.get(0))
-                    .optional()
-                    .map_err(backend)?;
-                Ok(version.unwrap_or(0) as u64)
-            })
-            .await
+        self.db.look_up(|connection| {
+            let version: Option<i64> = connection
+                .prepare_cached("SELECT version FROM subscription_versions WHERE tenant = ?1")
+                .map_err(backend)?
+                .query_row(params![tenant], |row| row.get(0))
+                .optional()
+                .map_err(backend)?;
+            Ok(version.unwrap_or(0) as u64)
+        })
     }
 
     async fn count_disabled_endpoints(&self) -> Result<u64, StoreError> {

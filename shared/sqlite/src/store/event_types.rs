@@ -62,8 +62,7 @@ impl EventTypeStore for SqliteStore {
     }
 
     async fn get_event_type(&self, tenant: &str, name: &str) -> Result<Option<EventTypeDef>, StoreError> {
-        let (tenant, name) = (tenant.to_owned(), name.to_owned());
-        self.db.read(move |connection| select(connection, &tenant, &name)).await
+        self.db.look_up(|connection| select(connection, tenant, name))
     }
 
     async fn list_event_types(&self, tenant: &str) -> Result<Vec<EventTypeDef>, StoreError> {

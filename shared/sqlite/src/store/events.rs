@@ -37,18 +37,15 @@ impl EventStore for SqliteStore {
     }
 
     async fn event_payload(&self, tenant: &str, event_id: &str) -> Result<Option<Box<RawValue>>, StoreError> {
-        let (tenant, event_id) = (tenant.to_owned(), event_id.to_owned());
-        self.db
-            .read(move |connection| {
-                let text: Option<String> = connection
-                    .prepare_cached("SELECT payload FROM events WHERE tenant = ?1 AND id = ?2")
-                    .map_err(backend)?
-                    .query_row(params![tenant, event_id], |row| row.get(0))
-                    .optional()
-                    .map_err(backend)?;
-                text.map(|text| RawValue::from_string(text).map_err(not_json)).transpose()
-            })
-            .await
+        self.db.look_up(|connection| {
+            let text: Option<String> = connection
+                .prepare_cached("SELECT payload FROM events WHERE tenant = ?1 AND id = ?2")
+                .map_err(backend)?
+                .query_row(params![tenant, event_id], |row| row.get(0))
+                .optional()
+                .map_err(backend)?;
+            text.map(|text| RawValue::from_string(text).map_err(not_json)).transpose()
+        })
     }
 
     async fn get_event(&self, tenant: &str, event_id: &str) -> Result<Option<Event>, StoreError> {
