@@ -194,6 +194,13 @@ pub async fn endpoint_pages<S: EndpointStore>(store: &S) {
         }
     }
     assert_eq!(seen, made);
+
+    // Counted without reading them, up to a bound, this tenant's only.
+    assert_eq!(store.count_endpoints(&tenant, 100).await.unwrap(), 5);
+    assert_eq!(store.count_endpoints(&tenant, 3).await.unwrap(), 3);
+    assert_eq!(store.count_endpoints(&format!("{tenant}-other"), 100).await.unwrap(), 0);
+    store.delete_endpoint(&tenant, &made[0]).await.unwrap();
+    assert_eq!(store.count_endpoints(&tenant, 100).await.unwrap(), 4);
 }
 
 /// The failure counter: atomic, disables exactly once at the threshold, resets.

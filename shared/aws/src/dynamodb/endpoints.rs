@@ -73,6 +73,44 @@ impl EndpointStore for DynamoStore {
         Ok(into_page(endpoints, query.limit, |endpoint| endpoint.id.as_str()))
     }
 
+    async fn count_endpoints(&self, tenant: &str, at_most: usize) -> Result<usize, StoreError> {
+        let mut e = Expression::default();
+        let condition = format!(
+            "{} = {} AND begins_with({}, {})",
+            e.name(PARTITION_KEY),
+            e.value("pk", text(tenant_partition(tenant))),
+            e.name(SORT_KEY),
+            e.value("prefix", text(ENDPOINT_SORT_PREFIX))
+        );
+        // Counted by DynamoDB: the items are read (and paid for) but not sent.
+        let request = self
+            .client
+            .query()
+            .table_name(&*self.table)
+            .key_condition_expression(condition)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .consistent_read(true)
+            .select(Select::Count)
+            .limit(i32::try_from(at_most).unwrap_or(i32::MAX).max(1));
+        let (mut counted, mut start) = (0, None);
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(backend)?;
+            self.usage.record("Query", capacity(output.consumed_capacity()));
+            counted += usize::try_from(output.count).unwrap_or(0);
+            match output.last_evaluated_key {
+                Some(key) if counted < at_most => start = Some(key),
+                _ => return Ok(counted.min(at_most)),
+            }
+        }
+    }
+
     async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<Endpoint, StoreError> {
         let stored = self.get_endpoint(&endpoint.tenant, &endpoint.id).await?;
         if stored.version != endpoint.version {

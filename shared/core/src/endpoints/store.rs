@@ -48,6 +48,12 @@ pub trait EndpointStore: Send + Sync + 'static {
         query: &EndpointQuery,
     ) -> impl Future<Output = Result<Page<Endpoint>, StoreError>> + Send;
 
+    /// How many endpoints `tenant` has, counted up to `at_most` (an answer of `at_most` means
+    /// at least that many), without reading them whole: what the endpoint limit checks.
+    /// MUST NOT count another tenant's endpoints, and MUST see a create or delete that
+    /// returned before the call.
+    fn count_endpoints(&self, tenant: &str, at_most: usize) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
     /// Replaces the endpoint and bumps its version. MUST return `Conflict` unless the stored
     /// version equals `endpoint.version` (someone else wrote first), `NotFound` if it is gone,
     /// `Taken` if another endpoint of the tenant holds its `uid`. A uid it gave up is free for

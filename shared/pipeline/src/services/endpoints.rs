@@ -9,7 +9,7 @@ use super::{ServiceError, UPDATE_ATTEMPTS};
 use webhooks::endpoints::Endpoint;
 use webhooks::endpoints::filters::EventFilters;
 use webhooks::endpoints::rules::{EndpointFields, check_endpoint, check_secret, check_signing};
-use webhooks::endpoints::store::{EndpointQuery, EndpointStore};
+use webhooks::endpoints::store::EndpointStore;
 use webhooks::events::operational::{OperationalEvent, OperationalType, reasons};
 use webhooks::events::store::EventTypeStore;
 use webhooks::events::types::TenantCatalog;
@@ -188,8 +188,7 @@ impl<S: EndpointStore + EventTypeStore, C: Clock, Q: Queue> Endpoints<'_, S, C, 
         validate(&endpoint, new.secret.as_deref(), self.url_policy, &catalog)?;
         // Read, then write: concurrent creates can pass the limit by their number, no more.
         let max = self.max_endpoints;
-        let existing = self.store.list_endpoints(tenant, &EndpointQuery { after: None, limit: max }).await?;
-        if existing.items.len() >= max {
+        if self.store.count_endpoints(tenant, max).await? >= max {
             return Err(ServiceError::LimitReached(format!(
                 "this tenant has reached its limit of {max} endpoints; delete one first"
             )));

@@ -35,6 +35,20 @@ impl EndpointStore for SqliteStore {
             .await
     }
 
+    async fn count_endpoints(&self, tenant: &str, at_most: usize) -> Result<usize, StoreError> {
+        let (tenant, at_most) = (tenant.to_owned(), i64::try_from(at_most).unwrap_or(i64::MAX));
+        self.db
+            .read(move |connection| {
+                let counted: i64 = connection
+                    .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM endpoints WHERE tenant = ?1 LIMIT ?2)")
+                    .map_err(backend)?
+                    .query_row(params![tenant, at_most], |row| row.get(0))
+                    .map_err(backend)?;
+                Ok(counted as usize)
+            })
+            .await
+    }
+
     async fn list_endpoints(&self, tenant: &str, query: &EndpointQuery) -> Result<Page<Endpoint>, StoreError> {
         let tenant = tenant.to_owned();
         let after = query.after.as_ref().map(|id| id.to_string()).unwrap_or_default();
