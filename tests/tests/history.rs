@@ -55,8 +55,9 @@ async fn a_service_keeping_failures_lists_only_what_needed_more_than_one_attempt
     let mut expected = vec![(flaky_id.clone(), "delivered".to_owned(), 2), (bad_id.clone(), "failed".to_owned(), 2)];
     expected.sort();
     assert_eq!(statuses(&listed), expected);
-    let detail =
-        api.get(&format!("/v1/webhooks/{flaky_id}/deliveries/{}", listed["data"][0]["id"].as_str().unwrap())).await;
+    let flaky_delivery = listed["data"].as_array().unwrap().iter().find(|d| d["endpoint_id"] == flaky_id.as_str());
+    let flaky_delivery = flaky_delivery.unwrap()["id"].as_str().unwrap();
+    let detail = api.get(&format!("/v1/webhooks/{flaky_id}/deliveries/{flaky_delivery}")).await;
     assert_eq!(detail.status, 200, "{:?}", detail.body);
     assert_eq!(api.get(&format!("/v1/webhooks/{good_id}/deliveries")).await.body["data"], json!([]));
     let shown = api.get(&format!("/v1/events/{event}")).await;
