@@ -265,22 +265,10 @@ impl SqliteDatabase {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().expect("reader pool").pop();
-            let connection = match pooled {
-                Some(connection) => connection,
-                None => open_reader(&inner.path)?,
-            };
-            let result = work(&connection);
-            let mut readers = inner.readers.lock().expect("reader pool");
-            if readers.len() < READ_POOL {
-                readers.push(connection);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(BackendError::caused_by("a read task failed", e)))?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.look_up(work))
+            .await
+            .map_err(|e| StoreError::Backend(BackendError::caused_by("a read task failed", e)))?
     }
 
     /// A point lookup by key, run on the calling thread with a pooled read connection: from
