@@ -74,41 +74,11 @@ impl EndpointStore for DynamoStore {
     }
 
     async fn count_endpoints(&self, tenant: &str, at_most: usize) -> Result<usize, StoreError> {
-        let mut e = Expression::default();
-        let condition = format!(
-            "{} = {} AND begins_with({}, {})",
-            e.name(PARTITION_KEY),
-            e.value("pk", text(tenant_partition(tenant))),
-            e.name(SORT_KEY),
-            e.value("prefix", text(ENDPOINT_SORT_PREFIX))
-        );
-        // Counted by DynamoDB: the items are read (and paid for) but not sent.
         let request = self
-            .client
-            .query()
-            .table_name(&*self.table)
-            .key_condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
+            .prefix_query(tenant_partition(tenant), ENDPOINT_SORT_PREFIX, None)
             .consistent_read(true)
-            .select(Select::Count)
             .limit(i32::try_from(at_most).unwrap_or(i32::MAX).max(1));
-        let (mut counted, mut start) = (0, None);
-        loop {
-            let output = request
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(backend)?;
-            self.usage.record("Query", capacity(output.consumed_capacity()));
-            counted += usize::try_from(output.count).unwrap_or(0);
-            match output.last_evaluated_key {
-                Some(key) if counted < at_most => start = Some(key),
-                _ => return Ok(counted.min(at_most)),
-            }
-        }
+        self.count(request, at_most).await
     }
 
     async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<Endpoint, StoreError> {
@@ -179,22 +149,7 @@ impl EndpointStore for DynamoStore {
 
     async fn subscribed_endpoints(&self, tenant: &str, event_type: &str) -> Result<Vec<Endpoint>, StoreError> {
         let lookups = patterns_matching(event_type).into_iter().map(|pattern| {
-            let mut e = Expression::default();
-            let condition = format!(
-                "{} = {} AND begins_with({}, {})",
-                e.name(PARTITION_KEY),
-                e.value("pk", text(tenant_partition(tenant))),
-                e.name(SORT_KEY),
-                e.value("prefix", text(subscription_prefix(&pattern)))
-            );
-            let request = self
-                .client
-                .query()
-                .table_name(&*self.table)
-                .key_condition_expression(condition)
-                .projection_expression(e.name(SORT_KEY))
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values());
+            let request = self.prefix_query(tenant_partition(tenant), &subscription_prefix(&pattern), Some(SORT_KEY));
             self.query("Query", request, usize::MAX, |_| true)
         });
         let mut ids = BTreeSet::new();
@@ -261,19 +216,8 @@ impl EndpointStore for DynamoStore {
             .index_name(LISTING_INDEX)
             .key_condition_expression(condition)
             .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .select(Select::Count)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        let (mut count, mut start) = (0u64, None);
-        loop {
-            let output = request.clone().set_exclusive_start_key(start.take()).send().await.map_err(backend)?;
-            self.usage.record("Query", capacity(output.consumed_capacity()));
-            count += u64::try_from(output.count).unwrap_or(0);
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(count),
-            }
-        }
+            .set_expression_attribute_values(e.values());
+        Ok(self.count(request, usize::MAX).await? as u64)
     }
 
     async fn reset_failures(&self, tenant: &str, id: &EndpointId) -> Result<(), StoreError> {

@@ -68,22 +68,7 @@ impl EventTypeStore for DynamoStore {
     }
 
     async fn list_event_types(&self, tenant: &str) -> Result<Vec<EventTypeDef>, StoreError> {
-        let mut e = Expression::default();
-        let condition = format!(
-            "{} = {} AND begins_with({}, {})",
-            e.name(PARTITION_KEY),
-            e.value("pk", text(tenant_partition(tenant))),
-            e.name(SORT_KEY),
-            e.value("prefix", text(EVENT_TYPE_SORT_PREFIX))
-        );
-        let request = self
-            .client
-            .query()
-            .table_name(&*self.table)
-            .key_condition_expression(condition)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values())
-            .consistent_read(true);
+        let request = self.prefix_query(tenant_partition(tenant), EVENT_TYPE_SORT_PREFIX, None).consistent_read(true);
         let items = self.query("Query", request, usize::MAX, |_| true).await?;
         items.iter().map(|item| event_type_from_item(tenant, item)).collect()
     }

@@ -15,12 +15,13 @@ mod portal_sessions;
 
 mod items;
 mod payloads;
+mod queries;
 mod rate_counter;
 pub mod shards;
 mod stats;
 mod subscriptions;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update, WriteRequest,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use futures_util::future::try_join_all;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -44,6 +45,7 @@ use serde_json::value::RawValue;
 
 pub use items::item_size;
 use items::*;
+use queries::Expression;
 use schema::*;
 
 use super::usage::Usage;
@@ -95,35 +97,6 @@ fn capacity(consumed: Option<&ConsumedCapacity>) -> f64 {
 
 fn total_capacity(consumed: &[ConsumedCapacity]) -> f64 {
     consumed.iter().filter_map(ConsumedCapacity::capacity_units).sum()
-}
-
-/// Expression placeholders: `#name` for every attribute name, `:name` for every value.
-#[derive(Default)]
-struct Expression {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Expression {
-    fn name(&mut self, attribute: &str) -> String {
-        let placeholder = format!("#{attribute}");
-        self.names.insert(placeholder.clone(), attribute.to_owned());
-        placeholder
-    }
-
-    fn value(&mut self, key: &str, value: AttributeValue) -> String {
-        let placeholder = format!(":{key}");
-        self.values.insert(placeholder.clone(), value);
-        placeholder
-    }
-
-    fn names(&self) -> Option<HashMap<String, String>> {
-        (!self.names.is_empty()).then(|| self.names.clone())
-    }
-
-    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
-        (!self.values.is_empty()).then(|| self.values.clone())
-    }
 }
 
 /// What a single-item write came to.
@@ -327,57 +300,6 @@ impl DynamoStore {
             .map_err(backend)?;
         self.usage.record(operation, capacity(output.consumed_capacity()));
         Ok(output.item)
-    }
-
-    /// Runs a query to the end or until `want` items passed `keep`, following
-    /// LastEvaluatedKey internally (it never leaves the adapter).
-    /// Runs `request`, whose key condition names its partition `:pk`, on every shard of
-    /// `partition` at once ([`shards`]); answers each shard's items, up to `want` each.
-    async fn query_shards(
-        &self,
-        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-        partition: &str,
-        want: usize,
-    ) -> Result<Vec<Vec<Item>>, StoreError> {
-        try_join_all(shards::all(partition, self.shards).into_iter().map(|pk| {
-            let request = request.clone().expression_attribute_values(":pk", AttributeValue::S(pk));
-            self.query("Query", request, want, |_| true)
-        }))
-        .await
-    }
-
-    async fn query(
-        &self,
-        operation: &'static str,
-        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-        want: usize,
-        keep: impl Fn(&Item) -> bool,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let output = request
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(backend)?;
-            self.usage.record(operation, capacity(output.consumed_capacity()));
-            for item in output.items.unwrap_or_default() {
-                if !keep(&item) {
-                    return Ok(found);
-                }
-                found.push(item);
-                if found.len() >= want {
-                    return Ok(found);
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(found),
-            }
-        }
     }
 
     /// The items of `keys` that exist, in any order: requests of 100 keys, several at once

@@ -111,22 +111,8 @@ impl PortalSessionStore for DynamoStore {
     }
 
     async fn delete_portal_sessions(&self, tenant: &str) -> Result<usize, StoreError> {
-        let mut e = Expression::default();
-        let condition = format!(
-            "{} = {} AND begins_with({}, {})",
-            e.name(PARTITION_KEY),
-            e.value("pk", text(tenant_partition(tenant))),
-            e.name(SORT_KEY),
-            e.value("prefix", text(PORTAL_SESSION_SORT_PREFIX)),
-        );
-        let request = self
-            .client
-            .query()
-            .table_name(&*self.table)
-            .key_condition_expression(condition)
-            .consistent_read(true)
-            .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values());
+        let request =
+            self.prefix_query(tenant_partition(tenant), PORTAL_SESSION_SORT_PREFIX, None).consistent_read(true);
         let entries = self.query("Query", request, usize::MAX, |_| true).await?;
         let mut keys = Vec::with_capacity(entries.len() * 3);
         for entry in &entries {
