@@ -2,8 +2,10 @@
 //! count, redrive to a dead-letter queue at the receive after `max_receive_count`, and long
 //! polling that a send wakes at once. A send wakes one waiting receiver per 10 messages,
 //! not all: each receive is a write transaction, and at low rates the others would find
-//! nothing; a receive that filled its batch wakes one more, in case there is more. A parked message keeps its reason in a column; the
-//! redrive gives one to those it moves.
+//! nothing; a receive that filled its batch wakes one more, in case there is more. A receive
+//! looks on a read connection first, so one that finds nothing writes nothing; a delete
+//! shares the next transaction (it is lazy, see the writer). A parked message keeps its
+//! reason in a column; the redrive gives one to those it moves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,18 +167,19 @@ fn receive_now(
             break;
         }
     }
-    let next_visible = if received.is_empty() {
-        connection
-            .prepare_cached("SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1")
-            .map_err(backend)?
-            .query_row(params![settings.name], |row| row.get::<_, Option<i64>>(0))
-            .optional()
-            .map_err(backend)?
-            .flatten()
-    } else {
-        None
-    };
+    let next_visible = if received.is_empty() { next_visible(connection, &settings.name)? } else { None };
     Ok((received, next_visible))
+}
+
+/// When the queue's next message is (or was) visible, in milliseconds; `None` if it is empty.
+fn next_visible(connection: &Connection, queue: &str) -> Result<Option<i64>, StoreError> {
+    Ok(connection
+        .prepare_cached("SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1")
+        .map_err(backend)?
+        .query_row(params![queue], |row| row.get::<_, Option<i64>>(0))
+        .optional()
+        .map_err(backend)?
+        .flatten())
 }
 
 impl SqliteQueue {
@@ -275,12 +278,21 @@ impl Queue for SqliteQueue {
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let settings = self.settings.clone();
-            let (messages, next_visible) = self
-                .db
-                .write(move |connection| receive_now(connection, &settings, max.max(1)))
-                .await
-                .map_err(queue_error)?;
+            // Looked at first on a read connection: a receive that finds nothing (the poller's
+            // look after each batch, a receiver woken for a message another took) is then no
+            // write transaction, and the writer's time goes to the pipeline.
+            let name = &self.settings.name;
+            let first_visible = self.db.look_up(|connection| next_visible(connection, name)).map_err(queue_error)?;
+            let (messages, next_visible) = match first_visible {
+                Some(at) if at <= Timestamp::now().as_millis() => {
+                    let settings = self.settings.clone();
+                    self.db
+                        .write(move |connection| receive_now(connection, &settings, max.max(1)))
+                        .await
+                        .map_err(queue_error)?
+                }
+                _ => (Vec::new(), first_visible),
+            };
             let now = Instant::now();
             if messages.len() >= max {
                 // There may be more: the next receiver looks too.
@@ -306,8 +318,10 @@ impl Queue for SqliteQueue {
         if handles.is_empty() {
             return Ok(());
         }
+        // Lazily: the event source deletes what it handled in the background; alone at a low
+        // rate, the delete joins the next stage's transaction instead of making its own.
         self.db
-            .write(move |connection| {
+            .write_lazily(move |connection| {
                 let mut delete = connection
                     .prepare_cached("DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2")
                     .map_err(backend)?;
@@ -377,6 +391,28 @@ mod tests {
             let got = tokio::time::timeout(Duration::from_secs(10), receiver).await;
             assert_eq!(got.expect("every receiver woke for the burst").unwrap(), 10);
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_receive_that_finds_nothing_waits_for_no_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("db")).unwrap();
+        let queue = queue(&db);
+        queue.send_delayed("later".into(), Duration::from_secs(60)).await.unwrap();
+        // The writer is busy until the receives below have answered.
+        let (release, busy) = std::sync::mpsc::channel::<()>();
+        let blocker = tokio::spawn({
+            let db = db.clone();
+            async move { db.write(move |_| Ok(busy.recv().ok())).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let empty = tokio::time::timeout(Duration::from_secs(5), queue.receive(10, Duration::ZERO)).await;
+        assert!(empty.expect("an empty receive answered while the writer was busy").unwrap().is_empty());
+        let other = db.queue(QueueSettings { name: "empty".into(), ..queue.settings.as_ref().clone() });
+        let empty = tokio::time::timeout(Duration::from_secs(5), other.receive(10, Duration::ZERO)).await;
+        assert!(empty.expect("a receive of an empty queue answered while the writer was busy").unwrap().is_empty());
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
     }
 
     #[tokio::test]
