@@ -25,7 +25,7 @@ pub use retention::{PRUNE_BATCH, Pruned, prune_interval, run_retention};
 pub use store::SqliteStore;
 
 use webhooks::ports::{BackendError, StoreError};
-use writer::{Commit, Writer};
+use writer::Writer;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -258,16 +258,7 @@ impl SqliteDatabase {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.inner.writer.write(Commit { durable: self.durable, lazy: false }, work).await
-    }
-
-    /// A write no one is waiting for (see [`writer`]): it shares the next transaction, or
-    /// commits alone after [`writer::LINGER`].
-    pub(crate) async fn write_lazily<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        self.inner.writer.write(Commit { durable: self.durable, lazy: true }, work).await
+        self.inner.writer.write(self.durable, work).await
     }
 
     pub(crate) async fn read<T: Send + 'static>(

@@ -3,9 +3,8 @@
 //! polling that a send wakes at once. A send wakes one waiting receiver per 10 messages,
 //! not all: each receive is a write transaction, and at low rates the others would find
 //! nothing; a receive that filled its batch wakes one more, in case there is more. A receive
-//! looks on a read connection first, so one that finds nothing writes nothing; a delete
-//! shares the next transaction (it is lazy, see the writer). A parked message keeps its
-//! reason in a column; the redrive gives one to those it moves.
+//! looks on a read connection first, so one that finds nothing writes nothing. A parked
+//! message keeps its reason in a column; the redrive gives one to those it moves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -318,10 +317,10 @@ impl Queue for SqliteQueue {
         if handles.is_empty() {
             return Ok(());
         }
-        // Lazily: the event source deletes what it handled in the background; alone at a low
-        // rate, the delete joins the next stage's transaction instead of making its own.
+        // Not deferred to share a later transaction: until it commits, a crash brings the
+        // message back, and the step it finished (a fan-out, a delivery) would run twice.
         self.db
-            .write_lazily(move |connection| {
+            .write(move |connection| {
                 let mut delete = connection
                     .prepare_cached("DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2")
                     .map_err(backend)?;

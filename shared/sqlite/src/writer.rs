@@ -7,15 +7,10 @@
 //! may lose the last relaxed transactions, never one before a durable one, since the WAL
 //! is replayed in order up to its last synced frame). A group with any durable request is
 //! synced whole.
-//!
-//! A request may also be lazy: no one waits on it but a background caller (deleting handled
-//! queue messages), so alone it waits up to [`LINGER`] for another request to share its
-//! transaction. At low rates each stage of a delivery is otherwise a transaction of its own.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -24,25 +19,14 @@ use webhooks::ports::{BackendError, ErrorChain, StoreError};
 
 /// Most requests committed together; bounds the latency one transaction adds.
 const MAX_GROUP: usize = 1024;
-/// How long a group of lazy requests waits for company.
-pub(crate) const LINGER: Duration = Duration::from_millis(10);
 
 type Completion = Box<dyn FnOnce(Result<(), BackendError>) + Send>;
 type Work = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 
-/// How a request is committed.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Commit {
-    /// Its commit is fsync'd before it is answered.
-    pub durable: bool,
-    /// It may wait up to [`LINGER`] for another request to commit with.
-    pub lazy: bool,
-}
-
-/// A request: its work, and how it is committed.
+/// A request: its work, and whether its commit must be fsync'd.
 struct Job {
     work: Work,
-    commit: Commit,
+    durable: bool,
 }
 
 pub(crate) struct Writer {
@@ -60,10 +44,10 @@ impl Writer {
     }
 
     /// Runs `work` in the next group transaction; resolves once that transaction is
-    /// committed, and fsync'd if `commit.durable`.
+    /// committed, and fsync'd if `durable`.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
-        commit: Commit,
+        durable: bool,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
@@ -78,7 +62,7 @@ impl Writer {
             (succeeded, completion)
         });
         self.jobs
-            .send(Job { work, commit })
+            .send(Job { work, durable })
             .map_err(|_| StoreError::Backend("the SQLite writer has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Backend("the SQLite writer dropped a request".into()))?
     }
@@ -89,14 +73,13 @@ fn run(connection: Connection, incoming: mpsc::Receiver<Job>) {
     let mut syncing = true;
     while let Ok(first) = incoming.recv() {
         let mut group = vec![first];
-        gather(&incoming, &mut group);
-        if group.iter().all(|job| job.commit.lazy)
-            && let Ok(job) = incoming.recv_timeout(LINGER)
-        {
-            group.push(job);
-            gather(&incoming, &mut group);
+        while group.len() < MAX_GROUP {
+            match incoming.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
         }
-        let durable = group.iter().any(|job| job.commit.durable);
+        let durable = group.iter().any(|job| job.durable);
         if durable != syncing {
             // Read at commit: NORMAL commits to the WAL without an fsync.
             let pragma = if durable { "PRAGMA synchronous = FULL" } else { "PRAGMA synchronous = NORMAL" };
@@ -118,16 +101,6 @@ fn run(connection: Connection, incoming: mpsc::Receiver<Job>) {
         }
         for complete in completions {
             complete(commit.clone());
-        }
-    }
-}
-
-/// Adds the requests waiting, up to a group's worth.
-fn gather(incoming: &mpsc::Receiver<Job>, group: &mut Vec<Job>) {
-    while group.len() < MAX_GROUP {
-        match incoming.try_recv() {
-            Ok(job) => group.push(job),
-            Err(_) => break,
         }
     }
 }
@@ -160,58 +133,7 @@ fn run_one(connection: &Connection, job: Job, alone: bool) -> Completion {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Instant;
-
     use super::*;
-
-    const DURABLE: Commit = Commit { durable: true, lazy: false };
-    const RELAXED: Commit = Commit { durable: false, lazy: false };
-    const LAZY: Commit = Commit { durable: false, lazy: true };
-
-    /// A writer over a fresh file with a table `t`, and its count of commits.
-    fn counted_writer(dir: &tempfile::TempDir) -> (Writer, Arc<AtomicUsize>) {
-        let connection = Connection::open(dir.path().join("db")).unwrap();
-        connection.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);").unwrap();
-        let commits = Arc::new(AtomicUsize::new(0));
-        let counter = commits.clone();
-        connection.commit_hook(Some(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            false
-        }));
-        (Writer::spawn(connection), commits)
-    }
-
-    fn insert(n: i64) -> impl FnOnce(&Connection) -> Result<(), StoreError> {
-        move |connection| {
-            connection.execute("INSERT INTO t VALUES (?1)", [n]).map(|_| ()).map_err(|_| StoreError::NotFound)
-        }
-    }
-
-    #[tokio::test]
-    async fn a_lazy_request_shares_the_next_transaction_or_commits_alone_after_its_linger() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, commits) = counted_writer(&dir);
-        let writer = Arc::new(writer);
-        // A lazy write, then 2 ms later a normal one: one transaction for both.
-        let lazy = tokio::spawn({
-            let writer = writer.clone();
-            async move { writer.write(LAZY, insert(1)).await }
-        });
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        writer.write(RELAXED, insert(2)).await.unwrap();
-        lazy.await.unwrap().unwrap();
-        assert_eq!(commits.load(Ordering::SeqCst), 1);
-        // Alone, it still commits, once its linger is over.
-        let started = Instant::now();
-        writer.write(LAZY, insert(3)).await.unwrap();
-        assert_eq!(commits.load(Ordering::SeqCst), 2);
-        assert!(started.elapsed() >= LINGER);
-        // A normal request alone does not linger.
-        writer.write(RELAXED, insert(4)).await.unwrap();
-        assert_eq!(commits.load(Ordering::SeqCst), 3);
-    }
 
     fn synchronous(connection: &Connection) -> Result<i64, StoreError> {
         connection
@@ -226,9 +148,9 @@ mod tests {
         connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;").unwrap();
         let writer = Writer::spawn(connection);
         // 2 is FULL (fsync at each commit), 1 NORMAL (the WAL synced at checkpoints only).
-        assert_eq!(writer.write(DURABLE, synchronous).await.unwrap(), 2);
-        assert_eq!(writer.write(RELAXED, synchronous).await.unwrap(), 1);
-        assert_eq!(writer.write(DURABLE, synchronous).await.unwrap(), 2);
+        assert_eq!(writer.write(true, synchronous).await.unwrap(), 2);
+        assert_eq!(writer.write(false, synchronous).await.unwrap(), 1);
+        assert_eq!(writer.write(true, synchronous).await.unwrap(), 2);
     }
 
     #[tokio::test]
@@ -248,15 +170,12 @@ mod tests {
                 connection.execute("INSERT INTO t VALUES (?1)", [n]).map(|_| ()).map_err(|_| StoreError::NotFound)
             }
         };
-        assert!(writer.write(DURABLE, fail(1)).await.is_err());
-        let (a, b, c) = tokio::join!(
-            writer.write(RELAXED, insert(2)),
-            writer.write(RELAXED, fail(3)),
-            writer.write(DURABLE, insert(4))
-        );
+        assert!(writer.write(true, fail(1)).await.is_err());
+        let (a, b, c) =
+            tokio::join!(writer.write(false, insert(2)), writer.write(false, fail(3)), writer.write(true, insert(4)));
         assert!(a.is_ok() && b.is_err() && c.is_ok());
         let rows: Vec<i64> = writer
-            .write(RELAXED, |connection| {
+            .write(false, |connection| {
                 let mut statement = connection.prepare("SELECT n FROM t ORDER BY n").unwrap();
                 Ok(statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect())
             })
