@@ -1,8 +1,8 @@
 //! The [`Queue`] port on SQLite, with SQS semantics: per-message visibility timeout, receive
 //! count, redrive to a dead-letter queue at the receive after `max_receive_count`, and long
 //! polling that a send wakes at once. A send wakes one waiting receiver per 10 messages,
-//! not all: each receive is a write transaction, and at low rates the others would find
-//! nothing; a receive that filled its batch wakes one more, in case there is more. A receive
+//! not all: each receive that finds a message is a write transaction, and at low rates the
+//! others would race for it and find nothing; a receive that filled its batch wakes one more, in case there is more. A receive
 //! looks on a read connection first, so one that finds nothing writes nothing. A parked
 //! message keeps its reason in a column; the redrive gives one to those it moves.
 
